@@ -1,0 +1,1 @@
+//! The RuvLTRA runtime's model hub: compile-time registry and downloads.

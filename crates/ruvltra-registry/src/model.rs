@@ -1,0 +1,298 @@
+//! The serde types of `registry.json`: the whole RuvLTRA catalog as data.
+//!
+//! Key names in this file are part of the project's contract: the code generator, the
+//! uploader, `sync` and CI checks all rely on them. Every struct keeps the keys it does not
+//! know in `extra`, so a hand-written field is never lost by a load/save round trip.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The schema version this crate reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole catalog, as stored in `registry.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "RuvLTRA model registry")]
+pub struct Registry {
+    /// Version of this file's schema; this crate reads and writes version 1.
+    pub schema_version: u32,
+    /// The default Hub repository of every model, `namespace/name` (ADR-013: `ruv/ruvltra`).
+    pub repo: String,
+    /// The default revision models are published to and downloaded from (a branch, tag or
+    /// 40-hex commit), `main` unless a release is pinned.
+    pub revision: String,
+    /// Defaults shared by the model card and by every model that does not override them.
+    #[serde(default, skip_serializing_if = "CatalogInfo::is_empty")]
+    pub catalog: CatalogInfo,
+    /// Every artifact of the catalog: GGUF models, adapters and other files.
+    pub models: Vec<Model>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Catalog-wide facts used by the model card and as defaults for models.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CatalogInfo {
+    /// Human title of the repository's model card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Markdown paragraph describing the catalog on the model card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Hub licence id (e.g. `apache-2.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// ISO 639-1 language codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Tags for the model card front matter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Optional ModelScope repository (`owner/name`) that mirrors the catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modelscope_repo: Option<String>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl CatalogInfo {
+    /// True when nothing is set, so the key is left out of the canonical file.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What kind of artifact a registry entry is.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// A quantised GGUF model (Q4_K_M, Q8_0, ...), the default.
+    #[default]
+    Gguf,
+    /// A full-precision GGUF model (F16, BF16, F32), for fine-tuning.
+    GgufFullPrecision,
+    /// A LoRA-style adapter such as a SONA export; needs `base`.
+    Adapter,
+    /// Any other file published with the catalog.
+    File,
+}
+
+impl ArtifactKind {
+    /// True for both GGUF kinds.
+    pub fn is_gguf(self) -> bool {
+        matches!(self, Self::Gguf | Self::GgufFullPrecision)
+    }
+}
+
+/// Whether a model is on the Hub yet.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Published on the Hub (ADR-013 phase 1 models).
+    #[default]
+    Published,
+    /// Planned but not uploaded yet (phase 2 variants).
+    Planned,
+    /// Still on the Hub, no longer recommended.
+    Deprecated,
+}
+
+/// One artifact of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Model {
+    /// Unique id: the file stem of `file` (`ruvltra-claude-code-0.5b-q4_k_m`).
+    pub id: String,
+    /// Path of the file in the repository (`ruvltra-claude-code-0.5b-q4_k_m.gguf`). For a
+    /// split GGUF this is the first shard; the others are in `extra_files`.
+    pub file: String,
+    /// Lowercase llama.cpp quantisation label (`q4_k_m`, `q8_0`, `f16`, ...).
+    pub quant: String,
+    /// Parameter-count label as in the file name (`0.5b`, `1.1b`, `3b`).
+    pub size: String,
+    /// Optional variant (`claude-code`, `small`, `medium`, `large`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// What the artifact is; `gguf` when absent.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub kind: ArtifactKind,
+    /// Whether it is on the Hub yet; `published` when absent.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub status: Status,
+    /// Human name (`RuvLTRA Claude Code 0.5B`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// One or two sentences for the model card and `ruvllm info`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `general.architecture` of the GGUF (`qwen2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// Exact parameter count when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<u64>,
+    /// Context length in tokens when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_length: Option<u64>,
+    /// Upstream model this one derives from, as a Hub id (`Qwen/Qwen2.5-0.5B-Instruct`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_model: Option<String>,
+    /// For adapters: the registry id of the model the adapter applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Hub licence id; the catalog's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// ISO 639-1 codes; the catalog's when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// What the model needs to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<Hardware>,
+    /// Free-form tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Measured results, shown on the model card.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub benchmarks: Vec<Benchmark>,
+    /// Direct https URLs tried in order when the Hub fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback_urls: Vec<String>,
+    /// Hub repository of this model when it is not the catalog's `repo`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    /// Revision pin (branch, tag or 40-hex commit) overriding the catalog's `revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Size of `file` in bytes; absent until synced or published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Lowercase hex sha256 of `file`; absent until synced or published, never invented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Further files that belong to this artifact: the other shards of a split GGUF, or an
+    /// adapter's config and data files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_files: Vec<ExtraFile>,
+    /// Optional ModelScope repository (`owner/name`) overriding the catalog's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modelscope_repo: Option<String>,
+    /// What `cargo xtask sync` last saw on the Hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<HubState>,
+    /// Set by `sync` for entries it added from the Hub: a person should review them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub needs_review: bool,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A further file of an artifact (split shard, adapter config, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExtraFile {
+    /// Path in the repository.
+    pub file: String,
+    /// Size in bytes; absent until synced or published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Lowercase hex sha256; absent until synced or published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Hardware a model needs. Memory figures are in MiB.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hardware {
+    /// Minimum system RAM in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_ram_mib: Option<u64>,
+    /// Recommended system RAM in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended_ram_mib: Option<u64>,
+    /// Minimum accelerator memory in MiB, when a GPU is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_vram_mib: Option<u64>,
+    /// Accelerators the runtime supports for this model: `cpu`, `metal`, `ane`, `cuda`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accelerators: Vec<String>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One measured benchmark result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Benchmark {
+    /// What was measured (`tokens per second`, `HumanEval pass@1`).
+    pub name: String,
+    /// The figure.
+    pub value: f64,
+    /// Unit of `value` (`tok/s`, `%`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Hardware or setup the figure comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware: Option<String>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// What `cargo xtask sync` last saw on the Hub for a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HubState {
+    /// The 40-hex commit the model's revision resolved to.
+    pub commit: String,
+    /// When sync read it, RFC 3339 UTC.
+    pub synced_at: String,
+    /// Tags that pointed at `commit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Keys this version does not know; kept verbatim.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+impl Model {
+    /// The repository this model lives in: its override, else the catalog's.
+    pub fn repo<'a>(&'a self, registry: &'a Registry) -> &'a str {
+        self.repo.as_deref().unwrap_or(&registry.repo)
+    }
+
+    /// The revision this model is published to and read from: its pin, else the catalog's.
+    pub fn revision<'a>(&'a self, registry: &'a Registry) -> &'a str {
+        self.revision.as_deref().unwrap_or(&registry.revision)
+    }
+
+    /// Every file of the artifact, `file` first.
+    pub fn all_files(&self) -> impl Iterator<Item = (&str, Option<u64>, Option<&str>)> {
+        std::iter::once((self.file.as_str(), self.bytes, self.sha256.as_deref())).chain(
+            self.extra_files
+                .iter()
+                .map(|f| (f.file.as_str(), f.bytes, f.sha256.as_deref())),
+        )
+    }
+}

@@ -1,0 +1,37 @@
+//! `cargo xtask`: the project's one task runner (see `cargo xtask --help`).
+//!
+//! Each subcommand lives in its own module with an `Args` struct and a `run` function that
+//! returns the process exit code; `main` only parses and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod validate;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "RuvLTRA registry, publishing and Hub tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check registry.json: exit 0 when valid, 1 listing every problem, 2 when unreadable.
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
