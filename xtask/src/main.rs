@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod test;
 mod validate;
 
 #[derive(Debug, Parser)]
@@ -20,12 +21,15 @@ struct Cli {
 enum Command {
     /// Check registry.json: exit 0 when valid, 1 listing every problem, 2 when unreadable.
     Validate(validate::Args),
+    /// Run the whole test suite (sets up the Python virtualenv the cross-checks need).
+    Test(test::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test::run_tests(args),
     };
     match result {
         Ok(code) => code,
