@@ -14,7 +14,10 @@ use serde_json::Value;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole catalog, as stored in `registry.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// `Serialize` is written by hand (below) only to put a `$schema` key, which lives in
+/// `extra`, first in the file where editors and people expect it.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[schemars(title = "RuvLTRA model registry")]
 pub struct Registry {
     /// Version of this file's schema; this crate reads and writes version 1.
@@ -33,6 +36,31 @@ pub struct Registry {
     #[serde(flatten)]
     #[schemars(skip)]
     pub extra: BTreeMap<String, Value>,
+}
+
+impl Serialize for Registry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+
+        const SCHEMA_KEY: &str = "$schema";
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(schema) = self.extra.get(SCHEMA_KEY) {
+            map.serialize_entry(SCHEMA_KEY, schema)?;
+        }
+        map.serialize_entry("schema_version", &self.schema_version)?;
+        map.serialize_entry("repo", &self.repo)?;
+        map.serialize_entry("revision", &self.revision)?;
+        if !self.catalog.is_empty() {
+            map.serialize_entry("catalog", &self.catalog)?;
+        }
+        map.serialize_entry("models", &self.models)?;
+        for (key, value) in &self.extra {
+            if key != SCHEMA_KEY {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// Catalog-wide facts used by the model card and as defaults for models.
@@ -71,7 +99,18 @@ impl CatalogInfo {
 
 /// What kind of artifact a registry entry is.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactKind {
@@ -95,7 +134,18 @@ impl ArtifactKind {
 
 /// Whether a model is on the Hub yet.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {

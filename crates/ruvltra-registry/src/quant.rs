@@ -81,7 +81,10 @@ impl Quant {
 
     /// Maps a `general.file_type` value to its scheme.
     pub fn from_file_type(file_type: u32) -> Option<Quant> {
-        Self::ALL.iter().copied().find(|q| q.file_type() == file_type)
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|q| q.file_type() == file_type)
     }
 
     /// The upper-case label llama.cpp and Ollama tags use (`Q4_K_M`).
