@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod hub;
 mod test;
 mod validate;
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Check registry.json: exit 0 when valid, 1 listing every problem, 2 when unreadable.
     Validate(validate::Args),
+    /// Run the local Hub-compatible server (`hub serve --addr .. --data .. --token ..`).
+    Hub(hub::Args),
     /// Run the whole test suite (sets up the Python virtualenv the cross-checks need).
     Test(test::Args),
 }
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Hub(args) => hub::run(args),
         Command::Test(args) => test::run_tests(args),
     };
     match result {

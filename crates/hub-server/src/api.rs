@@ -1,0 +1,1753 @@
+//! Request routing, auth, errors and the JSON API endpoints (repos, info, tree, paths-info,
+//! preupload, commit, refs, tags, branches, commit history, validate-yaml).
+//!
+//! Paths are routed by hand: the raw path is split on `/` and every segment percent-decoded
+//! afterwards, because revisions and tree paths arrive with `/` encoded as `%2F`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
+use tokio::io::AsyncReadExt as _;
+
+use crate::AppState;
+use crate::fault::{Action, BodyFault, ConnInfo, faulty_body};
+use crate::store::{
+    self, CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta, check_repo_path,
+};
+use crate::transfer;
+
+/// The Hub's limit for any file sent inline in a commit.
+const INLINE_MAX: usize = 10 * 1024 * 1024;
+/// The Hub's limit for binary files sent inline in a commit.
+const INLINE_BINARY_MAX: usize = 1_000_000;
+/// Files above this size must go through LFS.
+const LFS_SIZE_RULE: u64 = 10 * 1024 * 1024;
+/// The longest NDJSON line accepted: a 10 MiB file in base64 plus the JSON around it.
+const MAX_COMMIT_LINE: u64 = 15 * 1024 * 1024;
+/// The most paths a paths-info request may ask for (the Hub answers 413 above 1000).
+const MAX_PATHS_INFO: usize = 1000;
+/// The most files one preupload request may list.
+const MAX_PREUPLOAD_FILES: usize = 1000;
+/// How far commit history walks go.
+const MAX_HISTORY: usize = 100_000;
+
+/// Per-repo locks serialising writes (commits, refs, create, delete).
+#[derive(Debug, Default)]
+pub(crate) struct RepoLocks(Mutex<HashMap<RepoId, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RepoLocks {
+    pub(crate) fn get(&self, id: &RepoId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(id.clone()).or_default().clone()
+    }
+}
+
+/// An error answer: status, optional `X-Error-Code`, JSON body `{"error": message, ...}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: Option<&'static str>,
+    message: String,
+    extra: Vec<(&'static str, Value)>,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: None,
+            message: message.into(),
+            extra: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message).code("BadRequest")
+    }
+
+    pub(crate) fn code(mut self, code: &'static str) -> ApiError {
+        self.code = Some(code);
+        self
+    }
+
+    pub(crate) fn with(mut self, key: &'static str, value: Value) -> ApiError {
+        self.extra.push((key, value));
+        self
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: String) -> ApiError {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn internal(err: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {err}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal server error: {err}"),
+        )
+    }
+
+    pub(crate) fn revision_not_found(rev: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("Invalid rev id: {rev}"))
+            .code("RevisionNotFound")
+    }
+
+    pub(crate) fn entry_not_found(path: &str, commit: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("Entry not found: {path}"))
+            .code("EntryNotFound")
+            .header(HeaderName::from_static("x-repo-commit"), commit.to_owned())
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(err: std::io::Error) -> ApiError {
+        ApiError::internal(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), Value::String(self.message));
+        for (k, v) in self.extra {
+            body.insert(k.into(), v);
+        }
+        let mut resp = (self.status, axum::Json(Value::Object(body))).into_response();
+        if let Some(code) = self.code {
+            resp.headers_mut()
+                .insert("x-error-code", HeaderValue::from_static(code));
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+        resp
+    }
+}
+
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+/// Who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Auth {
+    Anonymous,
+    Invalid,
+    Write,
+    Read,
+    Guest,
+}
+
+/// Everything a handler needs about the request.
+pub(crate) struct Ctx {
+    pub state: Arc<AppState>,
+    pub method: Method,
+    pub raw_path: String,
+    pub segs: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub base: String,
+    pub auth: Auth,
+    pub token_name: String,
+}
+
+impl Ctx {
+    pub(crate) fn q(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn q_true(&self, key: &str) -> bool {
+        matches!(self.q(key), Some("1" | "true" | "True"))
+    }
+
+    pub(crate) fn has_authorization(&self) -> bool {
+        self.headers.contains_key(header::AUTHORIZATION)
+    }
+
+    fn can_read_private(&self) -> bool {
+        matches!(self.auth, Auth::Write | Auth::Read)
+    }
+
+    pub(crate) fn require_write(&self) -> Result<(), ApiError> {
+        match self.auth {
+            Auth::Write => Ok(()),
+            Auth::Anonymous => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "You must be authenticated with a write token to do this",
+            )
+            .code("Unauthorized")),
+            Auth::Invalid => Err(invalid_credentials()),
+            Auth::Read | Auth::Guest => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "You don't have the rights to write here: the token is read-only",
+            )
+            .code("Forbidden")),
+        }
+    }
+
+    fn repo_not_found(&self) -> ApiError {
+        let status = if self.auth == Auth::Anonymous {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        ApiError::new(status, "Repository not found").code("RepoNotFound")
+    }
+
+    /// Loads a repo the caller may read.
+    pub(crate) fn readable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
+        match self.state.store.repo_meta(id)? {
+            Some(meta) if !meta.private || self.can_read_private() => Ok(meta),
+            _ => Err(self.repo_not_found()),
+        }
+    }
+
+    /// Loads a repo the caller may write.
+    pub(crate) fn writable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
+        self.require_write()?;
+        self.state
+            .store
+            .repo_meta(id)?
+            .ok_or_else(|| self.repo_not_found())
+    }
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "Invalid credentials in Authorization header",
+    )
+    .code("Unauthorized")
+}
+
+/// Builds the router: one fallback that routes by hand.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn is_transfer_path(path: &str) -> bool {
+    path.contains("/resolve/") || path.starts_with("/lfs-upload/") || path.starts_with("/lfs-cdn/")
+}
+
+async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    req: Request,
+) -> Response {
+    let method = req.method().clone();
+    let raw_path = req.uri().path().to_owned();
+    let counter = if is_transfer_path(&raw_path) {
+        &state.counters.transfer_requests
+    } else {
+        &state.counters.api_requests
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+
+    let action = state.faults.take(method.as_str(), &raw_path);
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers;
+    let mut body = body;
+    let mut response_fault = None;
+    match &action {
+        Some(Action::Status(code)) => return fault_status(*code, None),
+        Some(Action::StatusRetryAfter(code, secs)) => return fault_status(*code, Some(*secs)),
+        Some(Action::Html200) => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
+                 <body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>",
+            )
+                .into_response();
+        }
+        Some(Action::Stall(d)) => tokio::time::sleep(*d).await,
+        Some(Action::IgnoreRange) => {
+            headers.remove(header::RANGE);
+        }
+        Some(Action::DropAfter(n)) if has_body => {
+            body = faulty_body(body, BodyFault::DropAfter(*n), conn.switch.clone());
+        }
+        Some(Action::DropAfter(n) | Action::DropResponseAfter(n)) => {
+            response_fault = Some(BodyFault::DropAfter(*n));
+        }
+        Some(Action::CorruptBody) => response_fault = Some(BodyFault::Corrupt),
+        Some(Action::TruncateBody(n)) => response_fault = Some(BodyFault::Truncate(*n)),
+        None => {}
+    }
+
+    let segs: Result<Vec<String>, _> = raw_path
+        .split('/')
+        .skip(1)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+        })
+        .collect();
+    let Ok(mut segs) = segs else {
+        return ApiError::bad_request("the request path is not valid UTF-8 after percent-decoding")
+            .into_response();
+    };
+    if segs.last().is_some_and(|s| s.is_empty()) && segs.len() > 1 {
+        segs.pop();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| state.addr.get().map(|a| a.to_string()))
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let (auth, token_name) = authenticate(&state, &headers);
+    let query = parts.uri.query().map(parse_query).unwrap_or_default();
+    let ctx = Ctx {
+        state: state.clone(),
+        method,
+        raw_path,
+        segs,
+        query,
+        headers,
+        base: format!("http://{host}"),
+        auth,
+        token_name,
+    };
+    let mut resp = match route(&ctx, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    if let Some(fault) = response_fault {
+        if let BodyFault::Truncate(n) = fault {
+            let len = resp
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(len) = len {
+                resp.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(len.min(n)));
+            }
+        }
+        let (parts, body) = resp.into_parts();
+        resp = Response::from_parts(parts, faulty_body(body, fault, conn.switch));
+    }
+    resp
+}
+
+fn fault_status(code: u16, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (
+        status,
+        axum::Json(json!({"error": format!("injected fault: status {code}")})),
+    )
+        .into_response();
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap) -> (Auth, String) {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return (Auth::Anonymous, String::new());
+    };
+    let Some(token) = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+    else {
+        return (Auth::Invalid, String::new());
+    };
+    let c = &state.config;
+    let position = |list: &[String]| list.iter().position(|t| t == token);
+    if let Some(i) = position(&c.write_tokens) {
+        (Auth::Write, format!("write-token-{}", i + 1))
+    } else if let Some(i) = position(&c.read_tokens) {
+        (Auth::Read, format!("read-token-{}", i + 1))
+    } else if let Some(i) = position(&c.guest_tokens) {
+        (Auth::Guest, format!("guest-token-{}", i + 1))
+    } else {
+        (Auth::Invalid, String::new())
+    }
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this path",
+    )
+}
+
+fn page_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "Sorry, we can't find the page you are looking for.",
+    )
+    .code("NotFound")
+}
+
+/// Joins revision segments: `refs/pr/1` may arrive as one `%2F` segment or as three.
+fn take_revision(rest: &[String]) -> (String, &[String]) {
+    if rest.len() >= 3 && rest[0] == "refs" && matches!(rest[1].as_str(), "pr" | "heads" | "tags") {
+        (rest[..3].join("/"), &rest[3..])
+    } else if let Some(first) = rest.first() {
+        (first.clone(), &rest[1..])
+    } else {
+        (String::new(), rest)
+    }
+}
+
+async fn route(ctx: &Ctx, body: Body) -> ApiResult {
+    let segs: Vec<&str> = ctx.segs.iter().map(String::as_str).collect();
+    // Presigned URLs ignore credentials, as S3 and the CDN do; everything else rejects bad ones.
+    let presigned = matches!(segs.first(), Some(&("lfs-upload" | "lfs-cdn")));
+    if ctx.auth == Auth::Invalid && !presigned {
+        return Err(invalid_credentials());
+    }
+    let m = &ctx.method;
+    match segs.as_slice() {
+        ["api", "whoami-v2"] if m == Method::GET => whoami(ctx),
+        ["api", "repos", "create"] if m == Method::POST => create_repo(ctx, body).await,
+        ["api", "repos", "delete"] if m == Method::DELETE => delete_repo(ctx, body).await,
+        ["api", "validate-yaml"] if m == Method::POST => {
+            let _ = read_body(body, ctx.state.config.max_json_bytes).await?;
+            Ok(axum::Json(json!({"errors": [], "warnings": []})).into_response())
+        }
+        ["api", kind, ns, name, rest @ ..] if RepoKind::from_plural(kind).is_some() => {
+            let kind = RepoKind::from_plural(kind).unwrap_or(RepoKind::Model);
+            let id = RepoId::new(kind, ns, name).ok_or_else(|| ctx.repo_not_found())?;
+            let rest = &ctx.segs[4..];
+            repo_api(ctx, &id, rest, body).await
+        }
+        ["lfs-upload", ..] | ["lfs-cdn", ..] => transfer::route_presigned(ctx, body).await,
+        [first, ..] => {
+            let (kind, skip) = match *first {
+                "datasets" => (RepoKind::Dataset, 1),
+                "spaces" => (RepoKind::Space, 1),
+                _ => (RepoKind::Model, 0),
+            };
+            let rest = &ctx.segs[skip..];
+            if rest.len() < 3 {
+                return Err(page_not_found());
+            }
+            if let Some(name) = rest[1].strip_suffix(".git") {
+                let id = RepoId::new(kind, &rest[0], name).ok_or_else(|| ctx.repo_not_found())?;
+                let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
+                return match tail.as_slice() {
+                    ["info", "lfs", "objects", "batch"] if m == Method::POST => {
+                        transfer::lfs_batch(ctx, &id, body).await
+                    }
+                    ["info", "lfs", "objects", "verify"] if m == Method::POST => {
+                        transfer::lfs_verify(ctx, &id, body).await
+                    }
+                    _ => Err(page_not_found()),
+                };
+            }
+            if rest[2] == "resolve" && (m == Method::GET || m == Method::HEAD) {
+                let id =
+                    RepoId::new(kind, &rest[0], &rest[1]).ok_or_else(|| ctx.repo_not_found())?;
+                let (rev, path) = take_revision(&rest[3..]);
+                return transfer::resolve(ctx, &id, &rev, &path.join("/")).await;
+            }
+            Err(page_not_found())
+        }
+        _ => Err(page_not_found()),
+    }
+}
+
+async fn repo_api(ctx: &Ctx, id: &RepoId, rest: &[String], body: Body) -> ApiResult {
+    let m = &ctx.method;
+    let head: Option<&str> = rest.first().map(String::as_str);
+    let after = rest.get(1..).unwrap_or(&[]);
+    match head {
+        None if m == Method::GET => repo_info(ctx, id, "main"),
+        Some("revision") if m == Method::GET => repo_info(ctx, id, &after.join("/")),
+        Some("tree") if m == Method::GET => {
+            let (rev, path) = take_revision(after);
+            tree(ctx, id, &rev, &path.join("/"))
+        }
+        Some("paths-info") if m == Method::POST => {
+            paths_info(ctx, id, &after.join("/"), body).await
+        }
+        Some("preupload") if m == Method::POST => preupload(ctx, id, &after.join("/"), body).await,
+        Some("commit") if m == Method::POST => commit(ctx, id, &after.join("/"), body).await,
+        Some("refs") if m == Method::GET => refs(ctx, id),
+        Some("commits") if m == Method::GET => commits(ctx, id, &after.join("/")),
+        Some("tag") if m == Method::POST => create_tag(ctx, id, &after.join("/"), body).await,
+        Some("tag") if m == Method::DELETE => delete_ref(ctx, id, &after.join("/"), false).await,
+        Some("branch") if m == Method::POST => create_branch(ctx, id, &after.join("/"), body).await,
+        Some("branch") if m == Method::DELETE => delete_ref(ctx, id, &after.join("/"), true).await,
+        Some("settings") if m == Method::PUT => settings(ctx, id, body).await,
+        Some("xet-write-token" | "xet-read-token") => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this server does not speak xet; set HF_HUB_DISABLE_XET=1 to use the LFS path",
+        )
+        .code("NotFound")),
+        None
+        | Some("revision" | "tree" | "paths-info" | "preupload" | "commit" | "refs")
+        | Some("commits" | "tag" | "branch" | "settings") => Err(method_not_allowed()),
+        _ => Err(page_not_found()),
+    }
+}
+
+/// Reads a whole (small) request body, refusing more than `limit` bytes.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body is larger than {limit} bytes"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Reads and parses a JSON body.
+pub(crate) async fn read_json<T: for<'de> Deserialize<'de>>(
+    ctx: &Ctx,
+    body: Body,
+) -> Result<T, ApiError> {
+    let bytes = read_body(body, ctx.state.config.max_json_bytes).await?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+pub(crate) fn repo_url(ctx: &Ctx, id: &RepoId) -> String {
+    format!("{}/{}", ctx.base, id.url_path())
+}
+
+fn whoami(ctx: &Ctx) -> ApiResult {
+    let (role, name) = match ctx.auth {
+        Auth::Write => ("write", ctx.state.config.user.clone()),
+        Auth::Read => ("read", ctx.state.config.user.clone()),
+        Auth::Guest => ("read", "guest".to_owned()),
+        Auth::Anonymous | Auth::Invalid => {
+            return Err(
+                ApiError::new(StatusCode::UNAUTHORIZED, "Invalid user token.").code("Unauthorized"),
+            );
+        }
+    };
+    let uid = &hex::encode(sha2::Sha256::digest_str(&name))[..24];
+    Ok(axum::Json(json!({
+        "type": "user",
+        "id": uid,
+        "name": name,
+        "fullname": name,
+        "email": format!("{name}@localhost"),
+        "emailVerified": true,
+        "canPay": false,
+        "isPro": false,
+        "periodEnd": null,
+        "avatarUrl": "",
+        "orgs": [],
+        "auth": {"type": "access_token", "accessToken": {"displayName": ctx.token_name, "role": role}},
+    }))
+    .into_response())
+}
+
+/// A tiny helper so `whoami` can hash a string in one expression.
+trait DigestStr {
+    fn digest_str(s: &str) -> Vec<u8>;
+}
+
+impl DigestStr for sha2::Sha256 {
+    fn digest_str(s: &str) -> Vec<u8> {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(s.as_bytes()).to_vec()
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateRepoBody {
+    name: String,
+    organization: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    private: Option<bool>,
+    visibility: Option<String>,
+}
+
+fn repo_id_from_body(
+    ctx: &Ctx,
+    name: &str,
+    org: Option<&str>,
+    kind: Option<&str>,
+) -> Result<RepoId, ApiError> {
+    let kind = match kind {
+        None => RepoKind::Model,
+        Some(k) => RepoKind::from_singular(k).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown repo type {k:?}: use model, dataset or space"
+            ))
+        })?,
+    };
+    let (ns, name) = match name.split_once('/') {
+        Some((ns, n)) => (ns.to_owned(), n.to_owned()),
+        None => (
+            org.map(str::to_owned)
+                .unwrap_or_else(|| ctx.state.config.user.clone()),
+            name.to_owned(),
+        ),
+    };
+    RepoId::new(kind, &ns, &name).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "invalid repo name {ns}/{name}: use letters, digits, '-', '_' and '.', at most 96 characters"
+        ))
+    })
+}
+
+async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
+    ctx.require_write()?;
+    let req: CreateRepoBody = read_json(ctx, body).await?;
+    let id = repo_id_from_body(
+        ctx,
+        &req.name,
+        req.organization.as_deref(),
+        req.kind.as_deref(),
+    )?;
+    let private = match req.visibility.as_deref() {
+        Some("private") => true,
+        Some("public") => false,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown visibility {other:?}: use public or private"
+            )));
+        }
+        None => req.private.unwrap_or(false),
+    };
+    let url = repo_url(ctx, &id);
+    let lock = ctx.state.locks.get(&id);
+    let _guard = lock.lock().await;
+    let store = &ctx.state.store;
+    if store.repo_meta(&id)?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("You already created this {} repo", id.kind.singular()),
+        )
+        .code("RepoExists")
+        .with("url", Value::String(url)));
+    }
+    // A repo left half-created by a crash (no repo.json) is cleared and made again.
+    let dir = store.repo_dir(&id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let content = store::DEFAULT_GITATTRIBUTES.as_bytes();
+    let oid = store.put_blob(content)?;
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".gitattributes".to_owned(),
+        FileEntry {
+            oid,
+            size: content.len() as u64,
+            lfs: None,
+        },
+    );
+    let record = make_commit(Vec::new(), files, "system", "initial commit", "");
+    store.write_commit(&id, &record)?;
+    let mut refs = Refs::default();
+    refs.branches.insert("main".to_owned(), record.id.clone());
+    store.write_refs(&id, &refs)?;
+    // repo.json is written last: it marks the repo as existing.
+    store.write_repo_meta(
+        &id,
+        &RepoMeta {
+            private,
+            created_at: record.date.clone(),
+        },
+    )?;
+    Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteRepoBody {
+    name: String,
+    organization: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
+    ctx.require_write()?;
+    let req: DeleteRepoBody = read_json(ctx, body).await?;
+    let id = repo_id_from_body(
+        ctx,
+        &req.name,
+        req.organization.as_deref(),
+        req.kind.as_deref(),
+    )?;
+    let lock = ctx.state.locks.get(&id);
+    let _guard = lock.lock().await;
+    ctx.writable_repo(&id)?;
+    ctx.state.store.delete_repo(&id)?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+#[derive(Deserialize)]
+struct SettingsBody {
+    private: Option<bool>,
+    visibility: Option<String>,
+}
+
+async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
+    let req: SettingsBody = read_json(ctx, body).await?;
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    let mut meta = ctx.writable_repo(id)?;
+    if let Some(p) = req.private {
+        meta.private = p;
+    }
+    match req.visibility.as_deref() {
+        Some("private") => meta.private = true,
+        Some("public") => meta.private = false,
+        _ => {}
+    }
+    ctx.state.store.write_repo_meta(id, &meta)?;
+    Ok(axum::Json(json!({"private": meta.private})).into_response())
+}
+
+/// Builds a commit record with its tree and id computed.
+pub(crate) fn make_commit(
+    parents: Vec<String>,
+    files: BTreeMap<String, FileEntry>,
+    author: &str,
+    title: &str,
+    message: &str,
+) -> CommitRecord {
+    let tree = store::tree_ids(&files).remove("").unwrap_or_default();
+    let secs = unix_now();
+    let id = store::commit_id(&tree, &parents, author, secs, title, message);
+    CommitRecord {
+        id,
+        parents,
+        tree,
+        title: title.to_owned(),
+        message: message.to_owned(),
+        author: author.to_owned(),
+        date: now_rfc3339(),
+        files,
+    }
+}
+
+/// Resolves a revision to a commit id: branch, tag, `refs/...`, then a 40-hex commit.
+pub(crate) fn resolve_rev(
+    ctx: &Ctx,
+    id: &RepoId,
+    refs: &Refs,
+    rev: &str,
+) -> Result<String, ApiError> {
+    let rev = if rev.is_empty() { "main" } else { rev };
+    if let Some(c) = refs.branches.get(rev).or_else(|| refs.tags.get(rev)) {
+        return Ok(c.clone());
+    }
+    if let Some(b) = rev.strip_prefix("refs/heads/")
+        && let Some(c) = refs.branches.get(b)
+    {
+        return Ok(c.clone());
+    }
+    if let Some(t) = rev.strip_prefix("refs/tags/")
+        && let Some(c) = refs.tags.get(t)
+    {
+        return Ok(c.clone());
+    }
+    if let Some(n) = rev
+        .strip_prefix("refs/pr/")
+        .and_then(|n| n.parse::<u64>().ok())
+        && let Some(c) = refs.pulls.get(&n)
+    {
+        return Ok(c.clone());
+    }
+    if store::is_sha1_hex(rev) && ctx.state.store.commit(id, rev)?.is_some() {
+        return Ok(rev.to_owned());
+    }
+    Err(ApiError::revision_not_found(rev))
+}
+
+/// Loads the commit a revision points to in a readable repo.
+pub(crate) fn load_rev(
+    ctx: &Ctx,
+    id: &RepoId,
+    rev: &str,
+) -> Result<(RepoMeta, CommitRecord), ApiError> {
+    let meta = ctx.readable_repo(id)?;
+    let refs = ctx.state.store.refs(id)?;
+    let commit = resolve_rev(ctx, id, &refs, rev)?;
+    let record =
+        ctx.state.store.commit(id, &commit)?.ok_or_else(|| {
+            ApiError::internal(format!("commit {commit} is missing from the store"))
+        })?;
+    Ok((meta, record))
+}
+
+fn repo_info(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
+    let (meta, record) = load_rev(ctx, id, rev)?;
+    let blobs = ctx.q_true("blobs");
+    let siblings: Vec<Value> = record
+        .files
+        .iter()
+        .map(|(path, e)| {
+            if blobs {
+                let mut v = json!({"rfilename": path, "size": e.size, "blobId": e.oid});
+                if let Some(lfs) = &e.lfs {
+                    v["lfs"] = json!({
+                        "size": lfs.size,
+                        "sha256": lfs.sha256,
+                        "pointerSize": store::lfs_pointer(&lfs.sha256, lfs.size).len(),
+                    });
+                }
+                v
+            } else {
+                json!({"rfilename": path})
+            }
+        })
+        .collect();
+    let used: u64 = record.files.values().map(|e| e.size).sum();
+    let full = id.full();
+    let mut info = json!({
+        "_id": &hex::encode(sha2::Sha256::digest_str(&full))[..24],
+        "id": full,
+        "author": id.namespace,
+        "sha": record.id,
+        "lastModified": record.date,
+        "createdAt": meta.created_at,
+        "private": meta.private,
+        "gated": false,
+        "disabled": false,
+        "downloads": 0,
+        "likes": 0,
+        "tags": [],
+        "siblings": siblings,
+        "usedStorage": used,
+    });
+    if id.kind == RepoKind::Model {
+        info["modelId"] = Value::String(id.full());
+    }
+    Ok(axum::Json(info).into_response())
+}
+
+fn file_json(path: &str, e: &FileEntry) -> Value {
+    let mut v = json!({"type": "file", "oid": e.oid, "size": e.size, "path": path});
+    if let Some(lfs) = &e.lfs {
+        v["lfs"] = json!({
+            "oid": lfs.sha256,
+            "size": lfs.size,
+            "pointerSize": store::lfs_pointer(&lfs.sha256, lfs.size).len(),
+        });
+    }
+    v
+}
+
+fn dir_json(path: &str, oid: &str) -> Value {
+    json!({"type": "directory", "oid": oid, "size": 0, "path": path})
+}
+
+/// Finds the newest commit on the first-parent chain that changed `path` (file oid or
+/// directory tree id differs from its parent's).
+struct History<'a> {
+    ctx: &'a Ctx,
+    id: &'a RepoId,
+    chain: Vec<(CommitRecord, BTreeMap<String, String>)>,
+    exhausted: bool,
+}
+
+impl<'a> History<'a> {
+    fn new(ctx: &'a Ctx, id: &'a RepoId, head: CommitRecord) -> History<'a> {
+        let dirs = store::tree_ids(&head.files);
+        History {
+            ctx,
+            id,
+            chain: vec![(head, dirs)],
+            exhausted: false,
+        }
+    }
+
+    fn oid_at(entry: &(CommitRecord, BTreeMap<String, String>), path: &str) -> Option<String> {
+        entry
+            .0
+            .files
+            .get(path)
+            .map(|e| e.oid.clone())
+            .or_else(|| entry.1.get(path).cloned())
+    }
+
+    fn extend(&mut self) -> Result<bool, ApiError> {
+        if self.exhausted || self.chain.len() >= MAX_HISTORY {
+            return Ok(false);
+        }
+        let Some(parent) = self.chain.last().and_then(|c| c.0.parents.first().cloned()) else {
+            self.exhausted = true;
+            return Ok(false);
+        };
+        match self.ctx.state.store.commit(self.id, &parent)? {
+            Some(rec) => {
+                let dirs = store::tree_ids(&rec.files);
+                self.chain.push((rec, dirs));
+                Ok(true)
+            }
+            None => {
+                self.exhausted = true;
+                Ok(false)
+            }
+        }
+    }
+
+    fn last_commit(&mut self, path: &str) -> Result<Value, ApiError> {
+        let mut i = 0;
+        loop {
+            if i + 1 >= self.chain.len() && !self.extend()? {
+                break;
+            }
+            if i + 1 >= self.chain.len() {
+                break;
+            }
+            if Self::oid_at(&self.chain[i], path) != Self::oid_at(&self.chain[i + 1], path) {
+                break;
+            }
+            i += 1;
+        }
+        let c = &self.chain[i].0;
+        Ok(json!({"id": c.id, "title": c.title, "date": c.date}))
+    }
+}
+
+fn tree(ctx: &Ctx, id: &RepoId, rev: &str, path: &str) -> ApiResult {
+    let (_, record) = load_rev(ctx, id, rev)?;
+    let recursive = ctx.q_true("recursive");
+    let expand = ctx.q_true("expand");
+    let dirs = store::tree_ids(&record.files);
+    let base = path.trim_matches('/');
+    let mut entries: Vec<(String, Value)> = Vec::new();
+    if !base.is_empty() && !dirs.contains_key(base) {
+        match record.files.get(base) {
+            Some(e) => entries.push((base.to_owned(), file_json(base, e))),
+            None => return Err(ApiError::entry_not_found(base, &record.id)),
+        }
+    } else {
+        let prefix = if base.is_empty() {
+            String::new()
+        } else {
+            format!("{base}/")
+        };
+        let is_listed = |p: &str| -> bool {
+            match p.strip_prefix(prefix.as_str()) {
+                Some(rest) if !rest.is_empty() => recursive || !rest.contains('/'),
+                _ => false,
+            }
+        };
+        for (p, oid) in &dirs {
+            if is_listed(p) {
+                entries.push((p.clone(), dir_json(p, oid)));
+            }
+        }
+        for (p, e) in &record.files {
+            if is_listed(p) {
+                entries.push((p.clone(), file_json(p, e)));
+            }
+        }
+        // Directories first, then files, each sorted by path (as the Hub lists them).
+        entries.sort_by(|a, b| {
+            let a_dir = a.1["type"] == "directory";
+            let b_dir = b.1["type"] == "directory";
+            b_dir.cmp(&a_dir).then_with(|| a.0.cmp(&b.0))
+        });
+    }
+    let page_size = if expand {
+        ctx.state.config.tree_expand_page_size
+    } else {
+        ctx.state.config.tree_page_size
+    }
+    .max(1);
+    let (start, link) = paginate(ctx, entries.len(), page_size)?;
+    let end = (start + page_size).min(entries.len());
+    let mut page: Vec<Value> = entries
+        .drain(..)
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|(_, v)| v)
+        .collect();
+    if expand {
+        let mut history = History::new(ctx, id, record);
+        for v in &mut page {
+            let p = v["path"].as_str().unwrap_or_default().to_owned();
+            v["lastCommit"] = history.last_commit(&p)?;
+        }
+    }
+    let mut resp = axum::Json(page).into_response();
+    if let Some(link) = link {
+        resp.headers_mut().insert(
+            header::LINK,
+            HeaderValue::from_str(&link).map_err(ApiError::internal)?,
+        );
+    }
+    Ok(resp)
+}
+
+/// Reads the opaque `cursor` and builds the `Link` header for the next page, if any.
+fn paginate(
+    ctx: &Ctx,
+    total: usize,
+    page_size: usize,
+) -> Result<(usize, Option<String>), ApiError> {
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let start = match ctx.q("cursor") {
+        None => 0,
+        Some(c) => engine
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.strip_prefix("offset:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid pagination cursor: restart from the first page")
+            })?,
+    };
+    let next = start + page_size;
+    if next >= total {
+        return Ok((start, None));
+    }
+    let cursor = engine.encode(format!("offset:{next}"));
+    let mut query: Vec<String> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k != "cursor")
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect();
+    query.push(format!("cursor={cursor}"));
+    let url = format!("{}{}?{}", ctx.base, ctx.raw_path, query.join("&"));
+    Ok((start, Some(format!("<{url}>; rel=\"next\""))))
+}
+
+fn form_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn paths_info(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
+    let is_json = ctx
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let bytes = read_body(body, ctx.state.config.max_json_bytes).await?;
+    let (paths, expand) = if is_json {
+        #[derive(Deserialize)]
+        struct PathsBody {
+            paths: Vec<String>,
+            #[serde(default)]
+            expand: bool,
+        }
+        let b: PathsBody = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+        (b.paths, b.expand)
+    } else {
+        let form = parse_query(&String::from_utf8_lossy(&bytes));
+        let paths: Vec<String> = form
+            .iter()
+            .filter(|(k, _)| k == "paths" || k == "paths[]")
+            .map(|(_, v)| v.clone())
+            .collect();
+        let expand = form
+            .iter()
+            .any(|(k, v)| k == "expand" && matches!(v.as_str(), "1" | "true" | "True"));
+        (paths, expand)
+    };
+    if paths.len() > MAX_PATHS_INFO {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "too many paths ({}): ask for at most {MAX_PATHS_INFO} per request",
+                paths.len()
+            ),
+        ));
+    }
+    let (_, record) = load_rev(ctx, id, rev)?;
+    let dirs = store::tree_ids(&record.files);
+    let mut out = Vec::new();
+    let mut history = expand.then(|| History::new(ctx, id, record.clone()));
+    for p in &paths {
+        let p = p.trim_matches('/');
+        let mut v = if let Some(e) = record.files.get(p) {
+            file_json(p, e)
+        } else if let Some(oid) = dirs.get(p).filter(|_| !p.is_empty()) {
+            dir_json(p, oid)
+        } else {
+            continue;
+        };
+        if let Some(h) = history.as_mut() {
+            v["lastCommit"] = h.last_commit(p)?;
+        }
+        out.push(v);
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+/// Whether a sample looks binary: a NUL byte in the first 8 KiB, or invalid UTF-8 (a multibyte
+/// character cut at the end of the sample does not count).
+pub(crate) fn looks_binary(sample: &[u8]) -> bool {
+    if sample.iter().take(8192).any(|&b| b == 0) {
+        return true;
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => false,
+        Err(e) => e.error_len().is_some(),
+    }
+}
+
+fn lfs_patterns_of(ctx: &Ctx, record: &CommitRecord) -> Vec<String> {
+    let Some(entry) = record
+        .files
+        .get(".gitattributes")
+        .filter(|e| e.lfs.is_none())
+    else {
+        return Vec::new();
+    };
+    std::fs::read(ctx.state.store.blob_path(&entry.oid))
+        .map(|b| store::lfs_patterns(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default()
+}
+
+async fn preupload(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
+    #[derive(Deserialize)]
+    struct PreFile {
+        path: String,
+        #[serde(default)]
+        sample: String,
+        size: u64,
+    }
+    #[derive(Deserialize)]
+    struct PreBody {
+        files: Vec<PreFile>,
+    }
+    ctx.writable_repo(id)?;
+    let req: PreBody = read_json(ctx, body).await?;
+    if req.files.len() > MAX_PREUPLOAD_FILES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("too many files: send at most {MAX_PREUPLOAD_FILES} per preupload request"),
+        ));
+    }
+    let (_, record) = load_rev(ctx, id, rev)?;
+    let patterns = lfs_patterns_of(ctx, &record);
+    let mut files = Vec::new();
+    for f in &req.files {
+        let path = check_repo_path(&f.path, false)
+            .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m).code("InvalidPath"))?;
+        let sample = base64::engine::general_purpose::STANDARD
+            .decode(f.sample.as_bytes())
+            .map_err(|e| ApiError::bad_request(format!("sample of {path} is not base64: {e}")))?;
+        let lfs = patterns.iter().any(|p| store::pattern_matches(p, &path))
+            || f.size > LFS_SIZE_RULE
+            || looks_binary(&sample);
+        let mut v = json!({
+            "path": f.path,
+            "uploadMode": if lfs { "lfs" } else { "regular" },
+            "shouldIgnore": false,
+        });
+        if let Some(e) = record.files.get(&path) {
+            v["oid"] = Value::String(e.etag().to_owned());
+        }
+        files.push(v);
+    }
+    Ok(axum::Json(json!({"files": files, "commitOid": record.id})).into_response())
+}
+
+/// One parsed commit operation.
+enum Op {
+    Add(String, FileEntry),
+    DeleteFile(String),
+    DeleteFolder(String),
+}
+
+#[derive(Deserialize)]
+struct CommitLine {
+    key: String,
+    value: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CommitHeader {
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    description: String,
+    parent_commit: Option<String>,
+}
+
+fn invalid_path(msg: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, msg).code("InvalidPath")
+}
+
+fn parse_op(ctx: &Ctx, key: &str, value: Value) -> Result<Op, ApiError> {
+    let field = |name: &str| -> Result<String, ApiError> {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("commit operation {key} needs a string {name:?}"))
+            })
+    };
+    match key {
+        "file" => {
+            let path = check_repo_path(&field("path")?, false).map_err(invalid_path)?;
+            let content = field("content")?;
+            let bytes = match value.get("encoding").and_then(Value::as_str) {
+                Some("base64") | None => base64::engine::general_purpose::STANDARD
+                    .decode(content.as_bytes())
+                    .map_err(|e| {
+                        ApiError::bad_request(format!("content of {path} is not base64: {e}"))
+                    })?,
+                Some("utf-8" | "utf8") => content.into_bytes(),
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown encoding {other:?} for {path}"
+                    )));
+                }
+            };
+            if bytes.len() > INLINE_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "Your push was rejected because it contains files larger than 10 MiB ({path}). \
+                     Please use https://git-lfs.github.com/ to store large files."
+                )));
+            }
+            if bytes.len() > INLINE_BINARY_MAX && looks_binary(&bytes) {
+                return Err(ApiError::bad_request(format!(
+                    "Your push was rejected because it contains binary files ({path}). \
+                     Please use https://huggingface.co/docs/hub/xet to store binary files."
+                )));
+            }
+            let oid = ctx.state.store.put_blob(&bytes)?;
+            Ok(Op::Add(
+                path,
+                FileEntry {
+                    oid,
+                    size: bytes.len() as u64,
+                    lfs: None,
+                },
+            ))
+        }
+        "lfsFile" => {
+            let path = check_repo_path(&field("path")?, false).map_err(invalid_path)?;
+            let oid = field("oid")?;
+            if let Some(algo) = value.get("algo").and_then(Value::as_str)
+                && algo != "sha256"
+            {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported LFS algo {algo:?}: use sha256"
+                )));
+            }
+            if !store::is_sha256_hex(&oid) {
+                return Err(ApiError::bad_request(format!(
+                    "LFS oid of {path} must be 64 lowercase hex characters"
+                )));
+            }
+            let stored = ctx.state.store.lfs_size(&oid).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "Your push was rejected because an LFS pointer pointed to a file that does not \
+                     exist: {path} (sha256 {oid}); upload it through the LFS batch API first"
+                ))
+            })?;
+            if let Some(size) = value.get("size").and_then(Value::as_u64)
+                && size != stored
+            {
+                return Err(ApiError::bad_request(format!(
+                    "LFS object {oid} for {path} has {stored} bytes, not the {size} the commit says"
+                )));
+            }
+            let pointer = store::lfs_pointer(&oid, stored);
+            Ok(Op::Add(
+                path,
+                FileEntry {
+                    oid: store::git_blob_id(pointer.as_bytes()),
+                    size: stored,
+                    lfs: Some(LfsInfo {
+                        sha256: oid,
+                        size: stored,
+                    }),
+                },
+            ))
+        }
+        "deletedFile" => Ok(Op::DeleteFile(
+            check_repo_path(&field("path")?, false).map_err(invalid_path)?,
+        )),
+        "deletedFolder" => Ok(Op::DeleteFolder(
+            check_repo_path(&field("path")?, true).map_err(invalid_path)?,
+        )),
+        other => Err(ApiError::bad_request(format!(
+            "unknown commit operation key {other:?}: use header, file, lfsFile, deletedFile or deletedFolder"
+        ))),
+    }
+}
+
+async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
+    ctx.writable_repo(id)?;
+    let rev = if rev.is_empty() { "main" } else { rev };
+    let create_pr = ctx.q_true("create_pr");
+    let cfg = &ctx.state.config;
+    let stream = body
+        .into_data_stream()
+        .map(|r| r.map_err(std::io::Error::other));
+    let mut reader = tokio::io::BufReader::new(tokio_util::io::StreamReader::new(stream));
+    let mut header: Option<CommitHeader> = None;
+    let mut ops = Vec::new();
+    let mut total = 0u64;
+    let mut lines = 0usize;
+    loop {
+        let mut line = Vec::new();
+        let n = (&mut reader)
+            .take(MAX_COMMIT_LINE + 1)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("reading the commit body: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        if n as u64 > MAX_COMMIT_LINE {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "a commit line is longer than {MAX_COMMIT_LINE} bytes: send large files through LFS"
+                ),
+            ));
+        }
+        total += n as u64;
+        lines += 1;
+        if total > cfg.max_commit_bytes || lines > cfg.max_commit_lines {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the commit is too large (limits: {} bytes, {} lines): split it into several commits",
+                    cfg.max_commit_bytes, cfg.max_commit_lines
+                ),
+            ));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed: CommitLine = serde_json::from_slice(&line).map_err(|e| {
+            ApiError::bad_request(format!(
+                "commit line {lines} is not a JSON object with key and value: {e}"
+            ))
+        })?;
+        if parsed.key == "header" {
+            if header.is_some() {
+                return Err(ApiError::bad_request("the commit has two header lines"));
+            }
+            header = Some(
+                serde_json::from_value(parsed.value)
+                    .map_err(|e| ApiError::bad_request(format!("invalid commit header: {e}")))?,
+            );
+        } else {
+            ops.push(parse_op(ctx, &parsed.key, parsed.value)?);
+        }
+    }
+    let header = header.ok_or_else(|| ApiError::bad_request("the commit has no header line"))?;
+    let title = if header.summary.trim().is_empty() {
+        "Upload files".to_owned()
+    } else {
+        header.summary.trim().to_owned()
+    };
+
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    // The repo may have been deleted while the body was read.
+    ctx.writable_repo(id)?;
+    let store = &ctx.state.store;
+    let mut refs = store.refs(id)?;
+    let head = if create_pr {
+        resolve_rev(ctx, id, &refs, rev)?
+    } else {
+        let branch = rev.strip_prefix("refs/heads/").unwrap_or(rev);
+        if let Some(c) = refs.branches.get(branch) {
+            c.clone()
+        } else if let Some(c) = rev
+            .strip_prefix("refs/pr/")
+            .and_then(|n| n.parse::<u64>().ok())
+            .and_then(|n| refs.pulls.get(&n))
+        {
+            c.clone()
+        } else {
+            return Err(ApiError::revision_not_found(rev));
+        }
+    };
+    if let Some(parent) = header.parent_commit.as_deref()
+        && parent != head
+    {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "The branch was updated since you opened this page. Please refresh and try again.",
+        )
+        .code("PreconditionFailed"));
+    }
+    let parent = store
+        .commit(id, &head)?
+        .ok_or_else(|| ApiError::internal(format!("commit {head} is missing from the store")))?;
+    let mut files = parent.files.clone();
+    for op in ops {
+        match op {
+            Op::Add(path, entry) => {
+                // A file cannot replace a directory or live under a file.
+                let under = format!("{path}/");
+                if files
+                    .range(under.clone()..)
+                    .next()
+                    .is_some_and(|(p, _)| p.starts_with(&under))
+                {
+                    return Err(invalid_path(format!(
+                        "{path} is a directory in the repo: delete it first"
+                    )));
+                }
+                let mut ancestor = path.as_str();
+                while let Some((up, _)) = ancestor.rsplit_once('/') {
+                    if files.contains_key(up) {
+                        return Err(invalid_path(format!(
+                            "{up} is a file, so {path} cannot be added under it"
+                        )));
+                    }
+                    ancestor = up;
+                }
+                files.insert(path, entry);
+            }
+            Op::DeleteFile(path) => {
+                if files.remove(&path).is_none() {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        format!("A file with this name doesn't exist: {path}"),
+                    )
+                    .code("EntryNotFound"));
+                }
+            }
+            Op::DeleteFolder(path) => {
+                let under = format!("{path}/");
+                let before = files.len();
+                files.retain(|p, _| !p.starts_with(&under));
+                if files.len() == before {
+                    return Err(ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        format!("A folder with this name doesn't exist: {path}"),
+                    )
+                    .code("EntryNotFound"));
+                }
+            }
+        }
+    }
+    let record = make_commit(
+        vec![head],
+        files,
+        &ctx.state.config.user,
+        &title,
+        &header.description,
+    );
+    store.write_commit(id, &record)?;
+    let mut pr_url = None;
+    if create_pr {
+        let n = refs.pulls.keys().next_back().copied().unwrap_or(0) + 1;
+        refs.pulls.insert(n, record.id.clone());
+        pr_url = Some(format!("{}/discussions/{n}", repo_url(ctx, id)));
+    } else if let Some(n) = rev
+        .strip_prefix("refs/pr/")
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| refs.pulls.contains_key(n))
+    {
+        refs.pulls.insert(n, record.id.clone());
+    } else {
+        let branch = rev.strip_prefix("refs/heads/").unwrap_or(rev);
+        refs.branches.insert(branch.to_owned(), record.id.clone());
+    }
+    store.write_refs(id, &refs)?;
+    ctx.state.counters.commits.fetch_add(1, Ordering::Relaxed);
+    let mut out = json!({
+        "success": true,
+        "commitOid": record.id,
+        "commitUrl": format!("{}/commit/{}", repo_url(ctx, id), record.id),
+        "hookOutput": "",
+    });
+    if let Some(url) = pr_url {
+        out["pullRequestUrl"] = Value::String(url);
+    }
+    Ok(axum::Json(out).into_response())
+}
+
+fn refs(ctx: &Ctx, id: &RepoId) -> ApiResult {
+    ctx.readable_repo(id)?;
+    let refs = ctx.state.store.refs(id)?;
+    let branches: Vec<Value> = refs
+        .branches
+        .iter()
+        .map(|(n, c)| json!({"name": n, "ref": format!("refs/heads/{n}"), "targetCommit": c}))
+        .collect();
+    let tags: Vec<Value> = refs
+        .tags
+        .iter()
+        .map(|(n, c)| json!({"name": n, "ref": format!("refs/tags/{n}"), "targetCommit": c}))
+        .collect();
+    let pulls: Vec<Value> = refs
+        .pulls
+        .iter()
+        .map(|(n, c)| json!({"name": n.to_string(), "ref": format!("refs/pr/{n}"), "targetCommit": c}))
+        .collect();
+    Ok(axum::Json(json!({
+        "branches": branches,
+        "converts": [],
+        "tags": tags,
+        "pullRequests": pulls,
+    }))
+    .into_response())
+}
+
+fn commits(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
+    let (_, head) = load_rev(ctx, id, rev)?;
+    let formatted = ctx
+        .query
+        .iter()
+        .any(|(k, v)| (k == "expand[]" || k == "expand") && v == "formatted");
+    let page_size = ctx.state.config.commits_page_size.max(1);
+    // Count the whole first-parent chain so the cursor knows when to stop.
+    let mut chain = vec![head];
+    while chain.len() < MAX_HISTORY {
+        let Some(parent) = chain.last().and_then(|c| c.parents.first().cloned()) else {
+            break;
+        };
+        match ctx.state.store.commit(id, &parent)? {
+            Some(rec) => chain.push(rec),
+            None => break,
+        }
+    }
+    let (start, link) = paginate(ctx, chain.len(), page_size)?;
+    let items: Vec<Value> = chain
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(|c| {
+            let mut v = json!({
+                "id": c.id,
+                "title": c.title,
+                "message": c.message,
+                "date": c.date,
+                "authors": [{"user": c.author, "avatar": ""}],
+            });
+            if formatted {
+                v["formatted"] = json!({"title": c.title, "message": c.message});
+            }
+            v
+        })
+        .collect();
+    let mut resp = axum::Json(items).into_response();
+    if let Some(link) = link {
+        resp.headers_mut().insert(
+            header::LINK,
+            HeaderValue::from_str(&link).map_err(ApiError::internal)?,
+        );
+    }
+    Ok(resp)
+}
+
+/// Whether a branch or tag name is a valid git ref component sequence.
+fn valid_ref_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && !name.starts_with("refs/")
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+}
+
+async fn create_tag(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
+    #[derive(Deserialize)]
+    struct TagBody {
+        tag: String,
+    }
+    ctx.writable_repo(id)?;
+    let req: TagBody = read_json(ctx, body).await?;
+    if !valid_ref_name(&req.tag) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid reference for a tag: {:?}",
+            req.tag
+        )));
+    }
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    let store = &ctx.state.store;
+    let mut refs = store.refs(id)?;
+    let commit = resolve_rev(ctx, id, &refs, rev)?;
+    if refs.tags.contains_key(&req.tag) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("Tag {} already exists", req.tag),
+        )
+        .code("RefExists"));
+    }
+    refs.tags.insert(req.tag, commit);
+    store.write_refs(id, &refs)?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+async fn create_branch(ctx: &Ctx, id: &RepoId, branch: &str, body: Body) -> ApiResult {
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct BranchBody {
+        starting_point: Option<String>,
+    }
+    ctx.writable_repo(id)?;
+    let req: BranchBody = read_json(ctx, body).await?;
+    if !valid_ref_name(branch) {
+        return Err(ApiError::bad_request(format!(
+            "Invalid reference for a branch: {branch:?}"
+        )));
+    }
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    let store = &ctx.state.store;
+    let mut refs = store.refs(id)?;
+    if refs.branches.contains_key(branch) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("Reference refs/heads/{branch} already exists"),
+        )
+        .code("RefExists"));
+    }
+    let start = resolve_rev(
+        ctx,
+        id,
+        &refs,
+        req.starting_point.as_deref().unwrap_or("main"),
+    )?;
+    refs.branches.insert(branch.to_owned(), start);
+    store.write_refs(id, &refs)?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+async fn delete_ref(ctx: &Ctx, id: &RepoId, name: &str, branch: bool) -> ApiResult {
+    ctx.writable_repo(id)?;
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    let store = &ctx.state.store;
+    let mut refs = store.refs(id)?;
+    if branch && name == "main" {
+        return Err(
+            ApiError::new(StatusCode::FORBIDDEN, "Cannot delete refs/heads/main").code("Forbidden"),
+        );
+    }
+    let removed = if branch {
+        refs.branches.remove(name)
+    } else {
+        refs.tags.remove(name)
+    };
+    if removed.is_none() {
+        return Err(ApiError::revision_not_found(name));
+    }
+    store.write_refs(id, &refs)?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_detection() {
+        assert!(!looks_binary(b"hello world\n"));
+        assert!(looks_binary(b"GGUF\0\0\0\x03"));
+        assert!(looks_binary(&[0xff, 0xfe, 0x41]));
+        // A multibyte character cut by the sample boundary is still text.
+        let text = "é".repeat(10);
+        assert!(!looks_binary(&text.as_bytes()[..text.len() - 1]));
+    }
+
+    #[test]
+    fn ref_names() {
+        assert!(valid_ref_name("v1.0"));
+        assert!(valid_ref_name("feature/x"));
+        assert!(!valid_ref_name("a b"));
+        assert!(!valid_ref_name("a..b"));
+        assert!(!valid_ref_name("x.lock"));
+        assert!(!valid_ref_name(""));
+    }
+
+    #[test]
+    fn revisions_with_slashes() {
+        let segs: Vec<String> = ["refs", "pr", "1", "a.txt"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (rev, rest) = take_revision(&segs);
+        assert_eq!(rev, "refs/pr/1");
+        assert_eq!(rest, &segs[3..]);
+        let segs: Vec<String> = ["main", "a", "b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(take_revision(&segs).0, "main");
+    }
+}
