@@ -1,0 +1,487 @@
+//! The compile-time model registry: hand-written types plus the constants that `build.rs`
+//! generates from `registry.json`.
+//!
+//! Everything below the types is produced by `ruvltra-codegen` into `OUT_DIR/registry.rs` and
+//! included at the end of this file, so a typo in a model id is a compile error and a changed
+//! checksum shows up as a diff of `registry.json` in review. The generated code names the types
+//! of this file unqualified; [`prelude`] lists them for crates that include a generated registry
+//! of another catalog.
+//!
+//! **Architecture invariant:** nothing here allocates or parses at start-up; a [`ModelSpec`] is
+//! plain `'static` data built in `const` context.
+
+use std::fmt;
+
+/// The Hub endpoint used by [`ModelSpec::download_url`].
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// The names generated registry code expects in scope; `use` it before `include!`ing one.
+pub mod prelude {
+    pub use super::{ArtifactKind, Catalog, FileSpec, Hardware, ModelSpec, Quant, Status};
+}
+
+/// What kind of artifact a registry entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ArtifactKind {
+    /// A quantised GGUF model (Q4_K_M, Q8_0, ...).
+    Gguf,
+    /// A full-precision GGUF model (F16, BF16, F32), for fine-tuning.
+    GgufFullPrecision,
+    /// A LoRA-style adapter (a SONA export) that applies to the model named by `base`.
+    Adapter,
+    /// Any other file published with the catalog.
+    File,
+}
+
+impl ArtifactKind {
+    /// True for both GGUF kinds, the ones a runtime can load on their own.
+    pub const fn is_gguf(self) -> bool {
+        matches!(self, Self::Gguf | Self::GgufFullPrecision)
+    }
+
+    /// The kebab-case name used in `registry.json`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Gguf => "gguf",
+            Self::GgufFullPrecision => "gguf-full-precision",
+            Self::Adapter => "adapter",
+            Self::File => "file",
+        }
+    }
+}
+
+/// Whether a model is on the Hub yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Published on the Hub.
+    Published,
+    /// Planned but not uploaded yet: downloads will fail.
+    Planned,
+    /// Still on the Hub, no longer recommended.
+    Deprecated,
+}
+
+impl Status {
+    /// The kebab-case name used in `registry.json`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Planned => "planned",
+            Self::Deprecated => "deprecated",
+        }
+    }
+}
+
+macro_rules! quants {
+    ($($variant:ident = $label:literal, $ftype:literal, $full:literal;)*) => {
+        /// A llama.cpp quantisation scheme, as it appears (lowercase) in GGUF file names.
+        ///
+        /// The list mirrors `ruvltra_registry::Quant`; a test of this crate fails when they
+        /// drift apart.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[allow(non_camel_case_types, missing_docs)]
+        pub enum Quant { $($variant,)* }
+
+        impl Quant {
+            /// Every known quant, in `general.file_type` order.
+            pub const ALL: &'static [Quant] = &[$(Quant::$variant,)*];
+
+            /// The lowercase label used in file names and `registry.json` (`q4_k_m`).
+            pub const fn label(self) -> &'static str {
+                match self { $(Quant::$variant => $label,)* }
+            }
+
+            /// The `general.file_type` value (llama_ftype) of this scheme.
+            pub const fn file_type(self) -> u32 {
+                match self { $(Quant::$variant => $ftype,)* }
+            }
+
+            /// True for unquantised (full or half precision) schemes.
+            pub const fn is_full_precision(self) -> bool {
+                match self { $(Quant::$variant => $full,)* }
+            }
+        }
+    };
+}
+
+quants! {
+    F32 = "f32", 0, true;
+    F16 = "f16", 1, true;
+    Q4_0 = "q4_0", 2, false;
+    Q4_1 = "q4_1", 3, false;
+    Q8_0 = "q8_0", 7, false;
+    Q5_0 = "q5_0", 8, false;
+    Q5_1 = "q5_1", 9, false;
+    Q2_K = "q2_k", 10, false;
+    Q3_K_S = "q3_k_s", 11, false;
+    Q3_K_M = "q3_k_m", 12, false;
+    Q3_K_L = "q3_k_l", 13, false;
+    Q4_K_S = "q4_k_s", 14, false;
+    Q4_K_M = "q4_k_m", 15, false;
+    Q5_K_S = "q5_k_s", 16, false;
+    Q5_K_M = "q5_k_m", 17, false;
+    Q6_K = "q6_k", 18, false;
+    IQ2_XXS = "iq2_xxs", 19, false;
+    IQ2_XS = "iq2_xs", 20, false;
+    Q2_K_S = "q2_k_s", 21, false;
+    IQ3_XS = "iq3_xs", 22, false;
+    IQ3_XXS = "iq3_xxs", 23, false;
+    IQ1_S = "iq1_s", 24, false;
+    IQ4_NL = "iq4_nl", 25, false;
+    IQ3_S = "iq3_s", 26, false;
+    IQ3_M = "iq3_m", 27, false;
+    IQ2_S = "iq2_s", 28, false;
+    IQ2_M = "iq2_m", 29, false;
+    IQ4_XS = "iq4_xs", 30, false;
+    IQ1_M = "iq1_m", 31, false;
+    BF16 = "bf16", 32, true;
+    TQ1_0 = "tq1_0", 36, false;
+    TQ2_0 = "tq2_0", 37, false;
+    MXFP4_MOE = "mxfp4_moe", 38, false;
+    NVFP4 = "nvfp4", 39, false;
+    Q1_0 = "q1_0", 40, false;
+}
+
+impl Quant {
+    /// Looks a label up, case-insensitively (`Q4_K_M` and `q4_k_m` both work).
+    pub fn from_label(label: &str) -> Option<Quant> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|q| q.label().eq_ignore_ascii_case(label))
+    }
+}
+
+impl fmt::Display for Quant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What a model needs to run. Memory figures are in MiB; `None` means not stated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hardware {
+    /// Minimum system RAM in MiB.
+    pub min_ram_mib: Option<u64>,
+    /// Recommended system RAM in MiB.
+    pub recommended_ram_mib: Option<u64>,
+    /// Minimum accelerator memory in MiB, when a GPU is used.
+    pub min_vram_mib: Option<u64>,
+    /// Accelerators the runtime supports for this model (`cpu`, `metal`, `cuda`, ...).
+    pub accelerators: &'static [&'static str],
+}
+
+impl Hardware {
+    /// Nothing stated.
+    pub const UNKNOWN: Hardware = Hardware {
+        min_ram_mib: None,
+        recommended_ram_mib: None,
+        min_vram_mib: None,
+        accelerators: &[],
+    };
+}
+
+/// One file of an artifact: its path in the repository, size and checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileSpec {
+    /// Path in the repository (`ruvltra-small-0.5b-q4_k_m.gguf`, `sona/x/adapter_config.json`).
+    pub file: &'static str,
+    /// Size in bytes; `None` until synced or published.
+    pub bytes: Option<u64>,
+    /// The sha256 of the file; `None` until synced or published, never made up.
+    pub sha256: Option<[u8; 32]>,
+}
+
+impl FileSpec {
+    /// The checksum as lowercase hex, as the Hub shows it.
+    pub fn sha256_hex(&self) -> Option<String> {
+        self.sha256.map(|digest| hex_lower(&digest))
+    }
+}
+
+/// One artifact of the catalog, as generated from `registry.json`.
+///
+/// Every field is plain `'static` data, so specs are built in `const` context and cost
+/// nothing at run time. Catalog defaults (repository, revision, licence, languages) are
+/// already resolved into each spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModelSpec {
+    /// Unique id, the file stem (`ruvltra-claude-code-0.5b-q4_k_m`).
+    pub id: &'static str,
+    /// Path of the (first) file in the repository.
+    pub file: &'static str,
+    /// Human name, when the registry gives one.
+    pub name: Option<&'static str>,
+    /// One or two sentences about the model.
+    pub description: Option<&'static str>,
+    /// What the artifact is.
+    pub kind: ArtifactKind,
+    /// Whether it is on the Hub yet.
+    pub status: Status,
+    /// The quantisation scheme.
+    pub quant: Quant,
+    /// Parameter-count label as in the file name (`0.5b`).
+    pub size: &'static str,
+    /// The variant as written in `registry.json` (`claude-code`), if any.
+    pub variant: Option<&'static str>,
+    /// `general.architecture` of the GGUF (`qwen2`).
+    pub architecture: Option<&'static str>,
+    /// Exact parameter count when known.
+    pub parameters: Option<u64>,
+    /// Context length in tokens when known.
+    pub context_length: Option<u64>,
+    /// Upstream model this one derives from, as a Hub id.
+    pub base_model: Option<&'static str>,
+    /// For adapters: the id of the model the adapter applies to.
+    pub base: Option<&'static str>,
+    /// Hub licence id (the model's, else the catalog's).
+    pub license: Option<&'static str>,
+    /// ISO 639-1 language codes (the model's, else the catalog's).
+    pub languages: &'static [&'static str],
+    /// What the model needs to run.
+    pub hardware: Hardware,
+    /// Free-form tags.
+    pub tags: &'static [&'static str],
+    /// Hub repository holding the model (its override, else the catalog's).
+    pub repo: &'static str,
+    /// Revision downloads read from (its pin, else the catalog's).
+    pub revision: &'static str,
+    /// Size of `file` in bytes; `None` until synced or published.
+    pub bytes: Option<u64>,
+    /// The sha256 of `file`; `None` until synced or published, never made up.
+    pub sha256: Option<[u8; 32]>,
+    /// Further files of the artifact: the other shards of a split GGUF, adapter data.
+    pub extra_files: &'static [FileSpec],
+    /// Direct https URLs to try, in order, when the Hub fails.
+    pub fallback_urls: &'static [&'static str],
+}
+
+impl ModelSpec {
+    /// The main file as a [`FileSpec`].
+    pub const fn main_file(&self) -> FileSpec {
+        FileSpec {
+            file: self.file,
+            bytes: self.bytes,
+            sha256: self.sha256,
+        }
+    }
+
+    /// Every file of the artifact, the main file first.
+    pub fn files(&self) -> impl Iterator<Item = FileSpec> + use<> {
+        std::iter::once(self.main_file()).chain(self.extra_files.iter().copied())
+    }
+
+    /// True when the artifact has more than one file (a split GGUF or an adapter bundle).
+    pub const fn is_multi_file(&self) -> bool {
+        !self.extra_files.is_empty()
+    }
+
+    /// True for adapters.
+    pub const fn is_adapter(&self) -> bool {
+        matches!(self.kind, ArtifactKind::Adapter)
+    }
+
+    /// True when the spec is on the Hub and recommended (neither planned nor deprecated).
+    pub const fn is_available(&self) -> bool {
+        matches!(self.status, Status::Published)
+    }
+
+    /// Bytes of all files together, when every size is known.
+    pub const fn total_bytes(&self) -> Option<u64> {
+        let Some(mut total) = self.bytes else {
+            return None;
+        };
+        let mut i = 0;
+        while i < self.extra_files.len() {
+            match self.extra_files[i].bytes {
+                Some(bytes) => total += bytes,
+                None => return None,
+            }
+            i += 1;
+        }
+        Some(total)
+    }
+
+    /// RAM in MiB the model needs: the larger of the stated minimum and the size of its files,
+    /// or `None` when neither is known.
+    pub const fn ram_needed_mib(&self) -> Option<u64> {
+        let from_files = match self.total_bytes() {
+            Some(bytes) => Some(bytes.div_ceil(1024 * 1024)),
+            None => None,
+        };
+        match (self.hardware.min_ram_mib, from_files) {
+            (Some(a), Some(b)) => Some(if a > b { a } else { b }),
+            (Some(a), None) => Some(a),
+            (None, b) => b,
+        }
+    }
+
+    /// The main file's checksum as lowercase hex.
+    pub fn sha256_hex(&self) -> Option<String> {
+        self.main_file().sha256_hex()
+    }
+
+    /// `https://huggingface.co/{repo}/resolve/{revision}/{file}` for the main file, honouring
+    /// the model's repository override and revision pin.
+    pub fn download_url(&self) -> String {
+        self.download_url_at(DEFAULT_ENDPOINT)
+    }
+
+    /// [`download_url`](Self::download_url) against another Hub endpoint (a mirror or a
+    /// local test server), given without a trailing slash.
+    pub fn download_url_at(&self, endpoint: &str) -> String {
+        self.file_url_at(endpoint, self.file)
+    }
+
+    /// The resolve URL of any file of this artifact (for example an extra shard).
+    ///
+    /// The revision is percent-encoded as one path segment (`refs/pr/1` becomes
+    /// `refs%2Fpr%2F1`) and the file keeps its slashes, as the Hub clients send them.
+    pub fn file_url_at(&self, endpoint: &str, file: &str) -> String {
+        let mut url = String::with_capacity(endpoint.len() + self.repo.len() + file.len() + 64);
+        url.push_str(endpoint.trim_end_matches('/'));
+        url.push('/');
+        url.push_str(self.repo);
+        url.push_str("/resolve/");
+        percent_encode_into(&mut url, self.revision, false);
+        url.push('/');
+        percent_encode_into(&mut url, file, true);
+        url
+    }
+}
+
+/// A whole generated catalog: its defaults and every spec, sorted by id.
+///
+/// The generated code defines one `CATALOG` constant and free functions that call these
+/// methods; use them directly when holding a catalog of another registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Catalog {
+    /// The catalog's default Hub repository.
+    pub repo: &'static str,
+    /// The catalog's default revision.
+    pub revision: &'static str,
+    /// Every spec, sorted by id.
+    pub models: &'static [ModelSpec],
+}
+
+impl Catalog {
+    /// The spec with this exact id.
+    pub const fn by_id(self, id: &str) -> Option<&'static ModelSpec> {
+        let models = self.models;
+        let mut i = 0;
+        while i < models.len() {
+            if str_eq(models[i].id, id) {
+                return Some(&models[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// The spec owning this repository path, as its main file or one of its extra files.
+    pub const fn by_file(self, file: &str) -> Option<&'static ModelSpec> {
+        let models = self.models;
+        let mut i = 0;
+        while i < models.len() {
+            if str_eq(models[i].file, file) {
+                return Some(&models[i]);
+            }
+            let extra = models[i].extra_files;
+            let mut j = 0;
+            while j < extra.len() {
+                if str_eq(extra[j].file, file) {
+                    return Some(&models[i]);
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Specs of this variant (as written in `registry.json`), in id order.
+    pub fn by_variant(self, variant: &str) -> impl Iterator<Item = &'static ModelSpec> + '_ {
+        self.models
+            .iter()
+            .filter(move |m| m.variant == Some(variant))
+    }
+
+    /// Specs with this quantisation, in id order.
+    pub fn by_quant(self, quant: Quant) -> impl Iterator<Item = &'static ModelSpec> {
+        self.models.iter().filter(move |m| m.quant == quant)
+    }
+
+    /// Adapters whose base is the model with this id, in id order.
+    pub fn adapters_of(self, base_id: &str) -> impl Iterator<Item = &'static ModelSpec> + '_ {
+        self.models
+            .iter()
+            .filter(move |m| m.is_adapter() && m.base == Some(base_id))
+    }
+
+    /// The largest available GGUF model whose RAM need fits in `ram_mib`.
+    ///
+    /// Only published GGUF models with a known need ([`ModelSpec::ram_needed_mib`]) take
+    /// part. "Largest" means most parameters, then most bytes; a tie goes to the first id.
+    pub fn largest_fitting(self, ram_mib: u64) -> Option<&'static ModelSpec> {
+        let mut best: Option<&'static ModelSpec> = None;
+        for spec in self.models {
+            if !(spec.kind.is_gguf() && spec.is_available()) {
+                continue;
+            }
+            match spec.ram_needed_mib() {
+                Some(need) if need <= ram_mib => {}
+                _ => continue,
+            }
+            let key = |m: &ModelSpec| (m.parameters.unwrap_or(0), m.total_bytes().unwrap_or(0));
+            if best.is_none_or(|b| key(spec) > key(b)) {
+                best = Some(spec);
+            }
+        }
+        best
+    }
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+/// Percent-encodes like Python's `urllib.parse.quote`: letters, digits and `_.-~` stay, and
+/// `/` stays only when `keep_slash` is set.
+fn percent_encode_into(out: &mut String, text: &str, keep_slash: bool) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in text.as_bytes() {
+        let plain = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'.' | b'-' | b'~')
+            || (keep_slash && byte == b'/');
+        if plain {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/registry.rs"));
