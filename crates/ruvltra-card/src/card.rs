@@ -194,18 +194,20 @@ pub fn front_matter(reg: &Registry) -> String {
 fn front_matter_of(view: &View<'_>) -> String {
     let mut out = String::from("---\n");
     if let Some(license) = view.license() {
-        if is_license_id(&license) {
+        let extra = |key: &str| view.reg.catalog.extra.get(key).and_then(|v| v.as_str());
+        if is_license_id(&license) && license != "other" {
             let _ = writeln!(out, "license: {}", yaml_scalar(&license));
         } else {
+            // The Hub wants `license_name` (a slug) and `license_link` with `other`; the
+            // catalog may give both as extra keys.
             out.push_str("license: other\n");
-            let _ = writeln!(out, "license_name: {}", yaml_scalar(&slug(&license)));
-            if let Some(link) = view
-                .reg
-                .catalog
-                .extra
-                .get("license_link")
-                .and_then(|v| v.as_str())
-            {
+            let name = match extra("license_name") {
+                Some(name) => slug(name),
+                None if license != "other" => slug(&license),
+                None => slug(&view.title()),
+            };
+            let _ = writeln!(out, "license_name: {}", yaml_scalar(&name));
+            if let Some(link) = extra("license_link") {
                 let _ = writeln!(out, "license_link: {}", yaml_scalar(link));
             }
         }
@@ -364,10 +366,15 @@ fn models_table(out: &mut String, view: &View<'_>) {
             cell(model.architecture.as_deref().unwrap_or("unknown")),
             base
         );
-        if let Some(f) = view.facts.get(&model.file) {
-            if f.has_chat_template == Some(false) {
-                notes.push(format!("`{}` has no embedded chat template: use its Modelfile (below) or pass a template.", model.file));
-            }
+        if view
+            .facts
+            .get(&model.file)
+            .is_some_and(|f| f.has_chat_template == Some(false))
+        {
+            notes.push(format!(
+                "`{}` has no embedded chat template: use its Modelfile (below) or pass a template.",
+                model.file
+            ));
         }
     }
     for note in notes {
@@ -379,7 +386,7 @@ fn group_digits(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -427,6 +434,14 @@ fn files_table(out: &mut String, view: &View<'_>) {
             model.quant.to_ascii_uppercase()
         );
         for (path, _, registry_sha) in model.all_files() {
+            if let Some(sha) = view.sha256(path, registry_sha) {
+                checksums.push(format!("{sha}  {path}"));
+            }
+        }
+    }
+    // Adapters are checksummed like model files; their full checksums go in the same list.
+    for adapter in view.adapters() {
+        for (path, _, registry_sha) in adapter.all_files() {
             if let Some(sha) = view.sha256(path, registry_sha) {
                 checksums.push(format!("{sha}  {path}"));
             }
@@ -654,7 +669,7 @@ fn adapters(out: &mut String, view: &View<'_>) {
                 "PEFT base model: [{upstream}](https://huggingface.co/{upstream}).\n"
             );
         }
-        out.push_str("| Adapter | Files | Size | SHA-256 |\n|---|---|---|---|\n");
+        out.push_str("| Adapter | Files | Size | SHA-256 of the first file |\n|---|---|---|---|\n");
         for adapter in list {
             let files: Vec<String> = adapter
                 .all_files()
@@ -667,7 +682,7 @@ fn adapters(out: &mut String, view: &View<'_>) {
                 .sha256(&adapter.file, adapter.sha256.as_deref())
                 .map_or_else(
                     || "not yet synced".to_owned(),
-                    |s| format!("`{}…` (`{}`)", short_sha(&s), adapter.file),
+                    |s| format!("`{}…`", short_sha(&s)),
                 );
             let _ = writeln!(
                 out,
@@ -742,7 +757,16 @@ fn licence(out: &mut String, view: &View<'_>) {
                 let _ = writeln!(out, "Released under the [{name}]({link}) (`{id}`).");
             }
             None => {
-                let _ = writeln!(out, "Released under the licence `{id}`.");
+                let extra = |key: &str| view.reg.catalog.extra.get(key).and_then(|v| v.as_str());
+                let name = extra("license_name").unwrap_or(&id);
+                match extra("license_link") {
+                    Some(link) => {
+                        let _ = writeln!(out, "Released under the licence [`{name}`]({link}).");
+                    }
+                    None => {
+                        let _ = writeln!(out, "Released under the licence `{name}`.");
+                    }
+                }
             }
         },
         None => out.push_str("No licence is declared in the registry yet.\n"),
@@ -771,12 +795,17 @@ fn licence(out: &mut String, view: &View<'_>) {
     if !bases.is_empty() {
         let _ = writeln!(
             out,
-            "\nDerived from {}; their licences and terms apply as well.",
+            "\nDerived from {}; {} and terms apply as well.",
             bases
                 .iter()
                 .map(|b| format!("[{b}](https://huggingface.co/{b})"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if bases.len() == 1 {
+                "its licence"
+            } else {
+                "their licences"
+            }
         );
     }
 }

@@ -31,7 +31,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ruvltra_registry::Quant;
+use ruvltra_registry::{Quant, naming};
 
 /// The repository `report` assumes (ADR-013).
 pub const DEFAULT_REPO: &str = "ruv/ruvltra";
@@ -284,11 +284,27 @@ pub fn candidate_tags(path: &str) -> Vec<String> {
         return Vec::new();
     };
     let stem = split_suffix(stem).0;
+    // A name that follows the ADR-013 convention is only cut at its parts' boundaries, so
+    // `claude-code` is never split into a tag such as `code-0.5b-Q4_K_M`.
+    let structural: Option<Vec<String>> = naming::parse_file_name(name).map(|parsed| {
+        let quant = parsed.quant.label().to_owned();
+        let sized = format!("{}-{quant}", parsed.size);
+        let mut allowed = vec![quant, sized.clone()];
+        if let Some(variant) = &parsed.variant {
+            allowed.push(format!("{variant}-{sized}"));
+        }
+        allowed
+    });
     let mut tags: Vec<String> = stem
         .char_indices()
         .filter(|&(_, c)| c == '-')
         .map(|(i, _)| &stem[i + 1..])
         .filter(|s| !s.is_empty())
+        .filter(|s| {
+            structural
+                .as_ref()
+                .is_none_or(|allowed| allowed.iter().any(|a| a == s))
+        })
         .rev()
         .map(display_tag)
         .collect();
@@ -417,6 +433,19 @@ mod tests {
                 "small-0.5b-Q4_K_M",
                 "ruvltra-small-0.5b-Q4_K_M"
             ]
+        );
+        assert_eq!(
+            candidate_tags("ruvltra-claude-code-0.5b-q4_k_m.gguf"),
+            [
+                "Q4_K_M",
+                "0.5b-Q4_K_M",
+                "claude-code-0.5b-Q4_K_M",
+                "ruvltra-claude-code-0.5b-Q4_K_M"
+            ]
+        );
+        assert_eq!(
+            candidate_tags("Other-Model.Q8_0.gguf"),
+            ["Model.Q8_0", "Other-Model.Q8_0"]
         );
         assert!(candidate_tags("notes.txt").is_empty());
     }

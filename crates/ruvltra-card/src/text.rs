@@ -82,7 +82,7 @@ pub(crate) fn human_mib(mib: u64) -> String {
         return format!("{mib} MiB");
     }
     let gib = mib as f64 / 1024.0;
-    if mib % 1024 == 0 {
+    if mib.is_multiple_of(1024) {
         format!("{} GiB", mib / 1024)
     } else {
         format!("{gib:.1} GiB")
