@@ -137,6 +137,10 @@ pub struct Stats {
     pub upload_bytes: u64,
     /// Whether any request to an upload or CDN URL carried an `Authorization` header.
     pub auth_on_presigned: bool,
+    /// LFS objects stored through a basic (single PUT) upload.
+    pub basic_uploads: u64,
+    /// LFS objects stored through a completed multipart upload.
+    pub multipart_uploads: u64,
     /// Requests answered by a fault rule (any action).
     pub faults_fired: u64,
 }
@@ -148,6 +152,8 @@ pub(crate) struct Counters {
     pub commits: AtomicU64,
     pub upload_bytes: AtomicU64,
     pub auth_on_presigned: AtomicBool,
+    pub basic_uploads: AtomicU64,
+    pub multipart_uploads: AtomicU64,
 }
 
 /// State shared by every request of one server.
@@ -290,6 +296,8 @@ impl HubServer {
             commits: c.commits.load(Ordering::Relaxed),
             upload_bytes: c.upload_bytes.load(Ordering::Relaxed),
             auth_on_presigned: c.auth_on_presigned.load(Ordering::Relaxed),
+            basic_uploads: c.basic_uploads.load(Ordering::Relaxed),
+            multipart_uploads: c.multipart_uploads.load(Ordering::Relaxed),
             faults_fired: self.state.faults.fired(),
         }
     }

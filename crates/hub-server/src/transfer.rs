@@ -363,6 +363,10 @@ async fn put_basic(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
     publish(ctx, &tmp, &upload.oid).await?;
     guard.0 = None;
     ctx.state.uploads.lock().remove(token);
+    ctx.state
+        .counters
+        .basic_uploads
+        .fetch_add(1, Ordering::Relaxed);
     Ok(StatusCode::OK.into_response())
 }
 
@@ -511,6 +515,10 @@ async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
     publish(ctx, &path, &upload.oid).await?;
     guard.0 = None;
     ctx.state.uploads.lock().remove(token);
+    ctx.state
+        .counters
+        .multipart_uploads
+        .fetch_add(1, Ordering::Relaxed);
     Ok(lfs_json(json!({"success": true})))
 }
 

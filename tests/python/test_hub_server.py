@@ -1,0 +1,451 @@
+"""Drives the local Hub-compatible server with the official huggingface_hub client.
+
+Run through `cargo test -p hub-server --test python_client`, which starts two servers (one
+plain, one whose LFS downloads redirect to another port) and sets:
+  HF_ENDPOINT, HF_TOKEN, HF_HUB_DISABLE_XET=1, HF_HOME/HF_HUB_CACHE (temp dirs),
+  HUB_TEST_REDIRECT_ENDPOINT, HUB_TEST_MULTIPART_THRESHOLD, HUB_TEST_TREE_PAGE_SIZE.
+Every download is checked byte for byte with sha256.
+"""
+
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+import huggingface_hub
+from huggingface_hub import (
+    CommitOperationAdd,
+    HfApi,
+    hf_hub_download,
+    snapshot_download,
+)
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+
+def _env(name):
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(
+            f"{name} is not set: run this suite through "
+            "`cargo test -p hub-server --test python_client`, which starts the server"
+        )
+    return value
+
+
+ENDPOINT = os.environ.get("HF_ENDPOINT", "")
+TOKEN = os.environ.get("HF_TOKEN", "")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def pseudo_random(n: int, seed: int) -> bytes:
+    """Deterministic incompressible bytes (sha256 in counter mode)."""
+    out = bytearray()
+    i = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%d:%d" % (seed, i)).digest()
+        i += 1
+    return bytes(out[:n])
+
+
+@pytest.fixture(scope="session")
+def api():
+    assert _env("HF_ENDPOINT") == huggingface_hub.constants.ENDPOINT
+    assert os.environ.get("HF_HUB_DISABLE_XET") == "1"
+    assert "HUGGINGFACE_CO_STAGING" not in os.environ
+    return HfApi(endpoint=ENDPOINT, token=_env("HF_TOKEN"))
+
+
+@pytest.fixture(scope="session")
+def user(api):
+    return api.whoami()["name"]
+
+
+@pytest.fixture
+def repo(api, user):
+    repo_id = f"{user}/t-{uuid.uuid4().hex[:10]}"
+    api.create_repo(repo_id)
+    yield repo_id
+    api.delete_repo(repo_id, missing_ok=True)
+
+
+def head_commit(api, repo_id, rev="main"):
+    return api.model_info(repo_id, revision=rev).sha
+
+
+def raw(method, url, body=None, headers=None, token=True):
+    """A plain HTTP request (stdlib only): returns (status, headers, body bytes)."""
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {TOKEN}"
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_whoami(api, user):
+    info = api.whoami()
+    assert info["name"] == user == "local"
+    assert info["auth"]["accessToken"]["role"] == "write"
+    with pytest.raises(HfHubHTTPError) as e:
+        HfApi(endpoint=ENDPOINT, token="hf_wrong").whoami()
+    assert e.value.response.status_code == 401
+
+
+def test_create_repo_conflict_and_exist_ok(api, user):
+    repo_id = f"{user}/created-{uuid.uuid4().hex[:8]}"
+    url = api.create_repo(repo_id)
+    assert url == f"{ENDPOINT}/{repo_id}"
+    assert url.repo_id == repo_id
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_repo(repo_id)
+    assert e.value.response.status_code == 409
+    assert e.value.response.json()["url"] == f"{ENDPOINT}/{repo_id}"
+    assert api.create_repo(repo_id, exist_ok=True) == url
+    # A new repo holds one commit by `system` with the default .gitattributes.
+    commits = api.list_repo_commits(repo_id)
+    assert [c.title for c in commits] == ["initial commit"]
+    assert commits[0].authors == ["system"]
+    attrs = open(hf_hub_download(repo_id, ".gitattributes"), encoding="utf-8").read()
+    assert "*.gguf filter=lfs diff=lfs merge=lfs -text" in attrs
+    api.delete_repo(repo_id)
+
+
+def test_upload_small_text_file(api, repo, tmp_path):
+    data = b"hello from the local hub\n"
+    (tmp_path / "hello.txt").write_bytes(data)
+    info = api.upload_file(path_or_fileobj=str(tmp_path / "hello.txt"), path_in_repo="hello.txt", repo_id=repo)
+    assert info.oid == head_commit(api, repo)
+    assert info.commit_url == f"{ENDPOINT}/{repo}/commit/{info.oid}"
+    entry = api.get_paths_info(repo, ["hello.txt"])[0]
+    assert entry.lfs is None
+    assert entry.blob_id == git_blob_sha1(data)
+    assert entry.size == len(data)
+    path = hf_hub_download(repo, "hello.txt")
+    assert file_sha256(path) == sha256(data)
+
+
+def test_upload_lfs_basic(api, repo, tmp_path):
+    data = pseudo_random(1_500_008, 1)
+    (tmp_path / "m.gguf").write_bytes(data)
+    api.upload_file(path_or_fileobj=str(tmp_path / "m.gguf"), path_in_repo="m.gguf", repo_id=repo)
+    entry = api.get_paths_info(repo, ["m.gguf"])[0]
+    assert entry.lfs is not None
+    assert entry.lfs.sha256 == sha256(data)
+    assert entry.lfs.size == len(data)
+    assert entry.lfs.pointer_size == 132
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256(data)}\nsize {len(data)}\n".encode()
+    assert entry.blob_id == git_blob_sha1(pointer)
+    path = hf_hub_download(repo, "m.gguf")
+    assert file_sha256(path) == sha256(data)
+    # The cache blob is named by the sha256 (the ETag of LFS files).
+    assert os.path.basename(os.path.realpath(path)) == sha256(data)
+
+
+def test_upload_lfs_multipart(api, repo, tmp_path):
+    threshold = int(_env("HUB_TEST_MULTIPART_THRESHOLD"))
+    data = pseudo_random(threshold * 2 + 12345, 2)
+    # The batch endpoint offers multipart for this size: header.chunk_size plus part URLs.
+    status, _, body = raw(
+        "POST",
+        f"{ENDPOINT}/{repo}.git/info/lfs/objects/batch",
+        {"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": sha256(data), "size": len(data)}], "hash_algo": "sha256"},
+        {"Accept": "application/vnd.git-lfs+json"},
+    )
+    assert status == 200
+    obj = json.loads(body)["objects"][0]
+    header = obj["actions"]["upload"]["header"]
+    chunk = int(header["chunk_size"])
+    parts = [k for k in header if k.isdigit()]
+    assert len(parts) == -(-len(data) // chunk) >= 2
+    (tmp_path / "big.bin").write_bytes(data)
+    api.upload_file(path_or_fileobj=str(tmp_path / "big.bin"), path_in_repo="weights/big.bin", repo_id=repo)
+    path = hf_hub_download(repo, "weights/big.bin")
+    assert file_sha256(path) == sha256(data)
+
+
+def test_reupload_identical_makes_no_commit(api, repo, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"same\n")
+    (tmp_path / "b.gguf").write_bytes(pseudo_random(200_000, 3))
+    first = api.upload_folder(folder_path=str(tmp_path), repo_id=repo)
+    before = len(api.list_repo_commits(repo))
+    again = api.upload_file(path_or_fileobj=str(tmp_path / "a.txt"), path_in_repo="a.txt", repo_id=repo)
+    again_lfs = api.upload_file(path_or_fileobj=str(tmp_path / "b.gguf"), path_in_repo="b.gguf", repo_id=repo)
+    assert again.oid == again_lfs.oid == first.oid
+    assert len(api.list_repo_commits(repo)) == before
+
+
+def test_upload_folder(api, repo, tmp_path):
+    files = {
+        "README.md": b"---\nlicense: apache-2.0\n---\n# Test\n",
+        "config.json": b'{"a": 1}\n',
+        "sub/deep/x.txt": b"x\n",
+        "sub/model.gguf": pseudo_random(300_000, 4),
+    }
+    for name, data in files.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    before = len(api.list_repo_commits(repo))
+    api.upload_folder(folder_path=str(tmp_path), repo_id=repo, commit_message="Add folder")
+    commits = api.list_repo_commits(repo)
+    assert len(commits) == before + 1  # One commit for the whole folder.
+    assert commits[0].title == "Add folder"
+    for name, data in files.items():
+        assert file_sha256(hf_hub_download(repo, name)) == sha256(data)
+    info = api.model_info(repo, files_metadata=True)
+    gguf = next(s for s in info.siblings if s.rfilename == "sub/model.gguf")
+    assert gguf.lfs is not None and gguf.lfs.sha256 == sha256(files["sub/model.gguf"])
+    readme = next(s for s in info.siblings if s.rfilename == "README.md")
+    assert readme.lfs is None and readme.blob_id == git_blob_sha1(files["README.md"])
+
+
+def test_stale_parent_commit_is_412(api, repo):
+    base = head_commit(api, repo)
+    api.create_commit(repo, [CommitOperationAdd("one.txt", b"1")], commit_message="one", parent_commit=base)
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_commit(repo, [CommitOperationAdd("two.txt", b"2")], commit_message="two", parent_commit=base)
+    assert e.value.response.status_code == 412
+    assert "two.txt" not in [f for f in api.list_repo_files(repo)]
+
+
+def test_tags_branches_refs(api, repo):
+    c1 = api.create_commit(repo, [CommitOperationAdd("v.txt", b"v1\n")], commit_message="v1").oid
+    api.create_tag(repo, tag="v1.0", revision=c1, tag_message="first")
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_tag(repo, tag="v1.0")
+    assert e.value.response.status_code == 409
+    api.create_tag(repo, tag="v1.0", exist_ok=True)
+    api.create_branch(repo, branch="dev")
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_branch(repo, branch="dev")
+    assert e.value.response.status_code == 409
+    api.create_branch(repo, branch="dev", exist_ok=True)
+    c2 = api.create_commit(repo, [CommitOperationAdd("v.txt", b"v2 on dev\n")], commit_message="v2", revision="dev").oid
+    refs = api.list_repo_refs(repo)
+    assert refs.converts == []
+    branches = {b.name: b.target_commit for b in refs.branches}
+    assert branches == {"main": c1, "dev": c2}
+    assert {t.name: t.target_commit for t in refs.tags} == {"v1.0": c1}
+    assert refs.tags[0].ref == "refs/tags/v1.0"
+    # A branch may share its name with a tag.
+    api.create_branch(repo, branch="v1.0")
+    assert "v1.0" in {b.name for b in api.list_repo_refs(repo).branches}
+
+
+def test_model_info_with_metadata_and_at_a_tag(api, repo):
+    c1 = api.create_commit(repo, [CommitOperationAdd("f.txt", b"one\n")], commit_message="c1").oid
+    api.create_tag(repo, tag="t1")
+    api.create_commit(repo, [CommitOperationAdd("g.txt", b"two\n")], commit_message="c2")
+    at_tag = api.model_info(repo, revision="t1", files_metadata=True)
+    assert at_tag.sha == c1
+    assert sorted(s.rfilename for s in at_tag.siblings) == [".gitattributes", "f.txt"]
+    f = next(s for s in at_tag.siblings if s.rfilename == "f.txt")
+    assert f.size == 4 and f.blob_id == git_blob_sha1(b"one\n")
+    now = api.model_info(repo)
+    assert now.sha != c1 and "g.txt" in {s.rfilename for s in now.siblings}
+    assert now.id == repo and now.private is False
+
+
+def test_list_repo_tree_recursive_subpath_and_pages(api, repo):
+    page = int(_env("HUB_TEST_TREE_PAGE_SIZE"))
+    n = page * 2 + 3
+    ops = [CommitOperationAdd(f"many/f{i:03}.txt", b"%d\n" % i) for i in range(n)]
+    ops += [CommitOperationAdd("a/b/c.txt", b"c\n"), CommitOperationAdd("top.txt", b"t\n")]
+    api.create_commit(repo, ops, commit_message="many files")
+    sub = list(api.list_repo_tree(repo, path_in_repo="many"))
+    assert len(sub) == n  # Crosses pages (Link rel=next).
+    assert sorted(e.path for e in sub) == sorted(f"many/f{i:03}.txt" for i in range(n))
+    # The Link header is absolute and built from the request's Host.
+    status, headers, _ = raw("GET", f"{ENDPOINT}/api/models/{repo}/tree/main/many")
+    assert status == 200 and headers["Link"].startswith(f"<{ENDPOINT}/api/models/{repo}/tree/main/many?")
+    top = {e.path: type(e).__name__ for e in api.list_repo_tree(repo)}
+    assert top == {".gitattributes": "RepoFile", "top.txt": "RepoFile", "many": "RepoFolder", "a": "RepoFolder"}
+    rec = {e.path for e in api.list_repo_tree(repo, recursive=True)}
+    assert {"a", "a/b", "a/b/c.txt", "many/f000.txt"} <= rec
+    assert len(rec) == n + 6
+    nested = [e.path for e in api.list_repo_tree(repo, path_in_repo="a/b")]
+    assert nested == ["a/b/c.txt"]
+    with pytest.raises(RemoteEntryNotFoundError):
+        list(api.list_repo_tree(repo, path_in_repo="nope"))
+
+
+def test_get_paths_info(api, repo):
+    data = pseudo_random(100_000, 5)
+    api.create_commit(
+        repo,
+        [CommitOperationAdd("d/x.txt", b"x\n"), CommitOperationAdd("w.safetensors", data)],
+        commit_message="paths",
+    )
+    infos = {e.path: e for e in api.get_paths_info(repo, ["d", "d/x.txt", "w.safetensors", "missing.txt"])}
+    assert set(infos) == {"d", "d/x.txt", "w.safetensors"}
+    assert type(infos["d"]).__name__ == "RepoFolder"
+    assert infos["d/x.txt"].blob_id == git_blob_sha1(b"x\n")
+    assert infos["w.safetensors"].lfs.sha256 == sha256(data)
+
+
+def test_list_repo_commits(api, repo):
+    ids = [api.create_commit(repo, [CommitOperationAdd(f"c{i}.txt", b"%d" % i)], commit_message=f"commit {i}").oid for i in range(3)]
+    commits = api.list_repo_commits(repo)
+    assert [c.commit_id for c in commits[:3]] == ids[::-1]  # Newest first.
+    assert [c.title for c in commits] == ["commit 2", "commit 1", "commit 0", "initial commit"]
+    assert all(len(c.commit_id) == 40 for c in commits)
+    formatted = api.list_repo_commits(repo, formatted=True)
+    assert formatted[0].formatted_title == "commit 2"
+
+
+def test_download_at_branch_tag_and_commit(api, repo, tmp_path):
+    v1, v2 = pseudo_random(50_000, 6), pseudo_random(60_000, 7)
+    c1 = api.create_commit(repo, [CommitOperationAdd("m.gguf", v1)], commit_message="v1").oid
+    api.create_tag(repo, tag="v1")
+    api.create_branch(repo, branch="old")
+    c2 = api.create_commit(repo, [CommitOperationAdd("m.gguf", v2)], commit_message="v2").oid
+    cache = str(tmp_path / "cache")
+    assert file_sha256(hf_hub_download(repo, "m.gguf", cache_dir=cache)) == sha256(v2)
+    assert file_sha256(hf_hub_download(repo, "m.gguf", revision="old", cache_dir=cache)) == sha256(v1)
+    assert file_sha256(hf_hub_download(repo, "m.gguf", revision="v1", cache_dir=cache)) == sha256(v1)
+    assert file_sha256(hf_hub_download(repo, "m.gguf", revision=c1, cache_dir=cache)) == sha256(v1)
+    p2 = hf_hub_download(repo, "m.gguf", revision=c2, cache_dir=cache)
+    assert f"/snapshots/{c2}/" in p2 and file_sha256(p2) == sha256(v2)
+    # local_dir downloads too.
+    p = hf_hub_download(repo, "m.gguf", revision="v1", local_dir=str(tmp_path / "local"))
+    assert file_sha256(p) == sha256(v1)
+
+
+def test_snapshot_download(api, repo, tmp_path):
+    files = {"README.md": b"# hi\n", "s/a.bin": pseudo_random(70_000, 8), "s/t/b.txt": b"b\n"}
+    api.create_commit(repo, [CommitOperationAdd(k, v) for k, v in files.items()], commit_message="snap")
+    root = snapshot_download(repo, cache_dir=str(tmp_path / "c"))
+    for name, data in files.items():
+        assert file_sha256(os.path.join(root, name)) == sha256(data)
+    assert os.path.basename(root) == head_commit(api, repo)
+
+
+def test_error_classes(api, repo, user):
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info(f"{user}/does-not-exist")
+    with pytest.raises(RepositoryNotFoundError):
+        hf_hub_download(f"{user}/does-not-exist", "x.txt")
+    with pytest.raises(RevisionNotFoundError):
+        api.model_info(repo, revision="no-such-branch")
+    with pytest.raises(RevisionNotFoundError):
+        hf_hub_download(repo, ".gitattributes", revision="no-such-branch")
+    with pytest.raises(RemoteEntryNotFoundError):
+        hf_hub_download(repo, "no/such/file.txt")
+    # Raw errors carry X-Error-Code and a JSON body.
+    status, headers, body = raw("GET", f"{ENDPOINT}/{repo}/resolve/main/nope.txt")
+    assert status == 404 and headers["X-Error-Code"] == "EntryNotFound"
+    assert headers["X-Repo-Commit"] == head_commit(api, repo)
+    assert "error" in json.loads(body)
+
+
+def test_private_repo_is_hidden(api, user):
+    repo_id = f"{user}/private-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo_id, private=True)
+    api.create_commit(repo_id, [CommitOperationAdd("s.txt", b"secret\n")], commit_message="s")
+    assert api.model_info(repo_id).private is True
+    anonymous = HfApi(endpoint=ENDPOINT, token=False)
+    with pytest.raises(RepositoryNotFoundError):
+        anonymous.model_info(repo_id)
+    status, headers, _ = raw("GET", f"{ENDPOINT}/{repo_id}/resolve/main/s.txt", token=False)
+    assert status == 401 and headers["X-Error-Code"] == "RepoNotFound"
+    with pytest.raises(HfHubHTTPError) as e:
+        anonymous.create_commit(f"{user}/whatever", [CommitOperationAdd("x", b"x")], commit_message="x")
+    assert e.value.response.status_code == 401
+    api.delete_repo(repo_id)
+
+
+def test_range_requests(api, repo):
+    data = pseudo_random(10_000, 9)
+    api.create_commit(repo, [CommitOperationAdd("r.bin", data)], commit_message="r")
+    url = f"{ENDPOINT}/{repo}/resolve/main/r.bin"
+    status, headers, body = raw("GET", url, headers={"Range": "bytes=100-199"})
+    assert status == 206 and body == data[100:200]
+    assert headers["Content-Range"] == f"bytes 100-199/{len(data)}"
+    status, _, body = raw("GET", url, headers={"Range": "bytes=-10"})
+    assert status == 206 and body == data[-10:]
+    status, headers, _ = raw("GET", url, headers={"Range": "bytes=20000-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}"
+    status, headers, _ = raw("HEAD", url)
+    assert status == 200 and headers["X-Linked-Size"] == str(len(data))
+    assert headers["ETag"] == f'"{sha256(data)}"' and "X-Xet-Hash" not in headers
+
+
+def test_lfs_redirect_to_other_port_drops_token(tmp_path):
+    endpoint = _env("HUB_TEST_REDIRECT_ENDPOINT")
+    api = HfApi(endpoint=endpoint, token=TOKEN)
+    repo_id = f"{api.whoami()['name']}/redir-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo_id)
+    data = pseudo_random(400_000, 10)
+    api.create_commit(repo_id, [CommitOperationAdd("r.gguf", data), CommitOperationAdd("t.txt", b"t\n")], commit_message="r")
+    # hf_hub_download reads HF_ENDPOINT at import time, so pass the endpoint explicitly.
+    p = hf_hub_download(repo_id, "r.gguf", endpoint=endpoint, cache_dir=str(tmp_path))
+    assert file_sha256(p) == sha256(data)
+    p = hf_hub_download(repo_id, "t.txt", endpoint=endpoint, cache_dir=str(tmp_path))
+    assert file_sha256(p) == sha256(b"t\n")
+    # Without following redirects: a 302 to another port carrying the Hub's metadata headers.
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    req = urllib.request.Request(f"{endpoint}/{repo_id}/resolve/main/r.gguf", method="HEAD")
+    with pytest.raises(urllib.error.HTTPError) as e:
+        opener.open(req)
+    assert e.value.code == 302
+    location = e.value.headers["Location"]
+    assert not location.startswith(endpoint) and "/lfs-cdn/" in location
+    assert e.value.headers["X-Linked-Etag"] == f'"{sha256(data)}"'
+    assert e.value.headers["X-Linked-Size"] == str(len(data))
+    with urllib.request.urlopen(location) as r:
+        assert hashlib.sha256(r.read()).hexdigest() == sha256(data)
+
+
+def test_delete_tag_branch_and_repo(api, user):
+    repo_id = f"{user}/del-{uuid.uuid4().hex[:8]}"
+    api.create_repo(repo_id)
+    api.create_tag(repo_id, tag="t")
+    api.create_branch(repo_id, branch="b")
+    api.delete_tag(repo_id, tag="t")
+    api.delete_branch(repo_id, branch="b")
+    refs = api.list_repo_refs(repo_id)
+    assert refs.tags == [] and [b.name for b in refs.branches] == ["main"]
+    with pytest.raises(RevisionNotFoundError):
+        api.delete_tag(repo_id, tag="t")
+    with pytest.raises(HfHubHTTPError):
+        api.delete_branch(repo_id, branch="main")
+    api.delete_repo(repo_id)
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info(repo_id)
+    with pytest.raises(RepositoryNotFoundError):
+        api.delete_repo(repo_id)
+    api.delete_repo(repo_id, missing_ok=True)
