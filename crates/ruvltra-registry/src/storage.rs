@@ -29,6 +29,9 @@ impl ParseError {
         // serde_json appends the position to its message; it is kept in separate fields here.
         let suffix = format!(" at line {line} column {column}");
         let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+        // serde_json says column 0 for an error before the first character of a line; people
+        // count from 1.
+        let column = if line > 0 { column.max(1) } else { column };
         ParseError {
             line,
             column,
@@ -203,4 +206,98 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A crash half way through writing the new registry leaves the old one untouched and no
+    /// temporary file behind.
+    #[test]
+    fn a_failure_during_save_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.json");
+        fs::write(&path, "old contents\n").unwrap();
+
+        let err = write_atomically_with(&path, |file| {
+            file.write_all(b"{\"schema_version\": 1, \"half")?;
+            Err(io::Error::other("simulated crash"))
+        })
+        .unwrap_err();
+
+        assert!(err.to_string().contains("simulated crash"), "{err}");
+        assert!(err.to_string().contains("registry.json"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old contents\n");
+        assert_eq!(file_names(dir.path()), ["registry.json"]);
+    }
+
+    /// While the new contents are being written the registry path still holds the old file:
+    /// the bytes go to a separate temporary file.
+    #[test]
+    fn the_registry_is_never_half_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.json");
+        fs::write(&path, "old contents\n").unwrap();
+
+        write_atomically_with(&path, |file| {
+            file.write_all(b"new ")?;
+            file.flush()?;
+            assert_eq!(fs::read_to_string(&path).unwrap(), "old contents\n");
+            let names = file_names(dir.path());
+            assert_eq!(names.len(), 2, "{names:?}");
+            assert!(names[0].starts_with(".registry.json.") && names[0].ends_with(".tmp"));
+            file.write_all(b"contents\n")
+        })
+        .unwrap();
+
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new contents\n");
+        assert_eq!(file_names(dir.path()), ["registry.json"]);
+    }
+
+    #[test]
+    fn save_creates_a_missing_file_and_reports_a_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.json");
+        write_file_atomically(&path, b"{}\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
+
+        let err = write_file_atomically(&dir.path().join("no/such/dir/r.json"), b"{}").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("r.json"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_keeps_permissions_and_writes_through_symlinks() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("registry.json");
+        symlink(&real, &link).unwrap();
+
+        write_file_atomically(&link, b"new").unwrap();
+
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
 }

@@ -25,7 +25,7 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.model_id {
-            Some(id) => write!(f, "{} ({}): {}", self.path, show(id), self.message),
+            Some(id) => write!(f, "{} ({}): {}", self.path, cut(id), self.message),
             None => write!(f, "{}: {}", self.path, self.message),
         }
     }
@@ -152,14 +152,14 @@ impl<'a> Checker<'a> {
         // Files.
         let repo = model.repo.as_deref().unwrap_or(&self.registry.repo);
         self.file(at("file"), repo, &model.file);
+        self.bytes(at("bytes"), model.bytes);
+        self.sha256(at("sha256"), model.sha256.as_deref());
         for (n, extra) in model.extra_files.iter().enumerate() {
             let path = format!("/models/{index}/extra_files/{n}");
             self.file(format!("{path}/file"), repo, &extra.file);
             self.bytes(format!("{path}/bytes"), extra.bytes);
             self.sha256(format!("{path}/sha256"), extra.sha256.as_deref());
         }
-        self.bytes(at("bytes"), model.bytes);
-        self.sha256(at("sha256"), model.sha256.as_deref());
 
         // Labels.
         let quant = self.quant(at("quant"), &model.quant);
@@ -292,7 +292,8 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if model.quant != parsed.quant.label() {
+        // An unknown or upper-case label is reported already.
+        if quant.is_some() && model.quant != parsed.quant.label() {
             self.report(
                 at("quant"),
                 format!(
@@ -513,9 +514,14 @@ impl<'a> Checker<'a> {
     }
 
     fn revision(&mut self, path: impl Into<String>, revision: &str) {
-        let problem = if revision.is_empty() {
-            Some("is empty")
-        } else if revision
+        if revision.is_empty() {
+            self.report(
+                path,
+                "revision is empty; use a branch, tag or 40-hex commit such as `main`",
+            );
+            return;
+        }
+        let problem = if revision
             .chars()
             .any(|c| c.is_whitespace() || c.is_control())
         {
@@ -679,6 +685,11 @@ fn last_segment(path: &str) -> &str {
 /// Quotes a value from the file for a message: escaped, in backticks, and cut short when long
 /// so that a hostile file cannot flood the report.
 fn show(value: &str) -> String {
+    format!("`{}`", cut(value))
+}
+
+/// Escapes control characters and cuts a value short at 80 characters.
+fn cut(value: &str) -> String {
     const MAX_CHARS: usize = 80;
     let mut shown: String = value
         .chars()
@@ -688,7 +699,7 @@ fn show(value: &str) -> String {
     if value.chars().nth(MAX_CHARS).is_some() {
         shown.push('…');
     }
-    format!("`{shown}`")
+    shown
 }
 
 /// Ids are lowercase and safe everywhere they end up: file names, URLs and Rust identifiers.
@@ -786,14 +797,20 @@ fn fallback_url_problem(raw: &str) -> Option<String> {
     let Some(host) = url.host() else {
         return Some("has no host; write an absolute https URL".into());
     };
-    match url.scheme() {
+    let scheme_problem = match url.scheme() {
         "https" => None,
         "http" if is_loopback(&host) => None,
         "http" => {
             Some("uses plain http; use https (http is only allowed for loopback hosts)".into())
         }
         other => Some(format!("uses the scheme `{other}`; use https")),
-    }
+    };
+    // URL parsers disagree on odd spellings (`https:///host`, tabs, backslashes, upper case);
+    // only the normal form means the same to every client.
+    scheme_problem.or_else(|| {
+        (url.as_str() != raw)
+            .then(|| format!("is not in normal form; write it as {}", show(url.as_str())))
+    })
 }
 
 fn is_loopback(host: &url::Host<&str>) -> bool {
