@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod card;
 mod hub;
+mod modelfile;
 mod test;
 mod validate;
 
@@ -24,6 +26,10 @@ enum Command {
     Validate(validate::Args),
     /// Run the local Hub-compatible server (`hub serve --addr .. --data .. --token ..`).
     Hub(hub::Args),
+    /// Print the model card (README.md) generated from the registry (`--modelscope` for ModelScope's).
+    Card(card::Args),
+    /// Print the Ollama Modelfile of one GGUF model (`modelfile ID`).
+    Modelfile(modelfile::Args),
     /// Run the whole test suite (sets up the Python virtualenv the cross-checks need).
     Test(test::Args),
 }
@@ -33,6 +39,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Hub(args) => hub::run(args),
+        Command::Card(args) => card::run(args),
+        Command::Modelfile(args) => modelfile::run(args),
         Command::Test(args) => test::run_tests(args),
     };
     match result {

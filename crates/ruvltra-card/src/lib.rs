@@ -69,7 +69,7 @@ pub enum CardError {
     UnknownModel(String),
     /// The model is not a GGUF model, so Ollama cannot load it.
     #[error(
-        "model `{id}` is a {kind} artifact, not a GGUF model; Modelfiles exist only for GGUF models"
+        "model `{id}` is of kind `{kind}`, not a GGUF model; Modelfiles exist only for GGUF models"
     )]
     NotGguf {
         /// The id asked for.
