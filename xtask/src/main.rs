@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod card;
+mod gguf;
 mod hub;
 mod modelfile;
 mod test;
@@ -26,6 +27,8 @@ enum Command {
     Validate(validate::Args),
     /// Run the local Hub-compatible server (`hub serve --addr .. --data .. --token ..`).
     Hub(hub::Args),
+    /// Inspect GGUF files (`gguf inspect FILE [--json]`): exit 1 when the file is not valid GGUF.
+    Gguf(gguf::Args),
     /// Print the model card (README.md) generated from the registry (`--modelscope` for ModelScope's).
     Card(card::Args),
     /// Print the Ollama Modelfile of one GGUF model (`modelfile ID`).
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Hub(args) => hub::run(args),
+        Command::Gguf(args) => gguf::run(args),
         Command::Card(args) => card::run(args),
         Command::Modelfile(args) => modelfile::run(args),
         Command::Test(args) => test::run_tests(args),
