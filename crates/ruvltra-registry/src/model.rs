@@ -23,6 +23,7 @@ pub struct Registry {
     /// Version of this file's schema; this crate reads and writes version 1.
     pub schema_version: u32,
     /// The default Hub repository of every model, `namespace/name` (ADR-013: `ruv/ruvltra`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,96}/[A-Za-z0-9._-]{1,96}$"))]
     pub repo: String,
     /// The default revision models are published to and downloaded from (a branch, tag or
     /// 40-hex commit), `main` unless a release is pinned.
@@ -83,6 +84,7 @@ pub struct CatalogInfo {
     pub tags: Vec<String>,
     /// Optional ModelScope repository (`owner/name`) that mirrors the catalog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,96}/[A-Za-z0-9._-]{1,96}$"))]
     pub modelscope_repo: Option<String>,
     /// Keys this version does not know; kept verbatim.
     #[serde(flatten)]
@@ -162,16 +164,20 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Model {
     /// Unique id: the file stem of `file` (`ruvltra-claude-code-0.5b-q4_k_m`).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]*$"))]
     pub id: String,
     /// Path of the file in the repository (`ruvltra-claude-code-0.5b-q4_k_m.gguf`). For a
     /// split GGUF this is the first shard; the others are in `extra_files`.
     pub file: String,
     /// Lowercase llama.cpp quantisation label (`q4_k_m`, `q8_0`, `f16`, ...).
+    #[schemars(schema_with = "quant_schema")]
     pub quant: String,
     /// Parameter-count label as in the file name (`0.5b`, `1.1b`, `3b`).
+    #[schemars(regex(pattern = r"^[0-9]+(\.[0-9]+)?[bm]$"))]
     pub size: String,
     /// Optional variant (`claude-code`, `small`, `medium`, `large`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub variant: Option<String>,
     /// What the artifact is; `gguf` when absent.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -190,9 +196,11 @@ pub struct Model {
     pub architecture: Option<String>,
     /// Exact parameter count when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub parameters: Option<u64>,
     /// Context length in tokens when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub context_length: Option<u64>,
     /// Upstream model this one derives from, as a Hub id (`Qwen/Qwen2.5-0.5B-Instruct`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,18 +225,22 @@ pub struct Model {
     pub benchmarks: Vec<Benchmark>,
     /// Direct https URLs tried in order when the Hub fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(url, regex(pattern = r"^https?://")))]
     pub fallback_urls: Vec<String>,
     /// Hub repository of this model when it is not the catalog's `repo`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,96}/[A-Za-z0-9._-]{1,96}$"))]
     pub repo: Option<String>,
     /// Revision pin (branch, tag or 40-hex commit) overriding the catalog's `revision`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// Size of `file` in bytes; absent until synced or published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub bytes: Option<u64>,
     /// Lowercase hex sha256 of `file`; absent until synced or published, never invented.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
     /// Further files that belong to this artifact: the other shards of a split GGUF, or an
     /// adapter's config and data files.
@@ -236,6 +248,7 @@ pub struct Model {
     pub extra_files: Vec<ExtraFile>,
     /// Optional ModelScope repository (`owner/name`) overriding the catalog's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,96}/[A-Za-z0-9._-]{1,96}$"))]
     pub modelscope_repo: Option<String>,
     /// What `cargo xtask sync` last saw on the Hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -256,9 +269,11 @@ pub struct ExtraFile {
     pub file: String,
     /// Size in bytes; absent until synced or published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub bytes: Option<u64>,
     /// Lowercase hex sha256; absent until synced or published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
     /// Keys this version does not know; kept verbatim.
     #[serde(flatten)]
@@ -271,12 +286,15 @@ pub struct ExtraFile {
 pub struct Hardware {
     /// Minimum system RAM in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub min_ram_mib: Option<u64>,
     /// Recommended system RAM in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub recommended_ram_mib: Option<u64>,
     /// Minimum accelerator memory in MiB, when a GPU is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub min_vram_mib: Option<u64>,
     /// Accelerators the runtime supports for this model: `cpu`, `metal`, `ane`, `cuda`, ...
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -310,8 +328,10 @@ pub struct Benchmark {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HubState {
     /// The 40-hex commit the model's revision resolved to.
+    #[schemars(regex(pattern = r"^[0-9a-f]{40}$"))]
     pub commit: String,
     /// When sync read it, RFC 3339 UTC.
+    #[schemars(extend("format" = "date-time"))]
     pub synced_at: String,
     /// Tags that pointed at `commit`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -320,6 +340,17 @@ pub struct HubState {
     #[serde(flatten)]
     #[schemars(skip)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// The schema of a quant label: one of the known lowercase llama.cpp labels, so that editors
+/// offer them.
+fn quant_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let labels: Vec<&str> = crate::quant::Quant::ALL.iter().map(|q| q.label()).collect();
+    schemars::json_schema!({
+        "description": "Lowercase llama.cpp quantisation label (`q4_k_m`, `q8_0`, `f16`, ...).",
+        "type": "string",
+        "enum": labels
+    })
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
