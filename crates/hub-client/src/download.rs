@@ -107,7 +107,28 @@ impl HubClient {
         start: u64,
     ) -> Result<Download, HubError> {
         let url = self.resolve_url(repo, revision, path)?;
-        let mut call = Call::new(Method::GET, url).header(
+        self.open_download(Call::new(Method::GET, url), start).await
+    }
+
+    /// `GET url` from byte `start`, for a direct download URL outside the Hub API (a mirror
+    /// or fallback URL): the same streaming, ranges, retries and redirect rules as
+    /// [`download_range`](Self::download_range), but the token is **never** attached, not even
+    /// when the URL has the endpoint's origin. Only `http` and `https` URLs are accepted; the
+    /// caller decides which origins it trusts.
+    pub async fn download_url(&self, url: &url::Url, start: u64) -> Result<Download, HubError> {
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(HubError::InvalidInput {
+                what: "download URL".into(),
+                reason: format!("the scheme {:?} is not http or https", url.scheme()),
+            });
+        }
+        self.open_download(Call::new(Method::GET, url.clone()).no_auth(), start)
+            .await
+    }
+
+    /// Sends a prepared GET (with `Range` when `start > 0`) and wraps the answer's body.
+    async fn open_download(&self, call: Call, start: u64) -> Result<Download, HubError> {
+        let mut call = call.header(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
         );
