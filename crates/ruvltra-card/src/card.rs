@@ -406,7 +406,12 @@ fn files_table(out: &mut String, view: &View<'_>) {
             .filter(|(p, _, _)| p.ends_with(".gguf"))
             .count();
         let file = if shards > 1 {
-            format!("`{}` (+{} shards)", model.file, shards - 1)
+            format!(
+                "`{}` (+{} more shard{})",
+                model.file,
+                shards - 1,
+                if shards == 2 { "" } else { "s" }
+            )
         } else {
             format!("`{}`", model.file)
         };
@@ -864,4 +869,42 @@ pub fn modelscope_card(reg: &Registry, facts: &CardFacts) -> String {
     planned(&mut out, &view);
     licence(&mut out, &view);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_only_repository_uses_snapshot_download() {
+        let reg: Registry = serde_json::from_value(serde_json::json!({
+            "schema_version": 1,
+            "repo": "ruv/ruvltra",
+            "revision": "main",
+            "models": [{
+                "id": "ruvltra-3b-f16",
+                "file": "ruvltra-3b-f16-00001-of-00002.gguf",
+                "quant": "f16",
+                "size": "3b",
+                "kind": "gguf-full-precision",
+                "bytes": 3000000000u64,
+                "extra_files": [{"file": "ruvltra-3b-f16-00002-of-00002.gguf", "bytes": 2000000000u64}]
+            }]
+        }))
+        .unwrap();
+        let card = model_card(&reg, &CardFacts::default());
+        assert!(
+            card.contains(r#"allow_patterns=["ruvltra-3b-f16-*.gguf"]"#),
+            "{card}"
+        );
+        assert!(card.contains("| `ruvltra-3b-f16-00001-of-00002.gguf` (+1 more shard) |"));
+        assert!(
+            card.contains("| 5.0 GB |"),
+            "sizes of all shards are added up"
+        );
+        // A single GGUF in the repository: `:F16` reaches it for llama.cpp, but Ollama cannot
+        // load a split model, so the Modelfile route is shown.
+        assert!(card.contains("`llama-cli -hf ruv/ruvltra:F16`"));
+        assert!(card.contains("Modelfile: `ollama/ruvltra-3b-f16/Modelfile`"));
+    }
 }

@@ -106,10 +106,18 @@ pub fn modelfile(reg: &Registry, model_id: &str) -> Result<String, CardError> {
 
     let license = model.license.as_deref().or(reg.catalog.license.as_deref());
     if let Some(license) = license {
-        let text = match license_name(license) {
-            Some((full, link)) => format!("{full} ({license}): {link}"),
-            None if is_license_id(license) => format!("Licence `{license}`"),
-            None => license.to_owned(),
+        let extra = |key: &str| reg.catalog.extra.get(key).and_then(|v| v.as_str());
+        let text = match (license_name(license), license) {
+            (Some((full, link)), _) => format!("{full} ({license}): {link}"),
+            // A custom licence: the catalog's `license_name` and `license_link` say which.
+            (None, "other") => match (extra("license_name"), extra("license_link")) {
+                (Some(name), Some(link)) => format!("{name}: {link}"),
+                (Some(name), None) => name.to_owned(),
+                (None, Some(link)) => format!("Custom licence: {link}"),
+                (None, None) => "Custom licence (see the model card)".to_owned(),
+            },
+            (None, _) if is_license_id(license) => format!("Licence `{license}`"),
+            (None, _) => license.to_owned(),
         };
         out.push_str(&format!(
             "\nLICENSE \"\"\"{}\"\"\"\n",
