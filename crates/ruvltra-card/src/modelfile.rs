@@ -137,13 +137,26 @@ fn system_prompt(reg: &Registry, model: &Model, name: &str) -> String {
     if let Some(prompt) = key(&model.extra).or_else(|| key(&reg.catalog.extra)) {
         return prompt;
     }
-    match &model.description {
-        Some(description) => format!(
-            "You are {name}, a helpful assistant. {}",
-            description.trim()
-        ),
-        None => format!("You are {name}, a helpful assistant."),
+    // Registry descriptions are written for the card ("planned, not published yet"); only
+    // their first sentence, which says what the model is, belongs in a system prompt.
+    match model.description.as_deref().map(first_sentence) {
+        Some(sentence) if !sentence.is_empty() => {
+            format!("You are {name}, a helpful assistant. {sentence}")
+        }
+        _ => format!("You are {name}, a helpful assistant."),
     }
+}
+
+/// Text up to and including the first `.` that ends the text or is followed by white space.
+fn first_sentence(text: &str) -> &str {
+    let text = text.trim();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '.' && chars.peek().is_none_or(|&(_, next)| next.is_whitespace()) {
+            return &text[..=i];
+        }
+    }
+    text
 }
 
 fn checked<'a>(text: &'a str, model: &Model, what: &'static str) -> Result<&'a str, CardError> {

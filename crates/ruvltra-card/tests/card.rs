@@ -33,6 +33,25 @@ fn repo_paths(reg: &Registry) -> Vec<&str> {
         .collect()
 }
 
+/// The real catalog at the workspace root: its card and every Modelfile.
+#[test]
+fn real_registry_snapshots() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let reg = load(&path);
+    insta::assert_snapshot!("registry_card", model_card(&reg, &CardFacts::default()));
+    let mut count = 0;
+    for model in reg.models.iter().filter(|m| m.kind.is_gguf()) {
+        let text = modelfile(&reg, &model.id).unwrap();
+        insta::assert_snapshot!(format!("registry_modelfile_{}", model.id), text);
+        count += 1;
+    }
+    assert!(count > 0, "the real registry has GGUF models");
+    // The front matter of the real card is valid YAML with the Hub's keys.
+    let yaml = yaml_to_json(&front_matter(&reg));
+    assert_eq!(yaml["library_name"], "gguf");
+    assert_eq!(yaml["pipeline_tag"], "text-generation");
+}
+
 #[test]
 fn catalog_card_snapshot() {
     let reg = fixture("catalog.json");
