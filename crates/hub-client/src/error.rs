@@ -172,6 +172,19 @@ pub enum HubError {
         /// Why it was refused.
         reason: String,
     },
+    /// A presigned upload URL (part, basic PUT or completion) was refused, usually because it
+    /// expired; new URLs come from a new LFS batch call.
+    #[error(
+        "the upload URL was refused with HTTP {status} ({request}): {message}; it may have expired: ask the LFS batch endpoint for new URLs (run the upload again)"
+    )]
+    UploadUrlRefused {
+        /// The request that failed (query string removed).
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
     /// A caller-supplied value is not valid.
     #[error("invalid {what}: {reason}")]
     InvalidInput {
@@ -218,7 +231,9 @@ impl HubError {
             Self::Conflict { .. } => Some(409),
             Self::PreconditionFailed { .. } => Some(412),
             Self::RateLimited { .. } => Some(429),
-            Self::RetryAfterTooLong { status, .. } | Self::Http { status, .. } => Some(*status),
+            Self::RetryAfterTooLong { status, .. }
+            | Self::Http { status, .. }
+            | Self::UploadUrlRefused { status, .. } => Some(*status),
             Self::RepoNotFound { .. }
             | Self::RevisionNotFound { .. }
             | Self::EntryNotFound { .. } => Some(404),

@@ -504,7 +504,8 @@ impl HubClient {
     }
 
     /// Uploads one LFS object from a file: an LFS batch call for it, then the transfer the
-    /// server chose ([`upload_lfs_action`](Self::upload_lfs_action)).
+    /// server chose ([`upload_lfs_action`](Self::upload_lfs_action)). When an upload URL is
+    /// refused ([`HubError::UploadUrlRefused`], e.g. expired), fresh URLs are asked for once.
     pub async fn upload_lfs_object(
         &self,
         repo: &RepoId,
@@ -515,15 +516,29 @@ impl HubClient {
         progress: Option<ProgressCallback>,
     ) -> Result<UploadOutcome, HubError> {
         let object = LfsObject { oid: sha256, size };
-        let answer = self.lfs_batch(repo, revision, &[object]).await?;
-        let batch_object = answer
-            .into_iter()
-            .next()
-            .ok_or_else(|| HubError::InvalidResponse {
-                request: "LFS batch".into(),
-                detail: "expected one object in the answer".into(),
-            })?;
-        self.upload_lfs_action(&batch_object, file, progress).await
+        let mut refreshed = false;
+        loop {
+            let answer = self.lfs_batch(repo, revision, &[object]).await?;
+            let batch_object =
+                answer
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| HubError::InvalidResponse {
+                        request: "LFS batch".into(),
+                        detail: "expected one object in the answer".into(),
+                    })?;
+            match self
+                .upload_lfs_action(&batch_object, file, progress.clone())
+                .await
+            {
+                // Upload URLs expire: ask for fresh ones, once.
+                Err(HubError::UploadUrlRefused { .. }) if !refreshed => {
+                    tracing::debug!(oid = %sha256, "upload URL refused; asking the LFS batch endpoint again");
+                    refreshed = true;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Performs the transfer of one [`BatchObject`] from `file`, with constant memory.
@@ -622,7 +637,7 @@ impl HubClient {
                     .no_auth()
                     .body(body.to_string(), LFS_CONTENT_TYPE)
                     .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
-                self.send_ok(&call).await?;
+                self.send_ok(&call).await.map_err(presigned_refusal)?;
                 Ok(UploadOutcome::Uploaded {
                     transfer: Transfer::Multipart,
                     bytes: size,
@@ -703,13 +718,14 @@ impl HubClient {
                     });
                 }
                 (RetryDecision::GiveUp, Ok((status, headers, body))) => {
-                    return Err(error_from_answer(
+                    let error = error_from_answer(
                         status,
                         &headers,
                         &body,
                         request,
                         self.inner.token.as_ref(),
-                    ));
+                    );
+                    return Err(presigned_refusal(error));
                 }
                 (RetryDecision::GiveUp, Err(e)) => return Err(e),
             }
@@ -786,6 +802,29 @@ impl HubClient {
             bytes::Bytes::from(body)
         };
         Ok((status, headers, body))
+    }
+}
+
+/// Turns a 401/403/404/410 answer of a presigned URL into [`HubError::UploadUrlRefused`]:
+/// those URLs carry no token, so the token hints of the generic errors would mislead.
+fn presigned_refusal(error: HubError) -> HubError {
+    let Some(status @ (401 | 403 | 404 | 410)) = error.status() else {
+        return error;
+    };
+    match error {
+        HubError::Unauthorized { request, message }
+        | HubError::Forbidden { request, message }
+        | HubError::RepoNotFound { request, message }
+        | HubError::RevisionNotFound { request, message }
+        | HubError::EntryNotFound { request, message }
+        | HubError::Http {
+            request, message, ..
+        } => HubError::UploadUrlRefused {
+            request,
+            status,
+            message,
+        },
+        other => other,
     }
 }
 
