@@ -398,6 +398,47 @@ fn front_matter_is_valid_yaml_with_hub_keys() {
     }
 }
 
+/// The official client (`huggingface_hub.ModelCard`) reads the whole card: the front matter
+/// becomes its card data and the body starts with the title.
+#[test]
+fn official_client_reads_the_card() {
+    let python = python();
+    for name in ["catalog.json", "adapters.json", "sizes.json"] {
+        let card = model_card(&fixture(name), &CardFacts::default());
+        let output = Command::new(&python)
+            .args([
+                "-c",
+                "import json, sys\n\
+                 from huggingface_hub import ModelCard\n\
+                 card = ModelCard(sys.stdin.read())\n\
+                 print(json.dumps({'data': card.data.to_dict(), 'text': card.text.lstrip()[:2]}))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child.stdin.take().unwrap().write_all(card.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap_or_else(|e| panic!("cannot run {} ({e})", python.display()));
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(parsed["data"]["library_name"], "gguf", "{name}");
+        assert_eq!(parsed["data"]["pipeline_tag"], "text-generation", "{name}");
+        assert_eq!(parsed["data"]["base_model_relation"], "quantized", "{name}");
+        assert_eq!(
+            parsed["text"], "# ",
+            "{name}: the body starts with the title"
+        );
+    }
+}
+
 #[test]
 fn output_is_deterministic() {
     let reg = fixture("adapters.json");
