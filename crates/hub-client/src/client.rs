@@ -388,12 +388,18 @@ impl HubClient {
 
     /// Sends one attempt of `call`, following redirects by hand.
     ///
-    /// Returns the final answer (any status) and its URL.
-    pub(crate) async fn send_once(&self, call: &Call) -> Result<(Response, Url), HubError> {
+    /// Returns the final answer (any status), its URL, and the headers of the last redirect
+    /// the endpoint itself answered (empty when there was none): after a redirect to a CDN,
+    /// the Hub's `X-Repo-Commit`, `X-Linked-Etag` and `X-Linked-Size` are there.
+    pub(crate) async fn send_once(
+        &self,
+        call: &Call,
+    ) -> Result<(Response, Url, HeaderMap), HubError> {
         let mut url = call.url.clone();
         let mut method = call.method.clone();
         let mut body = call.body.clone();
         let mut hops = 0usize;
+        let mut hub_headers = HeaderMap::new();
         loop {
             let mut builder = self.inner.http.request(method.clone(), url.clone());
             if call.auth
@@ -424,14 +430,14 @@ impl HubClient {
                 || call.redirects == Redirects::Never
                 || status.as_u16() == 304
             {
-                return Ok((response, url));
+                return Ok((response, url, hub_headers));
             }
             let Some(location) = response
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|l| l.to_str().ok())
             else {
-                return Ok((response, url));
+                return Ok((response, url, hub_headers));
             };
             let target = url.join(location).map_err(|_| HubError::InvalidResponse {
                 request: format!("{method} {shown}"),
@@ -441,7 +447,7 @@ impl HubClient {
             if call.redirects == Redirects::StopAtOtherOrigin
                 && !self.inner.endpoint.same_origin(&target)
             {
-                return Ok((response, url));
+                return Ok((response, url, hub_headers));
             }
             hops += 1;
             if hops > MAX_REDIRECTS {
@@ -459,6 +465,9 @@ impl HubClient {
                 body = None;
             }
             tracing::debug!(to = %self.inner.endpoint.display_url(&target), status = code, "following redirect");
+            if self.inner.endpoint.same_origin(&url) {
+                hub_headers = response.headers().clone();
+            }
             url = target;
         }
     }
@@ -466,7 +475,7 @@ impl HubClient {
     /// Sends `call` with retries and reads the whole answer body (bounded by the limits).
     ///
     /// Returns the last answer whatever its status: callers turn unsuccessful ones into errors
-    /// with [`Answer::success`]. A `Retry-After` beyond the policy's limit fails fast.
+    /// with `success`. A `Retry-After` beyond the policy's limit fails fast.
     pub(crate) async fn send(&self, call: &Call) -> Result<Answer, HubError> {
         let mut call = call.clone();
         if call.timeout.is_none() {
@@ -478,7 +487,7 @@ impl HubClient {
             let mut attempt = 0u32;
             loop {
                 let result = async {
-                    let (response, url) = self.send_once(&call).await?;
+                    let (response, url, _) = self.send_once(&call).await?;
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
                     let request = self.describe(&call.method, &url);
@@ -514,7 +523,7 @@ impl HubClient {
                     _ => RetryDecision::GiveUp,
                 };
                 match decision {
-                    RetryDecision::GiveUp => return result,
+                    RetryDecision::GiveUp => return with_retry_count(result, attempt),
                     RetryDecision::TooLong(wait) => {
                         let status = result.as_ref().map(|a| a.status).unwrap_or(0);
                         return Err(HubError::RetryAfterTooLong {
@@ -647,6 +656,33 @@ impl HubClient {
             });
         }
         Ok(url)
+    }
+}
+
+/// Notes in the request description how many retries were made before giving up.
+fn with_retry_count(result: Result<Answer, HubError>, retries: u32) -> Result<Answer, HubError> {
+    if retries == 0 {
+        return result;
+    }
+    let note = format!(", after {retries} retries");
+    match result {
+        Ok(mut answer) if is_retryable_status(answer.status) => {
+            answer.request.push_str(&note);
+            Ok(answer)
+        }
+        Err(HubError::Transport {
+            mut request,
+            detail,
+            source,
+        }) => {
+            request.push_str(&note);
+            Err(HubError::Transport {
+                request,
+                detail,
+                source,
+            })
+        }
+        other => other,
     }
 }
 

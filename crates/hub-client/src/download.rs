@@ -36,9 +36,10 @@ pub struct Download {
     pub total_size: Option<u64>,
     /// The body's length, when announced.
     pub content_length: Option<u64>,
-    /// `X-Repo-Commit` of the final answer, when present.
+    /// `X-Repo-Commit` (from the Hub's redirect when there was one), when present.
     pub commit: Option<String>,
-    /// `X-Linked-Etag`, else `ETag`, of the final answer, without `W/` and quotes.
+    /// `X-Linked-Etag` (from the Hub's redirect when there was one), else the final `ETag`,
+    /// without `W/` and quotes.
     pub etag: Option<String>,
     body: ByteStream,
 }
@@ -141,24 +142,29 @@ impl HubClient {
             })?;
             call = call.header(header::RANGE, range);
         }
-        let (response, final_url) = self.send_streaming(&call).await?;
+        let (response, final_url, hub_headers) = self.send_streaming(&call).await?;
         let request = self.describe(&Method::GET, &final_url);
         let status = response.status().as_u16();
         let h = response.headers();
-        let text = |name: &str| {
-            h.get(name)
+        let text = |headers: &'_ reqwest::header::HeaderMap, name: &str| {
+            headers
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
+                .map(str::to_owned)
         };
-        let commit = text("x-repo-commit").map(str::to_owned);
-        let etag = text("x-linked-etag")
-            .or_else(|| text("etag"))
+        // After a redirect to a CDN the Hub's own headers are on the redirect; prefer them.
+        let hub = |name: &str| text(&hub_headers, name).or_else(|| text(h, name));
+        let commit = hub("x-repo-commit");
+        let etag = hub("x-linked-etag")
+            .or_else(|| text(h, "etag"))
             .map(|e| e.trim_start_matches("W/").trim_matches('"').to_owned());
+        let linked_size = hub("x-linked-size").and_then(|s| s.parse::<u64>().ok());
         let content_length = response.content_length();
         let (answer, offset, total_size) = match status {
             206 => {
-                let range = text("content-range").and_then(parse_content_range).ok_or_else(|| HubError::InvalidResponse {
+                let range = text(h, "content-range").as_deref().and_then(parse_content_range).ok_or_else(|| HubError::InvalidResponse {
                     request: request.clone(),
                     detail: "expected a valid `Content-Range: bytes a-b/total` header on a 206 answer".into(),
                 })?;
@@ -171,9 +177,9 @@ impl HubClient {
                         ),
                     });
                 }
-                (RangeAnswer::Partial, start, range.2)
+                (RangeAnswer::Partial, start, range.2.or(linked_size))
             }
-            200..=299 => (RangeAnswer::Full, 0, content_length),
+            200..=299 => (RangeAnswer::Full, 0, content_length.or(linked_size)),
             _ => {
                 let headers = response.headers().clone();
                 let body = self
@@ -210,12 +216,12 @@ impl HubClient {
     pub(crate) async fn send_streaming(
         &self,
         call: &Call,
-    ) -> Result<(reqwest::Response, url::Url), HubError> {
+    ) -> Result<(reqwest::Response, url::Url, reqwest::header::HeaderMap), HubError> {
         let mut attempt = 0u32;
         loop {
             let result = self.send_once(call).await;
             let decision = match &result {
-                Ok((response, _)) if is_retryable_status(response.status().as_u16()) => {
+                Ok((response, _, _)) if is_retryable_status(response.status().as_u16()) => {
                     self.inner.retry.decide(
                         attempt,
                         Some(response.status().as_u16()),
@@ -230,7 +236,7 @@ impl HubClient {
                 RetryDecision::TooLong(wait) => {
                     let status = result
                         .as_ref()
-                        .map(|(r, _)| r.status().as_u16())
+                        .map(|(r, _, _)| r.status().as_u16())
                         .unwrap_or(0);
                     return Err(HubError::RetryAfterTooLong {
                         request: self.describe(&call.method, &call.url),

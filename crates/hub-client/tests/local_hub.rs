@@ -494,6 +494,7 @@ async fn bursts_of_503_and_429_with_retry_after_are_retried() {
     });
     let err = hub.client.list_refs(&repo).await.unwrap_err();
     assert_eq!(err.status(), Some(502), "{err}");
+    assert!(err.to_string().contains("after 4 retries"), "{err}");
     assert_eq!(hub.server.stats().faults_fired, 4 + 5);
     faults.clear();
 
@@ -662,7 +663,18 @@ async fn token_is_not_sent_on_the_lfs_redirect_to_another_origin() {
     let repo = RepoId::new("local/cdn").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
     let bytes = content(40_000, 5);
-    publish(&hub, &repo, "m.gguf", &bytes, "add").await;
+    let commit = publish(&hub, &repo, "m.gguf", &bytes, "add").await;
+
+    // The Hub's metadata travels on its redirect, and is kept after the hop to the CDN.
+    let download = hub
+        .client
+        .download_range(&repo, "main", "m.gguf", 0)
+        .await
+        .unwrap();
+    assert_eq!(download.commit.as_deref(), Some(commit.as_str()));
+    assert_eq!(download.etag, Some(Sha256::digest(&bytes).to_hex()));
+    assert_eq!(download.total_size, Some(40_000));
+    drop(download);
     assert!(hub.server.cdn_port().is_some());
 
     let meta = hub
