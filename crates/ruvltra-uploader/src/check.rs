@@ -1,0 +1,365 @@
+//! The checks every file passes before a byte of it leaves the machine: a streaming sha256 at
+//! disk speed, the size, and for GGUF files the header against the file name and the registry.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hub_client::Sha256;
+use ruvltra_gguf::{Summary, read_header};
+use ruvltra_registry::Quant;
+use ruvltra_registry::naming::parse_file_name;
+use sha2::Digest as _;
+
+use crate::error::{CheckProblem, UploadError};
+use crate::event::{Event, Observer};
+
+/// Read size of the hashing pass: large reads keep the disk and SHA-NI busy.
+pub const HASH_BUFFER: usize = 2 * 1024 * 1024;
+
+/// The largest file the Hub's LFS path takes (50 GB, HUB-PROTOCOL.md section 13).
+pub const MAX_FILE_BYTES: u64 = 50_000_000_000;
+
+/// How a file must be checked beyond its hash and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The first (or only) file of a GGUF model: full header checks.
+    GgufModel,
+    /// A later shard of a split GGUF: its header must be valid and complete.
+    GgufShard,
+    /// Any other artifact file (adapters, extras): hash and size only.
+    Other,
+}
+
+/// What a local file is expected to be.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    /// The path in the repository.
+    pub repo_path: String,
+    /// Where the file is on disk.
+    pub local: PathBuf,
+    /// The registry id of the model the file belongs to, when there is one.
+    pub model_id: Option<String>,
+    /// Which checks apply.
+    pub kind: FileKind,
+    /// The quant the registry says (lowercase label), if any.
+    pub quant: Option<String>,
+    /// The architecture the registry says, if any.
+    pub architecture: Option<String>,
+    /// The context length the registry says, if any.
+    pub context_length: Option<u64>,
+    /// The size the registry says, if any.
+    pub bytes: Option<u64>,
+    /// The sha256 the registry says, if any.
+    pub sha256: Option<String>,
+}
+
+impl Expected {
+    /// A file with no expectations beyond its kind.
+    pub fn new(repo_path: impl Into<String>, local: impl Into<PathBuf>, kind: FileKind) -> Self {
+        Expected {
+            repo_path: repo_path.into(),
+            local: local.into(),
+            model_id: None,
+            kind,
+            quant: None,
+            architecture: None,
+            context_length: None,
+            bytes: None,
+            sha256: None,
+        }
+    }
+}
+
+/// What the header of a GGUF file says, for the model card and the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GgufFacts {
+    /// Upper-case quant label from the header.
+    pub quant: Option<String>,
+    /// True when the quant was guessed from tensor types (no `general.file_type`).
+    pub quant_guessed: bool,
+    /// `general.architecture`.
+    pub architecture: Option<String>,
+    /// `{arch}.context_length`.
+    pub context_length: Option<u64>,
+    /// Whether `tokenizer.chat_template` is present.
+    pub has_chat_template: bool,
+}
+
+/// A file that passed every check.
+#[derive(Debug, Clone)]
+pub struct CheckedFile {
+    /// The path in the repository.
+    pub repo_path: String,
+    /// Where the file is on disk.
+    pub local: PathBuf,
+    /// The registry id of its model, if any.
+    pub model_id: Option<String>,
+    /// Its size.
+    pub bytes: u64,
+    /// Its sha256.
+    pub sha256: Sha256,
+    /// Header facts (GGUF model files only).
+    pub gguf: Option<GgufFacts>,
+}
+
+/// Hashes a file in one streaming pass with [`HASH_BUFFER`]-sized reads (blocking; run it on
+/// its own thread). `progress` gets the bytes hashed so far after every read.
+pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> std::io::Result<(Sha256, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; HASH_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        total += n as u64;
+        progress(total);
+    }
+    Ok((Sha256(hasher.finalize().into()), total))
+}
+
+/// Checks the header of a GGUF file against its name and the registry. Problems that stop
+/// the publish go to `errors`, others to `warnings`.
+pub fn check_gguf(
+    expected: &Expected,
+    file_len: u64,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Option<GgufFacts> {
+    let header = match read_header(&expected.local) {
+        Ok(h) => h,
+        Err(e) => {
+            errors.push(format!(
+                "not a valid GGUF file ({e}); re-export it with llama.cpp's convert/quantize tools"
+            ));
+            return None;
+        }
+    };
+    if let Err(e) = header.check_data_section(file_len) {
+        errors.push(format!(
+            "the tensor data does not fit the file ({e}); the file is truncated or corrupt, copy it again"
+        ));
+        return None;
+    }
+    if expected.kind == FileKind::GgufShard {
+        return None;
+    }
+    let summary = Summary::from_header(&header);
+    let facts = GgufFacts {
+        quant: summary.quant.as_ref().map(|q| q.label.to_owned()),
+        quant_guessed: summary.quant.as_ref().is_some_and(|q| q.guessed),
+        architecture: summary.architecture.clone(),
+        context_length: summary.context_length,
+        has_chat_template: summary.has_chat_template,
+    };
+
+    // The quant: what the header says against the file name and the registry.
+    let from_name = parse_file_name(&expected.repo_path).map(|p| p.quant);
+    let from_registry = expected.quant.as_deref().and_then(Quant::from_label);
+    match &summary.quant {
+        Some(label) => {
+            let in_header = Quant::from_label(label.label);
+            let mut disagree = Vec::new();
+            if let Some(q) = from_name.filter(|q| Some(*q) != in_header) {
+                disagree.push(format!("the file name says {}", q.upper()));
+            }
+            if let Some(q) = from_registry.filter(|q| Some(*q) != in_header) {
+                disagree.push(format!("the registry says {}", q.upper()));
+            }
+            if !disagree.is_empty() {
+                let message = format!(
+                    "the header's quant is {} but {}",
+                    label.label,
+                    disagree.join(" and ")
+                );
+                if label.guessed {
+                    warnings.push(format!(
+                        "{message} (the header has no general.file_type, so {} is only a guess from the tensor types)",
+                        label.label
+                    ));
+                } else {
+                    errors.push(format!(
+                        "{message}; rename the file or fix `quant` in registry.json"
+                    ));
+                }
+            }
+        }
+        None => warnings.push(
+            "the header gives no quant (no general.file_type and no recognisable tensor type)"
+                .to_owned(),
+        ),
+    }
+
+    // The architecture.
+    match (&summary.architecture, &expected.architecture) {
+        (None, _) => errors.push(
+            "the header has no general.architecture, so no runtime can load it; re-export the file"
+                .to_owned(),
+        ),
+        (Some(actual), Some(wanted)) if actual != wanted => errors.push(format!(
+            "the header's architecture is {actual} but the registry says {wanted}; fix `architecture` in registry.json or pick the right file"
+        )),
+        _ => {}
+    }
+
+    // What the Hub's "Use this model" buttons and chat front ends need.
+    match (summary.context_length, expected.context_length) {
+        (None, _) => warnings.push(format!(
+            "{}.context_length is missing from the header; llama.cpp falls back to a default and the Hub cannot show it",
+            summary.architecture.as_deref().unwrap_or("{arch}")
+        )),
+        (Some(actual), Some(wanted)) if actual != wanted => warnings.push(format!(
+            "the header's context length is {actual} but the registry says {wanted}"
+        )),
+        _ => {}
+    }
+    if !summary.has_chat_template {
+        warnings.push(
+            "tokenizer.chat_template is missing; chat front ends and Ollama will not format prompts correctly"
+                .to_owned(),
+        );
+    }
+    Some(facts)
+}
+
+/// Checks and hashes every file, at most two at a time, each hash on a blocking thread.
+/// Returns the checked files in input order and the warnings, or every problem at once.
+pub async fn check_files(
+    files: Vec<Expected>,
+    observer: &Observer,
+) -> Result<(Vec<CheckedFile>, Vec<CheckProblem>), UploadError> {
+    use futures_util::StreamExt as _;
+
+    let results: Vec<_> = futures_util::stream::iter(files.into_iter().map(|expected| {
+        let observer = observer.clone();
+        async move { check_one(expected, observer).await }
+    }))
+    .buffered(2)
+    .collect()
+    .await;
+
+    let mut checked = Vec::new();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    for result in results {
+        let (file, errs, warns) = result?;
+        problems.extend(errs);
+        warnings.extend(warns);
+        if let Some(f) = file {
+            checked.push(f);
+        }
+    }
+    if problems.is_empty() {
+        Ok((checked, warnings))
+    } else {
+        Err(UploadError::Checks(problems))
+    }
+}
+
+type CheckOutcome = (Option<CheckedFile>, Vec<CheckProblem>, Vec<CheckProblem>);
+
+async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcome, UploadError> {
+    let problem = |message: String| CheckProblem {
+        path: expected.repo_path.clone(),
+        message,
+    };
+    let io_error = |source| UploadError::Io {
+        path: expected.local.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(&expected.local).map_err(io_error)?;
+    if !meta.is_file() {
+        return Ok((
+            None,
+            vec![problem(format!(
+                "{} is not a regular file",
+                expected.local.display()
+            ))],
+            Vec::new(),
+        ));
+    }
+    let len = meta.len();
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    if len == 0 {
+        errors.push("the file is empty".to_owned());
+    }
+    if len > MAX_FILE_BYTES {
+        errors.push(format!(
+            "the file has {len} bytes, more than the Hub's {MAX_FILE_BYTES}-byte limit per file; split it with llama.cpp's gguf-split"
+        ));
+    }
+    if let Some(wanted) = expected.bytes.filter(|b| *b != len) {
+        errors.push(format!(
+            "size mismatch: the registry says {wanted} bytes, the file has {len}; fix `bytes` in registry.json or pick the right file"
+        ));
+    }
+    let gguf = match expected.kind {
+        FileKind::GgufModel | FileKind::GgufShard if len > 0 => {
+            check_gguf(&expected, len, &mut errors, &mut warnings)
+        }
+        _ => None,
+    };
+
+    // The streaming hash, on its own thread.
+    observer(Event::HashStart {
+        path: expected.repo_path.clone(),
+        bytes: len,
+    });
+    let path = expected.local.clone();
+    let repo_path = expected.repo_path.clone();
+    let hash_observer = Arc::clone(&observer);
+    let hashed = tokio::task::spawn_blocking(move || {
+        let mut last = 0u64;
+        hash_file(&path, &mut |done| {
+            // Report about every 32 MiB and at the end, so events stay cheap.
+            if done - last >= 32 * 1024 * 1024 || done == len {
+                last = done;
+                hash_observer(Event::HashProgress {
+                    path: repo_path.clone(),
+                    done,
+                });
+            }
+        })
+    })
+    .await
+    .map_err(|e| UploadError::Setup(format!("the hashing thread failed: {e}")))?
+    .map_err(io_error)?;
+    let (sha256, hashed_len) = hashed;
+    observer(Event::HashDone {
+        path: expected.repo_path.clone(),
+        sha256: sha256.to_hex(),
+    });
+    if hashed_len != len {
+        errors.push(format!(
+            "the file changed while it was read ({len} bytes, then {hashed_len}); wait until it is fully written"
+        ));
+    }
+    if let Some(wanted) = &expected.sha256
+        && !wanted.eq_ignore_ascii_case(&sha256.to_hex())
+    {
+        errors.push(format!(
+            "sha256 mismatch: the registry expects {wanted}, the file has {sha256}; fix `sha256` in registry.json or pick the right file"
+        ));
+    }
+    let errs: Vec<CheckProblem> = errors.into_iter().map(&problem).collect();
+    let warns: Vec<CheckProblem> = warnings.into_iter().map(&problem).collect();
+    for w in &warns {
+        observer(Event::Warning(w.to_string()));
+    }
+    let file = errs.is_empty().then(|| CheckedFile {
+        repo_path: expected.repo_path.clone(),
+        local: expected.local.clone(),
+        model_id: expected.model_id.clone(),
+        bytes: len,
+        sha256,
+        gguf,
+    });
+    Ok((file, errs, warns))
+}
