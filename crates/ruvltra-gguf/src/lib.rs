@@ -9,6 +9,20 @@
 //! On top of the header: the quant label of a file ([`quant_label`]), split shard names
 //! ([`split_name`]), a publisher's [`Summary`], and a small [`writer`] that makes valid files of
 //! any quant, size and metadata for tests (sparse, so multi-GB fixtures cost nothing).
+//!
+//! ```
+//! use ruvltra_gguf::{Summary, read_header, writer::sample_model};
+//!
+//! let path = std::env::temp_dir().join(format!("doc-{}-q4_k_m.gguf", std::process::id()));
+//! // A qwen2-like model of about 5M parameters, Q4_K_M (general.file_type 15).
+//! sample_model("qwen2", 15, 5_000_000)?.write_file(&path)?;
+//! let summary = Summary::from_header(&read_header(&path)?);
+//! assert_eq!(summary.architecture.as_deref(), Some("qwen2"));
+//! let quant = summary.quant.expect("a label");
+//! assert_eq!((quant.label, quant.guessed), ("Q4_K_M", false));
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 

@@ -21,6 +21,8 @@ const BUFFER_SIZE: usize = 64 * 1024;
 /// Elements reserved up front for a vector whose final length comes from the file; the
 /// vector grows as data really arrives, so a lying count on a short input allocates little.
 const INITIAL_RESERVE: usize = 1024;
+/// The deepest array nesting ever parsed, whatever the limits say: each level is one recursion.
+const MAX_ARRAY_DEPTH_CEILING: u32 = 64;
 
 /// Caps applied to an untrusted header before any allocation.
 ///
@@ -42,6 +44,7 @@ pub struct Limits {
     /// Tensor infos.
     pub max_tensor_count: u64,
     /// Arrays nested in arrays: 1 allows a flat array, 2 an array of arrays, and so on.
+    /// Parsing recurses once per level, so values above 64 are treated as 64.
     pub max_array_depth: u32,
     /// Dimensions of one tensor (ggml has 4).
     pub max_dims: u32,
@@ -98,10 +101,22 @@ pub struct Header {
 impl Header {
     /// The value of a key.
     pub fn get(&self, key: &str) -> Option<&Value> {
+        // `metadata` is public: when a caller has changed it since parsing, the sorted index
+        // no longer matches and a linear search answers instead.
+        if self.sorted_keys.len() != self.metadata.len() {
+            return self
+                .metadata
+                .iter()
+                .find(|e| e.key == key)
+                .map(|e| &e.value);
+        }
+        let entry = |i: usize| self.metadata.get(i).map(|e| e.key.as_str());
         self.sorted_keys
-            .binary_search_by(|&i| self.metadata[i].key.as_str().cmp(key))
+            .binary_search_by(|&i| entry(i).unwrap_or_default().cmp(key))
             .ok()
-            .map(|pos| &self.metadata[self.sorted_keys[pos]].value)
+            .and_then(|pos| self.metadata.get(self.sorted_keys[pos]))
+            .filter(|e| e.key == key)
+            .map(|e| &e.value)
     }
 
     /// A string value (`None` when absent or of another type).
@@ -386,11 +401,12 @@ impl<R: Read> Parser<'_, R> {
     /// Reads an array at nesting level `depth` (1 for a top-level array).
     fn array(&mut self, depth: u32) -> Result<Array> {
         let offset = self.pos;
-        if depth > self.limits.max_array_depth {
+        let max_depth = self.limits.max_array_depth.min(MAX_ARRAY_DEPTH_CEILING);
+        if depth > max_depth {
             return Err(self.limit(
                 LimitKind::ArrayDepth,
                 u64::from(depth),
-                u64::from(self.limits.max_array_depth),
+                u64::from(max_depth),
                 offset,
             ));
         }

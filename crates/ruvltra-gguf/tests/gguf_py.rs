@@ -11,8 +11,8 @@ use std::process::Command;
 
 use ruvltra_gguf::writer::{GgufWriter, SampleModel};
 use ruvltra_gguf::{
-    Array, GgmlType, Header, Summary, Value, quant::FILE_TYPES, read_header, read_model_header,
-    split_name,
+    Array, GgmlType, GgufError, Header, Limits, Summary, Value, quant::FILE_TYPES, read_header,
+    read_header_from, read_model_header, split_name,
 };
 use serde_json::{Value as Json, json};
 
@@ -254,6 +254,17 @@ fn reads_gguf_py_fixtures_like_gguf_py() {
         Some(("Q4_K_M", false))
     );
     assert_eq!(s.context_length, Some(32768));
+
+    // Every cut of a gguf-py header is refused as truncated.
+    let bytes = std::fs::read(dir.path().join("q4_k_m.gguf")).unwrap();
+    let data_offset = summaries["q4_k_m.gguf"].data_offset as usize;
+    for cut in 0..data_offset {
+        let result = read_header_from(&bytes[..cut], &Limits::default());
+        assert!(
+            matches!(result, Err(GgufError::Truncated { .. })),
+            "cut at {cut}: {result:?}"
+        );
+    }
 
     let unknown = read_header(dir.path().join("unknown_type.gguf")).unwrap();
     assert_eq!(unknown.tensors[0].ggml_type, GgmlType::Unknown(200));

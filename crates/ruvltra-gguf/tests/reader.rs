@@ -546,3 +546,31 @@ fn write_to_matches_write_file() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1);
 }
+
+#[test]
+fn lookups_survive_edits_of_the_public_metadata() {
+    let mut header = parse(&rich_writer().header_bytes().unwrap()).unwrap();
+    assert_eq!(header.get("t.u8"), Some(&Value::U8(200)));
+    header.metadata.retain(|e| e.key != "t.u8");
+    assert_eq!(header.get("t.u8"), None);
+    assert_eq!(header.get("t.i8"), Some(&Value::I8(-100)));
+    header.metadata.clear();
+    assert_eq!(header.get("t.i8"), None);
+}
+
+#[test]
+fn depth_ceiling_holds_whatever_the_limits_say() {
+    let limits = Limits {
+        max_array_depth: u32::MAX,
+        ..Limits::default()
+    };
+    let mut b = counts_only(0, 1);
+    b.extend_from_slice(&1u64.to_le_bytes());
+    b.push(b'k');
+    b.extend_from_slice(&9u32.to_le_bytes());
+    for _ in 0..100_000 {
+        b.extend_from_slice(&9u32.to_le_bytes());
+        b.extend_from_slice(&1u64.to_le_bytes());
+    }
+    assert_limit(parse_with(&b, &limits), LimitKind::ArrayDepth);
+}
