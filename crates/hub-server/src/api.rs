@@ -22,7 +22,7 @@ use tokio::io::AsyncBufReadExt as _;
 use tokio::io::AsyncReadExt as _;
 
 use crate::AppState;
-use crate::fault::{Action, BodyFault, ConnInfo, faulty_body};
+use crate::fault::{Action, BodyFault, ConnInfo, faulty_body, tracked_body};
 use crate::store::{
     self, CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta, check_repo_path,
 };
@@ -288,20 +288,34 @@ async fn dispatch(
         || req.headers().contains_key(header::TRANSFER_ENCODING);
     let (parts, body) = req.into_parts();
     let mut headers = parts.headers;
-    let mut body = body;
+    let body_read = Arc::new(std::sync::atomic::AtomicBool::new(!has_body));
+    let mut body = if has_body {
+        tracked_body(body, body_read.clone())
+    } else {
+        body
+    };
     let mut response_fault = None;
-    match &action {
-        Some(Action::Status(code)) => return fault_status(*code, None),
-        Some(Action::StatusRetryAfter(code, secs)) => return fault_status(*code, Some(*secs)),
-        Some(Action::Html200) => {
-            return (
+    let early = match &action {
+        Some(Action::Status(code)) => Some(fault_status(*code, None)),
+        Some(Action::StatusRetryAfter(code, secs)) => Some(fault_status(*code, Some(*secs))),
+        Some(Action::Html200) => Some(
+            (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
                 "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
                  <body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>",
             )
-                .into_response();
+                .into_response(),
+        ),
+        _ => None,
+    };
+    if let Some(mut resp) = early {
+        if has_body {
+            close_connection(&mut resp);
         }
+        return resp;
+    }
+    match &action {
         Some(Action::Stall(d)) => tokio::time::sleep(*d).await,
         Some(Action::IgnoreRange) => {
             headers.remove(header::RANGE);
@@ -314,7 +328,7 @@ async fn dispatch(
         }
         Some(Action::CorruptBody) => response_fault = Some(BodyFault::Corrupt),
         Some(Action::TruncateBody(n)) => response_fault = Some(BodyFault::Truncate(*n)),
-        None => {}
+        _ => {}
     }
 
     let segs: Result<Vec<String>, _> = raw_path
@@ -356,6 +370,9 @@ async fn dispatch(
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    if !body_read.load(Ordering::SeqCst) {
+        close_connection(&mut resp);
+    }
     if let Some(fault) = response_fault {
         if let BodyFault::Truncate(n) = fault {
             let len = resp
@@ -372,6 +389,12 @@ async fn dispatch(
         resp = Response::from_parts(parts, faulty_body(body, fault, conn.switch));
     }
     resp
+}
+
+/// Marks a response as the last on its connection (used when the request body was not read).
+fn close_connection(resp: &mut Response) {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
 }
 
 fn fault_status(code: u16, retry_after: Option<u64>) -> Response {

@@ -1,6 +1,7 @@
 //! Fault injection: per-server rules that make matching requests fail in chosen ways, and the
 //! connection plumbing (a killable socket) that lets a handler drop a connection mid-body.
 
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -283,6 +284,8 @@ struct FaultyStream {
     seen: u64,
     switch: KillSwitch,
     done: bool,
+    /// A pause before dropping, so bytes already handed to hyper reach the socket first.
+    flush_pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Stream for FaultyStream {
@@ -295,6 +298,12 @@ impl Stream for FaultyStream {
         if let BodyFault::DropAfter(limit) = self.fault
             && self.seen >= limit
         {
+            let pause = self
+                .flush_pause
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(50))));
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
             self.done = true;
             self.switch.kill();
             return Poll::Ready(Some(Err(axum::Error::new(killed_error()))));
@@ -342,5 +351,30 @@ pub(crate) fn faulty_body(body: Body, fault: BodyFault, switch: KillSwitch) -> B
         seen: 0,
         switch,
         done: false,
+        flush_pause: None,
+    })
+}
+
+/// Wraps a request body and records whether it was read to the end, so a response to a
+/// request whose body was left unread can say `Connection: close` (the client must not reuse
+/// a connection with unread bytes in it).
+pub(crate) fn tracked_body(body: Body, finished: Arc<AtomicBool>) -> Body {
+    struct Tracked {
+        inner: DataStream,
+        finished: Arc<AtomicBool>,
+    }
+    impl Stream for Tracked {
+        type Item = Result<Bytes, axum::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            let next = self.inner.as_mut().poll_next(cx);
+            if let Poll::Ready(None) = next {
+                self.finished.store(true, Ordering::SeqCst);
+            }
+            next
+        }
+    }
+    Body::from_stream(Tracked {
+        inner: Box::pin(body.into_data_stream()),
+        finished,
     })
 }
