@@ -76,21 +76,91 @@ pub fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// A JSON pointer that is only turned into text when a problem is reported, so that checking
+/// a valid registry allocates nothing per value.
+#[derive(Clone, Copy)]
+struct Pointer<'p> {
+    parent: Option<&'p Pointer<'p>>,
+    segment: Segment<'p>,
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'p> {
+    Root,
+    Key(&'p str),
+    Index(usize),
+}
+
+impl<'p> Pointer<'p> {
+    const ROOT: Pointer<'static> = Pointer {
+        parent: None,
+        segment: Segment::Root,
+    };
+
+    fn key(&'p self, key: &'p str) -> Pointer<'p> {
+        Pointer {
+            parent: Some(self),
+            segment: Segment::Key(key),
+        }
+    }
+
+    fn index(&'p self, index: usize) -> Pointer<'p> {
+        Pointer {
+            parent: Some(self),
+            segment: Segment::Index(index),
+        }
+    }
+
+    fn render(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = Some(self);
+        while let Some(pointer) = at {
+            segments.push(pointer.segment);
+            at = pointer.parent;
+        }
+        let mut text = String::new();
+        for segment in segments.iter().rev() {
+            match segment {
+                Segment::Root => {}
+                Segment::Key(key) => {
+                    text.push('/');
+                    text.push_str(key);
+                }
+                Segment::Index(index) => {
+                    text.push('/');
+                    text.push_str(&index.to_string());
+                }
+            }
+        }
+        text
+    }
+}
+
+/// Where a file was first listed: its model and, for an extra file, its index there.
+type FileUse = (usize, Option<usize>);
+
+fn file_use_pointer((model, extra): FileUse) -> String {
+    match extra {
+        None => format!("/models/{model}/file"),
+        Some(n) => format!("/models/{model}/extra_files/{n}/file"),
+    }
+}
+
 struct Checker<'a> {
     registry: &'a Registry,
     problems: Vec<Problem>,
     /// The id of the model being checked, attached to every problem found in it.
     model_id: Option<&'a str>,
     first_index_of_id: HashMap<&'a str, usize>,
-    /// (repository, lowercase file) -> pointer of its first use.
-    first_use_of_file: HashMap<(&'a str, String), String>,
+    /// (repository, lowercase file) -> its first use.
+    first_use_of_file: HashMap<(&'a str, String), FileUse>,
 }
 
 impl<'a> Checker<'a> {
-    fn report(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    fn report(&mut self, path: Pointer<'_>, message: impl Into<String>) {
         self.problems.push(Problem {
             model_id: self.model_id.filter(|id| !id.is_empty()).map(str::to_owned),
-            path: path.into(),
+            path: path.render(),
             message: message.into(),
         });
     }
@@ -99,7 +169,7 @@ impl<'a> Checker<'a> {
         let reg = self.registry;
         if reg.schema_version != SCHEMA_VERSION {
             self.report(
-                "/schema_version",
+                Pointer::ROOT.key("schema_version"),
                 format!(
                     "unsupported schema_version {}: this tool reads version {SCHEMA_VERSION}; \
                      use a matching tool or convert the file",
@@ -107,17 +177,21 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        self.repo_id("/repo", &reg.repo, true);
-        self.revision("/revision", &reg.revision);
+        self.repo_id(Pointer::ROOT.key("repo"), &reg.repo, true);
+        self.revision(Pointer::ROOT.key("revision"), &reg.revision);
 
         let catalog = &reg.catalog;
-        self.non_empty("/catalog/title", catalog.title.as_deref());
-        self.non_empty("/catalog/description", catalog.description.as_deref());
-        self.license("/catalog/license".into(), catalog.license.as_deref());
-        self.languages("/catalog/languages".into(), &catalog.languages);
-        self.tags("/catalog/tags".into(), &catalog.tags);
+        let catalog_at = Pointer::ROOT.key("catalog");
+        self.non_empty(catalog_at.key("title"), catalog.title.as_deref());
+        self.non_empty(
+            catalog_at.key("description"),
+            catalog.description.as_deref(),
+        );
+        self.license(catalog_at.key("license"), catalog.license.as_deref());
+        self.languages(catalog_at.key("languages"), &catalog.languages);
+        self.tags(catalog_at.key("tags"), &catalog.tags);
         if let Some(repo) = &catalog.modelscope_repo {
-            self.repo_id("/catalog/modelscope_repo", repo, true);
+            self.repo_id(catalog_at.key("modelscope_repo"), repo, true);
         }
 
         // Ids first, so that an adapter may name a base listed after it.
@@ -132,7 +206,9 @@ impl<'a> Checker<'a> {
     }
 
     fn check_model(&mut self, index: usize, model: &'a Model) {
-        let at = |key: &str| format!("/models/{index}/{key}");
+        let models = Pointer::ROOT.key("models");
+        let here = models.index(index);
+        let at = |key| here.key(key);
 
         // Identity.
         if let Some(problem) = id_problem(&model.id) {
@@ -151,14 +227,15 @@ impl<'a> Checker<'a> {
 
         // Files.
         let repo = model.repo.as_deref().unwrap_or(&self.registry.repo);
-        self.file(at("file"), repo, &model.file);
+        self.file(at("file"), repo, &model.file, (index, None));
         self.bytes(at("bytes"), model.bytes);
         self.sha256(at("sha256"), model.sha256.as_deref());
         for (n, extra) in model.extra_files.iter().enumerate() {
-            let path = format!("/models/{index}/extra_files/{n}");
-            self.file(format!("{path}/file"), repo, &extra.file);
-            self.bytes(format!("{path}/bytes"), extra.bytes);
-            self.sha256(format!("{path}/sha256"), extra.sha256.as_deref());
+            let extra_files = here.key("extra_files");
+            let path = extra_files.index(n);
+            self.file(path.key("file"), repo, &extra.file, (index, Some(n)));
+            self.bytes(path.key("bytes"), extra.bytes);
+            self.sha256(path.key("sha256"), extra.sha256.as_deref());
         }
 
         // Labels.
@@ -205,7 +282,7 @@ impl<'a> Checker<'a> {
         if let Some(base_model) = &model.base_model {
             self.repo_id(at("base_model"), base_model, false);
         }
-        self.fallback_urls(index, &model.fallback_urls);
+        self.fallback_urls(at("fallback_urls"), &model.fallback_urls);
 
         // Descriptive fields.
         self.non_empty(at("name"), model.name.as_deref());
@@ -234,16 +311,14 @@ impl<'a> Checker<'a> {
             self.hardware(at("hardware"), hardware);
         }
         for (n, benchmark) in model.benchmarks.iter().enumerate() {
-            let path = format!("/models/{index}/benchmarks/{n}");
-            self.non_empty(format!("{path}/name"), Some(&benchmark.name));
+            let benchmarks = here.key("benchmarks");
+            let path = benchmarks.index(n);
+            self.non_empty(path.key("name"), Some(&benchmark.name));
             if !benchmark.value.is_finite() {
-                self.report(
-                    format!("{path}/value"),
-                    "benchmark value must be a finite number",
-                );
+                self.report(path.key("value"), "benchmark value must be a finite number");
             }
-            self.non_empty(format!("{path}/unit"), benchmark.unit.as_deref());
-            self.non_empty(format!("{path}/hardware"), benchmark.hardware.as_deref());
+            self.non_empty(path.key("unit"), benchmark.unit.as_deref());
+            self.non_empty(path.key("hardware"), benchmark.hardware.as_deref());
         }
         if let Some(hub) = &model.hub {
             self.hub(at("hub"), hub);
@@ -252,7 +327,9 @@ impl<'a> Checker<'a> {
 
     /// The naming convention, its agreement with the fields, and the shards of a split model.
     fn gguf(&mut self, index: usize, model: &Model, quant: Option<Quant>) {
-        let at = |key: &str| format!("/models/{index}/{key}");
+        let models = Pointer::ROOT.key("models");
+        let here = models.index(index);
+        let at = |key| here.key(key);
         if let Some(quant) = quant {
             match (model.kind, quant.is_full_precision()) {
                 (ArtifactKind::Gguf, true) => self.report(
@@ -374,7 +451,9 @@ impl<'a> Checker<'a> {
 
     /// Adapters name an existing GGUF model as `base`; other artifacts have no `base`.
     fn adapter_base(&mut self, index: usize, model: &Model) {
-        let path = format!("/models/{index}/base");
+        let models = Pointer::ROOT.key("models");
+        let here = models.index(index);
+        let path = here.key("base");
         match (model.kind, &model.base) {
             (ArtifactKind::Adapter, None) => self.report(
                 path,
@@ -418,14 +497,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn file(&mut self, path: String, repo: &'a str, file: &str) {
+    fn file(&mut self, path: Pointer<'_>, repo: &'a str, file: &str, this_use: FileUse) {
         if let Some(problem) = repo_path_problem(file) {
             self.report(path, format!("file {} {problem}", show(file)));
             return;
         }
         match self.first_use_of_file.entry((repo, file.to_lowercase())) {
             std::collections::hash_map::Entry::Occupied(first) => {
-                let first = first.get().clone();
+                let first = file_use_pointer(*first.get());
                 self.report(
                     path,
                     format!(
@@ -436,12 +515,12 @@ impl<'a> Checker<'a> {
                 );
             }
             std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(path);
+                slot.insert(this_use);
             }
         }
     }
 
-    fn quant(&mut self, path: String, label: &str) -> Option<Quant> {
+    fn quant(&mut self, path: Pointer<'_>, label: &str) -> Option<Quant> {
         match Quant::from_label(label) {
             Some(quant) if quant.label() == label => Some(quant),
             Some(quant) => {
@@ -464,7 +543,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn sha256(&mut self, path: String, sha256: Option<&str>) {
+    fn sha256(&mut self, path: Pointer<'_>, sha256: Option<&str>) {
         if let Some(sha256) = sha256
             && parse_sha256(sha256).is_none()
         {
@@ -479,7 +558,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn bytes(&mut self, path: String, bytes: Option<u64>) {
+    fn bytes(&mut self, path: Pointer<'_>, bytes: Option<u64>) {
         if bytes == Some(0) {
             self.report(
                 path,
@@ -488,19 +567,19 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn positive(&mut self, path: String, value: Option<u64>) {
+    fn positive(&mut self, path: Pointer<'_>, value: Option<u64>) {
         if value == Some(0) {
             self.report(path, "must be positive; leave it out when unknown");
         }
     }
 
-    fn non_empty(&mut self, path: impl Into<String>, text: Option<&str>) {
+    fn non_empty(&mut self, path: Pointer<'_>, text: Option<&str>) {
         if text.is_some_and(|text| text.trim().is_empty()) {
             self.report(path, "is empty; fill it or leave the key out");
         }
     }
 
-    fn repo_id(&mut self, path: impl Into<String>, id: &str, namespace_required: bool) {
+    fn repo_id(&mut self, path: Pointer<'_>, id: &str, namespace_required: bool) {
         if let Some(problem) = repo_id_problem(id, namespace_required) {
             self.report(
                 path,
@@ -513,7 +592,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn revision(&mut self, path: impl Into<String>, revision: &str) {
+    fn revision(&mut self, path: Pointer<'_>, revision: &str) {
         if revision.is_empty() {
             self.report(
                 path,
@@ -544,7 +623,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn license(&mut self, path: String, license: Option<&str>) {
+    fn license(&mut self, path: Pointer<'_>, license: Option<&str>) {
         if let Some(license) = license
             && (license.is_empty()
                 || !license.bytes().all(|b| {
@@ -562,13 +641,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn languages(&mut self, path: String, languages: &[String]) {
+    fn languages(&mut self, path: Pointer<'_>, languages: &[String]) {
         for (n, language) in languages.iter().enumerate() {
             if !(2..=3).contains(&language.len())
                 || !language.bytes().all(|b| b.is_ascii_lowercase())
             {
                 self.report(
-                    format!("{path}/{n}"),
+                    path.index(n),
                     format!(
                         "language {} is not an ISO 639 code such as `en` (two or three \
                          lowercase letters)",
@@ -579,11 +658,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn tags(&mut self, path: String, tags: &[String]) {
+    fn tags(&mut self, path: Pointer<'_>, tags: &[String]) {
         for (n, tag) in tags.iter().enumerate() {
             if tag.trim().is_empty() || tag.chars().any(char::is_control) {
                 self.report(
-                    format!("{path}/{n}"),
+                    path.index(n),
                     format!(
                         "tag {} must be non-empty text without control characters",
                         show(tag)
@@ -593,18 +672,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn hardware(&mut self, path: String, hardware: &Hardware) {
-        self.positive(format!("{path}/min_ram_mib"), hardware.min_ram_mib);
+    fn hardware(&mut self, path: Pointer<'_>, hardware: &Hardware) {
+        self.positive(path.key("min_ram_mib"), hardware.min_ram_mib);
         self.positive(
-            format!("{path}/recommended_ram_mib"),
+            path.key("recommended_ram_mib"),
             hardware.recommended_ram_mib,
         );
-        self.positive(format!("{path}/min_vram_mib"), hardware.min_vram_mib);
+        self.positive(path.key("min_vram_mib"), hardware.min_vram_mib);
         if let (Some(min), Some(recommended)) = (hardware.min_ram_mib, hardware.recommended_ram_mib)
             && min > recommended
         {
             self.report(
-                format!("{path}/min_ram_mib"),
+                path.key("min_ram_mib"),
                 format!(
                     "min_ram_mib {min} exceeds recommended_ram_mib {recommended}; swap or fix them"
                 ),
@@ -617,7 +696,7 @@ impl<'a> Checker<'a> {
                 })
             {
                 self.report(
-                    format!("{path}/accelerators/{n}"),
+                    path.key("accelerators").index(n),
                     format!(
                         "accelerator {} must be a lowercase name such as `cpu`, `metal`, `ane` \
                          or `cuda`",
@@ -628,7 +707,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn hub(&mut self, path: String, hub: &HubState) {
+    fn hub(&mut self, path: Pointer<'_>, hub: &HubState) {
         let is_commit = hub.commit.len() == 40
             && hub
                 .commit
@@ -636,7 +715,7 @@ impl<'a> Checker<'a> {
                 .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !is_commit {
             self.report(
-                format!("{path}/commit"),
+                path.key("commit"),
                 format!(
                     "commit {} is not a 40-hex lowercase git commit id; run `cargo xtask sync` \
                      to refresh it",
@@ -646,20 +725,20 @@ impl<'a> Checker<'a> {
         }
         if !is_rfc3339(&hub.synced_at) {
             self.report(
-                format!("{path}/synced_at"),
+                path.key("synced_at"),
                 format!(
                     "synced_at {} is not an RFC 3339 time such as `2026-01-20T12:00:00Z`",
                     show(&hub.synced_at)
                 ),
             );
         }
-        self.tags(format!("{path}/tags"), &hub.tags);
+        self.tags(path.key("tags"), &hub.tags);
     }
 
-    fn fallback_urls(&mut self, index: usize, urls: &[String]) {
+    fn fallback_urls(&mut self, list: Pointer<'_>, urls: &[String]) {
         let mut seen = HashSet::with_capacity(urls.len());
         for (n, url) in urls.iter().enumerate() {
-            let path = format!("/models/{index}/fallback_urls/{n}");
+            let path = list.index(n);
             if let Some(problem) = fallback_url_problem(url) {
                 self.report(path, format!("fallback URL {} {problem}", show(url)));
             } else if !seen.insert(url.as_str()) {
