@@ -280,11 +280,7 @@ pub(crate) async fn run_job(
                     .and_then(|s| s.parse::<hub_client::Sha256>().ok())
                     .and_then(|s| handled.get(&s).copied())
                     .unwrap_or(false);
-                Some(if sent {
-                    "uploaded"
-                } else {
-                    "already-on-hub"
-                })
+                Some(if sent { "uploaded" } else { "already-on-hub" })
             }
             (Action::ExtraOnHub, _) => None,
         };

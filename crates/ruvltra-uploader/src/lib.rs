@@ -437,9 +437,7 @@ impl ModelUploader {
                 .models
                 .iter()
                 .filter(|m| m.repo(reg) == repo_name && m.kind.is_gguf())
-                .filter(|m| {
-                    m.status != Status::Planned || present.iter().any(|p| p.id == m.id)
-                })
+                .filter(|m| m.status != Status::Planned || present.iter().any(|p| p.id == m.id))
                 .flat_map(|m| m.all_files().map(|(p, _, _)| p))
                 .collect();
             gguf_paths.retain(|p| p.ends_with(".gguf"));

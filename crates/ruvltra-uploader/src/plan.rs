@@ -119,10 +119,8 @@ pub struct PlanEntry {
 /// Compares the manifest with the Hub's files (`siblings` of `model_info` with `blobs`).
 /// Entries come sorted by path; extra files on the Hub are listed, never touched.
 pub fn make_plan(wanted: &[Wanted], siblings: &[Sibling]) -> Vec<PlanEntry> {
-    let on_hub: BTreeMap<&str, &Sibling> = siblings
-        .iter()
-        .map(|s| (s.rfilename.as_str(), s))
-        .collect();
+    let on_hub: BTreeMap<&str, &Sibling> =
+        siblings.iter().map(|s| (s.rfilename.as_str(), s)).collect();
     let wanted_paths: BTreeSet<&str> = wanted.iter().map(|w| w.path.as_str()).collect();
     let mut entries: Vec<PlanEntry> = wanted
         .iter()
@@ -240,7 +238,10 @@ mod tests {
 
     #[test]
     fn a_regular_file_where_lfs_is_wanted_is_an_update() {
-        let plan = make_plan(&[lfs("a.gguf", b"aaa")], &[sibling("a.gguf", b"aaa", false)]);
+        let plan = make_plan(
+            &[lfs("a.gguf", b"aaa")],
+            &[sibling("a.gguf", b"aaa", false)],
+        );
         assert_eq!(plan[0].action, Action::Update);
         let inline = Wanted {
             path: "README.md".into(),

@@ -185,7 +185,10 @@ pub async fn verify_repo(
             let Some(expected) = m.sha256.or(entry.lfs.map(|l| l.oid)) else {
                 continue;
             };
-            observer(Event::Step(format!("downloading {} to hash it again", m.path)));
+            observer(Event::Step(format!(
+                "downloading {} to hash it again",
+                m.path
+            )));
             let actual = download_sha256(client, repo, revision, &m.path).await?;
             if actual != expected {
                 problems.push(Difference {
