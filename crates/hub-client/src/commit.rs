@@ -3,26 +3,31 @@
 //! # Why a commit is never blindly sent again
 //!
 //! A commit `POST` that times out, loses its connection or gets a 5xx may still have been
-//! applied by the server. Sending it again could create a second, duplicate commit (or a
-//! spurious 412). So after such an ambiguous failure [`HubClient::commit`] first looks at the
-//! branch:
+//! applied by the server (or may be applied later, if the server is merely slow). Sending it
+//! again could create a second, duplicate commit. [`HubClient::commit`] prevents that twice:
 //!
-//! 1. It reads the branch head. If the head is still the commit's base (the `parent_commit`,
-//!    or the head read just before sending when no parent was given), the commit was not
-//!    applied, and it is sent again after the backoff.
-//! 2. If the head moved, it lists the commits above the base and, for each one (newest first,
-//!    at most three) whose title equals our summary, checks with paths-info at that commit that
-//!    the tree holds exactly the intended changes (LFS files with our sha256 and size, regular
-//!    files with our git blob id, deleted paths absent). The first that matches is returned as
-//!    our commit (`recovered: true`). The title alone is not trusted, because two publishers
-//!    racing with the same summary would otherwise each claim the other's commit.
-//! 3. If no commit matches, ours was not applied. With a `parent_commit` the branch has moved
-//!    under us, so the server would answer 412 anyway: the client returns
-//!    [`HubError::PreconditionFailed`] and the caller re-plans. Without one, it is sent again.
+//! * **Every request carries a `parentCommit`**: the caller's, or else the branch head read
+//!   just before the first send (the *base*). The server applies a body with a given parent
+//!   at most once; any other copy, re-sent or delayed, gets 412 instead of a duplicate.
+//! * **The branch is checked before any re-send.** After an ambiguous failure the client waits
+//!   the backoff, then reads the branch head:
+//!   1. If the head is still the base, the commit was not applied: it is sent again.
+//!   2. If the head moved, it lists the commits above the base and, for each one (newest
+//!      first, at most three) whose title equals our summary, checks with paths-info at that
+//!      commit that the tree holds exactly the intended changes (LFS files with our sha256 and
+//!      size, regular files with our git blob id, deleted paths absent). The first match is
+//!      returned as our commit (`recovered: true`). The title alone is not trusted, because two
+//!      publishers racing with the same summary would otherwise claim each other's commit.
+//!   3. If nothing matches, ours was not applied. With a caller's `parent_commit` the branch
+//!      moved under us, so the client returns [`HubError::PreconditionFailed`] and the caller
+//!      re-plans. Without one, the new head becomes the base and the commit is sent again.
 //!
-//! If the branch cannot be read at all, the error is [`HubError::CommitOutcomeUnknown`]:
-//! the caller must look before trying again. 408 and 429 mean the request was refused before
-//! it was applied, so those are sent again after the wait without the check.
+//! A 412 received after a lost answer goes through the same check (our first copy may be what
+//! moved the branch). Without a caller's parent, a 412 means someone else committed first:
+//! the commit is sent again on the new head. If the branch cannot be read at all, the error
+//! is [`HubError::CommitOutcomeUnknown`]: look at the branch before trying again. 408 and 429
+//! mean the request was refused before it was applied, so those are sent again after the wait
+//! without the check. Every re-send counts against the retry policy.
 
 use base64::Engine as _;
 use reqwest::Method;
@@ -165,6 +170,17 @@ struct RawCommitAnswer {
     commit_url: Option<String>,
 }
 
+/// How a commit attempt failed, when it may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// 408 or 429: refused before being applied.
+    Refused,
+    /// A dropped connection, a timeout or a 5xx: it may have been applied.
+    Lost,
+    /// 412 on our own base (see [`HubClient::commit`]).
+    Stale,
+}
+
 /// What the branch says after an ambiguous failure.
 enum Applied {
     Yes(String),
@@ -173,9 +189,9 @@ enum Applied {
 
 impl NewCommit {
     /// The NDJSON body.
-    fn to_ndjson(&self) -> String {
+    fn to_ndjson(&self, parent: Option<&str>) -> String {
         let mut header = json!({ "summary": self.summary, "description": self.description });
-        if let Some(parent) = &self.parent_commit {
+        if let Some(parent) = parent {
             header["parentCommit"] = json!(parent);
         }
         let mut out = json!({ "key": "header", "value": header }).to_string();
@@ -223,18 +239,23 @@ impl HubClient {
             repo.as_path(),
             quote_segment(branch)
         ))?;
-        // The commit ours will sit on, to recognise it on the branch after a lost answer.
-        let mut base = match &commit.parent_commit {
-            Some(parent) => parent.clone(),
+        let request = format!("POST {}", self.endpoint().display_url(&url));
+        let caller_parent = commit.parent_commit.as_deref();
+        // Every request carries a `parentCommit` (the caller's, else the head read now), so the
+        // server applies one body at most once: a re-sent copy, or a delayed first copy that
+        // arrives late, gets 412 instead of making a duplicate commit.
+        let mut base = match caller_parent {
+            Some(parent) => parent.to_owned(),
             None => self.resolve_revision(repo, branch).await?,
         };
-        let call = Call::new(Method::POST, url)
-            .body(commit.to_ndjson(), "application/x-ndjson")
-            .not_idempotent();
+        let mut answer_lost = false;
         let mut attempt = 0u32;
         loop {
+            let call = Call::new(Method::POST, url.clone())
+                .body(commit.to_ndjson(Some(&base)), "application/x-ndjson")
+                .not_idempotent();
             let outcome = self.send(&call).await;
-            let (ambiguous, status, headers) = match &outcome {
+            let (kind, status, headers) = match &outcome {
                 Ok(answer) if (200..300).contains(&answer.status) => {
                     let raw: RawCommitAnswer =
                         self.parse_json(answer, "a JSON object with `commitOid`")?;
@@ -245,71 +266,86 @@ impl HubClient {
                     });
                 }
                 // Refused before being applied: safe to send again after the wait.
-                Ok(answer) if matches!(answer.status, 408 | 429) => {
-                    (false, Some(answer.status), Some(answer.headers.clone()))
-                }
-                Ok(answer) if matches!(answer.status, 500 | 502 | 503 | 504) => {
-                    (true, Some(answer.status), Some(answer.headers.clone()))
+                Ok(answer) if matches!(answer.status, 408 | 429) => (
+                    Failure::Refused,
+                    Some(answer.status),
+                    Some(answer.headers.clone()),
+                ),
+                Ok(answer) if matches!(answer.status, 500 | 502 | 503 | 504) => (
+                    Failure::Lost,
+                    Some(answer.status),
+                    Some(answer.headers.clone()),
+                ),
+                // Our own base went stale: after a lost answer (maybe ours moved it), or when
+                // the caller gave no parent (someone else moved it; commit on the new head).
+                Ok(answer) if answer.status == 412 && (answer_lost || caller_parent.is_none()) => {
+                    (Failure::Stale, None, None)
                 }
                 Ok(answer) => return Err(self.answer_error(answer)),
-                Err(HubError::Transport { .. }) => (true, None, None),
+                Err(HubError::Transport { .. }) => (Failure::Lost, None, None),
                 Err(_) => return outcome.map(|_| unreachable!("handled above")),
             };
-            if ambiguous {
-                tracing::debug!(
-                    attempt,
-                    ?status,
-                    "commit answer lost; checking the branch before any re-send"
-                );
-                match self.find_applied_commit(repo, branch, &base, commit).await {
-                    Ok(Applied::Yes(commit_oid)) => {
-                        tracing::debug!(%commit_oid, "the commit was applied; its answer was lost");
-                        return Ok(CommitResult {
-                            commit_oid,
-                            commit_url: None,
-                            recovered: true,
-                        });
-                    }
-                    Ok(Applied::No { head }) if head != base => {
-                        if commit.parent_commit.is_some() {
-                            return Err(HubError::PreconditionFailed {
-                                request: format!("POST {}", call.url),
-                                message: format!(
-                                    "the commit's answer was lost, it was not applied, and the branch moved from {base} to {head} meanwhile"
-                                ),
-                            });
-                        }
-                        base = head;
-                    }
-                    Ok(Applied::No { .. }) => {}
-                    Err(e) => {
-                        return Err(HubError::CommitOutcomeUnknown {
-                            branch: branch.to_owned(),
-                            detail: e.to_string(),
-                        });
-                    }
-                }
-            }
-            match self.inner.retry.decide(attempt, status, headers.as_ref()) {
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::debug!(
-                        attempt,
-                        ?status,
-                        delay_ms = delay.as_millis() as u64,
-                        "sending the commit again"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
+            let decision = self.inner.retry.decide(attempt, status, headers.as_ref());
+            match decision {
                 RetryDecision::TooLong(wait) => {
                     return Err(HubError::RetryAfterTooLong {
-                        request: format!("POST {}", call.url),
+                        request,
                         status: status.unwrap_or(0),
                         retry_after: wait,
                         limit: self.inner.retry.max_retry_after,
                     });
                 }
-                RetryDecision::GiveUp => {
+                // Wait before looking at the branch: a slow commit may land meanwhile.
+                RetryDecision::RetryAfter(delay) => tokio::time::sleep(delay).await,
+                RetryDecision::GiveUp => {}
+            }
+            answer_lost |= kind == Failure::Lost;
+            if kind != Failure::Refused {
+                tracing::debug!(
+                    attempt,
+                    ?status,
+                    ?kind,
+                    "commit failed; checking the branch before any re-send"
+                );
+                let head = if answer_lost {
+                    match self.find_applied_commit(repo, branch, &base, commit).await {
+                        Ok(Applied::Yes(commit_oid)) => {
+                            tracing::debug!(%commit_oid, "the commit was applied; its answer was lost");
+                            return Ok(CommitResult {
+                                commit_oid,
+                                commit_url: None,
+                                recovered: true,
+                            });
+                        }
+                        Ok(Applied::No { head }) => head,
+                        Err(e) => {
+                            return Err(HubError::CommitOutcomeUnknown {
+                                branch: branch.to_owned(),
+                                detail: e.to_string(),
+                            });
+                        }
+                    }
+                } else {
+                    self.resolve_revision(repo, branch).await?
+                };
+                if head != base {
+                    if caller_parent.is_some() {
+                        return Err(HubError::PreconditionFailed {
+                            request,
+                            message: format!(
+                                "the commit's answer was lost, it was not applied, and the branch moved from {base} to {head} meanwhile"
+                            ),
+                        });
+                    }
+                    base = head;
+                }
+            }
+            match decision {
+                RetryDecision::RetryAfter(_) => {
+                    tracing::debug!(attempt, "sending the commit again");
+                    attempt += 1;
+                }
+                _ => {
                     return match outcome {
                         Ok(answer) => Err(self.answer_error(&answer)),
                         Err(e) => Err(e),
@@ -393,7 +429,7 @@ mod tests {
             ],
         };
         let lines: Vec<serde_json::Value> = commit
-            .to_ndjson()
+            .to_ndjson(commit.parent_commit.as_deref())
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();

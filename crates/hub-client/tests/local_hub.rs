@@ -933,3 +933,176 @@ async fn a_stalled_answer_times_out_and_is_retried() {
     assert_eq!(client.whoami().await.unwrap().name, "local");
     assert_eq!(hub.server.stats().faults_fired, 1);
 }
+
+/// A proxy in front of the local server that holds the first commit it sees: the client
+/// times out, and the held copy is delivered later anyway, as a slow real server would
+/// still apply a commit whose client has gone. Records the held copy's status.
+#[derive(Clone)]
+struct HoldingProxy {
+    target: String,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+    held_status: Arc<std::sync::Mutex<Option<u16>>>,
+}
+
+async fn holding_proxy(target: String) -> (String, HoldingProxy) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+
+    let proxy = HoldingProxy {
+        target,
+        armed: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        held_status: Arc::new(std::sync::Mutex::new(None)),
+    };
+    let app = axum::Router::new()
+        .fallback(
+            |State(proxy): State<HoldingProxy>,
+             method: Method,
+             uri: Uri,
+             headers: HeaderMap,
+             body: axum::body::Bytes| async move {
+                let forward = {
+                    let url = format!("{}{}", proxy.target, uri);
+                    move || {
+                        let mut request = reqwest::Client::new()
+                            .request(method.clone(), &url)
+                            .body(body.clone());
+                        for name in ["authorization", "content-type", "range", "accept"] {
+                            if let Some(value) = headers.get(name) {
+                                request = request.header(name, value.as_bytes());
+                            }
+                        }
+                        request.send()
+                    }
+                };
+                if uri.path().contains("/commit/") && proxy.armed.swap(false, Ordering::SeqCst) {
+                    let held = Arc::clone(&proxy.held_status);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(800)).await;
+                        let status = forward().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                        *held.lock().unwrap() = Some(status);
+                    });
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    return StatusCode::GATEWAY_TIMEOUT.into_response();
+                }
+                let response = forward().await.unwrap();
+                let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+                let mut out = HeaderMap::new();
+                for (name, value) in response.headers() {
+                    if !matches!(
+                        name.as_str(),
+                        "content-length" | "transfer-encoding" | "connection"
+                    ) {
+                        out.insert(
+                            name.as_str().parse::<axum::http::HeaderName>().unwrap(),
+                            value.as_bytes().try_into().unwrap(),
+                        );
+                    }
+                }
+                (status, out, response.bytes().await.unwrap()).into_response()
+            },
+        )
+        .with_state(proxy.clone());
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_commit_that_times_out_is_not_applied_twice() {
+    let hub = hub().await;
+    let (proxy_url, proxy) = holding_proxy(hub.server.url()).await;
+    let impatient = HubClient::builder()
+        .endpoint(Endpoint::parse(&proxy_url).unwrap())
+        .token(Token::new(TOKEN))
+        .retry_policy(fast_retries())
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let repo = RepoId::new("local/slow").unwrap();
+    hub.client.create_repo(&repo, false).await.unwrap();
+    let before = hub.client.list_commits(&repo, "main").await.unwrap().len();
+    for (i, parent) in [true, false].into_iter().enumerate() {
+        proxy.armed.store(true, Ordering::SeqCst);
+        *proxy.held_status.lock().unwrap() = None;
+        let commit = NewCommit {
+            summary: format!("slow {i}"),
+            description: String::new(),
+            parent_commit: if parent {
+                Some(hub.client.resolve_revision(&repo, "main").await.unwrap())
+            } else {
+                None
+            },
+            operations: vec![CommitOp::AddRegular {
+                path: format!("f{i}.txt"),
+                bytes: vec![b'x'; i + 1],
+            }],
+        };
+        let result = impatient.commit(&repo, "main", &commit).await.unwrap();
+        assert!(!result.recovered);
+        // The held copy reaches the server after ours was applied: refused, not a duplicate.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(
+            *proxy.held_status.lock().unwrap(),
+            Some(412),
+            "with parent: {parent}"
+        );
+        assert_eq!(
+            hub.server.stats().commits,
+            i as u64 + 1,
+            "with parent: {parent}"
+        );
+        let history = hub.client.list_commits(&repo, "main").await.unwrap();
+        assert_eq!(history.len(), before + i + 1, "{history:?}");
+        assert_eq!(history[0].id, result.commit_oid);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_parent_a_412_is_retried_on_the_new_head() {
+    let hub = hub().await;
+    let repo = RepoId::new("local/noparent412").unwrap();
+    hub.client.create_repo(&repo, false).await.unwrap();
+    hub.server.faults().add(Fault::once(
+        Match::any().method("POST").path_contains("/commit/"),
+        Action::Status(412),
+    ));
+    let commit = NewCommit {
+        summary: "no parent".into(),
+        description: String::new(),
+        parent_commit: None,
+        operations: vec![CommitOp::AddRegular {
+            path: "a.txt".into(),
+            bytes: b"a".to_vec(),
+        }],
+    };
+    hub.client.commit(&repo, "main", &commit).await.unwrap();
+    assert_eq!(
+        (hub.server.stats().commits, hub.server.stats().faults_fired),
+        (1, 1)
+    );
+
+    // With a caller's parent, the same 412 is final.
+    hub.server.faults().add(Fault::once(
+        Match::any().method("POST").path_contains("/commit/"),
+        Action::Status(412),
+    ));
+    let head = hub.client.resolve_revision(&repo, "main").await.unwrap();
+    let err = hub
+        .client
+        .commit(
+            &repo,
+            "main",
+            &NewCommit {
+                parent_commit: Some(head),
+                ..commit
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HubError::PreconditionFailed { .. }), "{err}");
+    assert_eq!(hub.server.stats().commits, 1);
+}
