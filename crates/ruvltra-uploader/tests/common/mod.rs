@@ -107,7 +107,7 @@ pub fn registry(specs: &[Spec]) -> Registry {
     let models: Vec<serde_json::Value> = specs
         .iter()
         .map(|s| {
-            serde_json::json!({
+            let mut model = serde_json::json!({
                 "id": s.id(),
                 "file": s.file(),
                 "quant": s.quant.label(),
@@ -119,7 +119,11 @@ pub fn registry(specs: &[Spec]) -> Registry {
                 "context_length": 32768,
                 "base_model": "Qwen/Qwen2.5-0.5B-Instruct",
                 "hardware": { "min_ram_mib": 1024 }
-            })
+            });
+            if s.quant.is_full_precision() {
+                model["kind"] = "gguf-full-precision".into();
+            }
+            model
         })
         .collect();
     let text = serde_json::json!({

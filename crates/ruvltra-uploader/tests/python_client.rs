@@ -1,0 +1,131 @@
+//! The official `huggingface_hub` client downloads what the uploader published and gets the
+//! same sha256 for every file. Fails (never skips) when the venv's python is missing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use ruvltra_registry::Quant;
+use ruvltra_uploader::PublishOptions;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/ruvltra-uploader sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// `RUVLTRA_PYTHON`, else the workspace's `.venv/bin/python`; panics when it cannot import
+/// huggingface_hub.
+fn python() -> PathBuf {
+    let root = workspace_root();
+    let python = std::env::var_os("RUVLTRA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let help = format!(
+        "this cross-check needs {} with huggingface_hub: run `cargo xtask test` or `.ci/run` \
+         (they create the venv), or `python3 -m venv .venv && .venv/bin/pip install huggingface_hub`",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .args(["-c", "import huggingface_hub"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
+    assert!(
+        out.status.success(),
+        "{help}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+const SCRIPT: &str = r#"
+import hashlib, json, sys
+from huggingface_hub import hf_hub_download
+repo, revision, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
+out = {}
+for path in paths:
+    local = hf_hub_download(repo_id=repo, filename=path, revision=revision)
+    h = hashlib.sha256()
+    with open(local, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    out[path] = h.hexdigest()
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_downloads_the_same_bytes() {
+    let python = python();
+    let small = Spec::new("small", "0.5b", Quant::Q4_K_M);
+    let big = Spec::new("small", "0.5b", Quant::F16);
+    let staging = tempfile::tempdir().unwrap();
+    let size_of = |spec: &Spec| {
+        let path = staging.path().join(spec.file());
+        write_sample_as(&path, spec.quant, &spec.id());
+        file_size(&path)
+    };
+    let (small_len, big_len) = (size_of(&small), size_of(&big));
+    assert!(small_len < big_len);
+    let fx = Fixture::with_config(|c| {
+        // The F16 file goes up in multipart parts, the Q4_K_M one in one PUT.
+        c.multipart_threshold = (small_len + big_len) / 2;
+        c.multipart_chunk_size = big_len / 3;
+    });
+    for spec in [&small, &big] {
+        std::fs::copy(staging.path().join(spec.file()), fx.files.join(spec.file())).unwrap();
+    }
+    let reg = registry(&[small.clone(), big.clone()]);
+    let report = fx
+        .uploader()
+        .publish(
+            &reg,
+            &fx.files,
+            &PublishOptions {
+                tag: Some("v1.0.0".into()),
+                ..PublishOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.verified(), "{report:#?}");
+    assert_eq!(fx.stats().multipart_uploads, 1);
+    assert_eq!(fx.stats().basic_uploads, 1);
+
+    let plan = &report.repos[0].plan;
+    let paths: Vec<&str> = plan.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.len() >= 5, "{paths:?}");
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(REPO)
+        .arg("v1.0.0")
+        .args(&paths)
+        .env("HF_ENDPOINT", fx.server.url())
+        .env("HF_TOKEN", TOKEN)
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hashes: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hashes.len(), paths.len());
+    for entry in plan {
+        assert_eq!(
+            Some(&hashes[&entry.path]),
+            entry.sha256.as_ref(),
+            "{}",
+            entry.path
+        );
+    }
+}
