@@ -40,7 +40,8 @@ impl HubClient {
     /// `POST /api/repos/create`. An existing repository (409) is not an error: the answer
     /// then has `existed: true` and the URL from the 409 body (or built from the endpoint).
     ///
-    /// The call is retried on 5xx and dropped connections. If an attempt was applied but its
+    /// The call is retried on 5xx and dropped connections, and on the Hub's 409 "another
+    /// conflicting operation is in progress". If an attempt was applied but its
     /// answer lost, the retry sees 409 and reports `existed: true`: the repository exists
     /// either way, which is what callers rely on.
     pub async fn create_repo(&self, repo: &RepoId, private: bool) -> Result<CreatedRepo, HubError> {
@@ -54,10 +55,24 @@ impl HubClient {
             body["type"] = json!(repo.repo_type().singular());
         }
         let call = Call::new(Method::POST, self.url("/api/repos/create")?).json(&body);
-        let answer = self.send(&call).await?;
+        let mut attempt = 0u32;
+        let answer = loop {
+            let answer = self.send(&call).await?;
+            // The Hub answers this 409 while another operation on the repo runs: wait, retry.
+            let busy = answer.status == 409
+                && String::from_utf8_lossy(&answer.body).contains("conflicting operation");
+            match self.inner.retry.decide(attempt, None, None) {
+                crate::retry::RetryDecision::RetryAfter(delay) if busy => {
+                    tracing::debug!(attempt, "repository busy; retrying create");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                _ => break answer,
+            }
+        };
         let existed = match answer.status {
             200..=299 => false,
-            409 => true,
+            409 if !String::from_utf8_lossy(&answer.body).contains("conflicting operation") => true,
             _ => return Err(self.answer_error(&answer)),
         };
         let value: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();

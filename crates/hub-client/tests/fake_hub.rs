@@ -144,6 +144,43 @@ async fn token_goes_to_the_endpoint_and_same_origin_hops_only() {
         cdn_seen.all(),
         [("/blob?X-Amz-Signature=very-secret".to_owned(), false)]
     );
+
+    // A direct download URL never carries the token, not even on the endpoint's origin.
+    let direct = url::Url::parse(&format!("{hub}/hop/2")).unwrap();
+    let download = client.download_url(&direct, 0).await.unwrap();
+    assert_eq!(download.answer, RangeAnswer::Full);
+    assert_eq!(hub_seen.all()[2], ("/hop/2".to_owned(), false));
+    assert_eq!(cdn_seen.all().len(), 2);
+    assert!(cdn_seen.all().iter().all(|(_, auth)| !auth));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_repository_is_retried_and_a_plain_409_means_it_exists() {
+    let (hub, seen) = serve(
+        |_, _| {
+            (
+                StatusCode::CONFLICT,
+                [("content-type", "application/json")],
+                r#"{"error":"Cannot create repo: another conflicting operation is in progress"}"#,
+            )
+                .into_response()
+        },
+        String::new(),
+    )
+    .await;
+    let repo = RepoId::new("ns/model").unwrap();
+    let err = client(&hub).create_repo(&repo, false).await.unwrap_err();
+    assert!(matches!(err, HubError::Conflict { .. }), "{err}");
+    assert_eq!(seen.all().len(), 6, "five retries after the first attempt");
+
+    let (hub, _) = serve(
+        |_, _| (StatusCode::CONFLICT, r#"{"error":"You already created this model repo","url":"https://x.test/ns/model"}"#).into_response(),
+        String::new(),
+    )
+    .await;
+    let created = client(&hub).create_repo(&repo, false).await.unwrap();
+    assert!(created.existed);
+    assert_eq!(created.url, "https://x.test/ns/model");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
