@@ -4,8 +4,10 @@
 //! Every check is linear in the size of the registry (hash maps for uniqueness and base
 //! lookups), so a registry of a hundred thousand models validates in bounded time.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+
+use serde_json::Value;
 
 use crate::model::{ArtifactKind, Hardware, HubState, Model, Registry, SCHEMA_VERSION};
 use crate::naming;
@@ -123,8 +125,9 @@ impl<'p> Pointer<'p> {
             match segment {
                 Segment::Root => {}
                 Segment::Key(key) => {
+                    // RFC 6901 escapes; only unknown keys from the file can hold these.
                     text.push('/');
-                    text.push_str(key);
+                    text.push_str(&key.replace('~', "~0").replace('/', "~1"));
                 }
                 Segment::Index(index) => {
                     text.push('/');
@@ -193,6 +196,8 @@ impl<'a> Checker<'a> {
         if let Some(repo) = &catalog.modelscope_repo {
             self.repo_id(catalog_at.key("modelscope_repo"), repo, true);
         }
+        self.unknown_keys(Pointer::ROOT, &reg.extra, REGISTRY_KEYS);
+        self.unknown_keys(catalog_at, &catalog.extra, CATALOG_KEYS);
 
         // Ids first, so that an adapter may name a base listed after it.
         for (index, model) in reg.models.iter().enumerate() {
@@ -234,6 +239,7 @@ impl<'a> Checker<'a> {
             let extra_files = here.key("extra_files");
             let path = extra_files.index(n);
             self.file(path.key("file"), repo, &extra.file, (index, Some(n)));
+            self.unknown_keys(path, &extra.extra, EXTRA_FILE_KEYS);
             self.bytes(path.key("bytes"), extra.bytes);
             self.sha256(path.key("sha256"), extra.sha256.as_deref());
         }
@@ -319,10 +325,12 @@ impl<'a> Checker<'a> {
             }
             self.non_empty(path.key("unit"), benchmark.unit.as_deref());
             self.non_empty(path.key("hardware"), benchmark.hardware.as_deref());
+            self.unknown_keys(path, &benchmark.extra, BENCHMARK_KEYS);
         }
         if let Some(hub) = &model.hub {
             self.hub(at("hub"), hub);
         }
+        self.unknown_keys(here, &model.extra, MODEL_KEYS);
     }
 
     /// The naming convention, its agreement with the fields, and the shards of a split model.
@@ -673,6 +681,7 @@ impl<'a> Checker<'a> {
     }
 
     fn hardware(&mut self, path: Pointer<'_>, hardware: &Hardware) {
+        self.unknown_keys(path, &hardware.extra, HARDWARE_KEYS);
         self.positive(path.key("min_ram_mib"), hardware.min_ram_mib);
         self.positive(
             path.key("recommended_ram_mib"),
@@ -708,6 +717,7 @@ impl<'a> Checker<'a> {
     }
 
     fn hub(&mut self, path: Pointer<'_>, hub: &HubState) {
+        self.unknown_keys(path, &hub.extra, HUB_STATE_KEYS);
         let is_commit = hub.commit.len() == 40
             && hub
                 .commit
@@ -735,6 +745,26 @@ impl<'a> Checker<'a> {
         self.tags(path.key("tags"), &hub.tags);
     }
 
+    /// Unknown keys are kept, but one that looks like a misspelt known key is most likely a
+    /// mistake that would silently lose its value (`sha265`, `Bytes`, `base-model`).
+    fn unknown_keys(&mut self, at: Pointer<'_>, extra: &BTreeMap<String, Value>, known: &[&str]) {
+        for key in extra.keys() {
+            if key.starts_with("x_") || key.starts_with('$') {
+                continue;
+            }
+            if let Some(similar) = known.iter().find(|known| looks_like(key, known)) {
+                self.report(
+                    at.key(key),
+                    format!(
+                        "unknown key {} looks like a misspelling of `{similar}`; fix it, or start \
+                         custom keys with `x_`",
+                        show(key)
+                    ),
+                );
+            }
+        }
+    }
+
     fn fallback_urls(&mut self, list: Pointer<'_>, urls: &[String]) {
         let mut seen = HashSet::with_capacity(urls.len());
         for (n, url) in urls.iter().enumerate() {
@@ -746,6 +776,93 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// The keys each struct of the format knows; a test keeps them in step with the types.
+const REGISTRY_KEYS: &[&str] = &["schema_version", "repo", "revision", "catalog", "models"];
+const CATALOG_KEYS: &[&str] = &[
+    "title",
+    "description",
+    "license",
+    "languages",
+    "tags",
+    "modelscope_repo",
+];
+const MODEL_KEYS: &[&str] = &[
+    "id",
+    "file",
+    "quant",
+    "size",
+    "variant",
+    "kind",
+    "status",
+    "name",
+    "description",
+    "architecture",
+    "parameters",
+    "context_length",
+    "base_model",
+    "base",
+    "license",
+    "languages",
+    "hardware",
+    "tags",
+    "benchmarks",
+    "fallback_urls",
+    "repo",
+    "revision",
+    "bytes",
+    "sha256",
+    "extra_files",
+    "modelscope_repo",
+    "hub",
+    "needs_review",
+];
+const EXTRA_FILE_KEYS: &[&str] = &["file", "bytes", "sha256"];
+const HARDWARE_KEYS: &[&str] = &[
+    "min_ram_mib",
+    "recommended_ram_mib",
+    "min_vram_mib",
+    "accelerators",
+];
+const BENCHMARK_KEYS: &[&str] = &["name", "value", "unit", "hardware"];
+const HUB_STATE_KEYS: &[&str] = &["commit", "synced_at", "tags"];
+
+/// True when `key` is a known key spelt differently: other case or separators, or one edit
+/// (a letter added, dropped, changed or two swapped) away; two edits for keys of eight or
+/// more letters.
+fn looks_like(key: &str, known: &str) -> bool {
+    let normal = |s: &str| s.to_ascii_lowercase().replace(['-', ' '], "_");
+    if normal(key) == known {
+        return true;
+    }
+    let limit = if known.len() >= 8 { 2 } else { 1 };
+    key.len().abs_diff(known.len()) <= limit && edit_distance(key, known) <= limit
+}
+
+/// The optimal-string-alignment distance over bytes (Levenshtein plus swaps of neighbours);
+/// only called on keys of similar length to a short known key.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * width + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut best = (d[(i - 1) * width + j] + 1)
+                    .min(d[i * width + j - 1] + 1)
+                    .min(d[(i - 1) * width + j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    best = best.min(d[(i - 2) * width + j - 2] + 1);
+                }
+                best
+            };
+        }
+    }
+    d[a.len() * width + b.len()]
 }
 
 fn kind_label(kind: ArtifactKind) -> &'static str {
@@ -947,4 +1064,67 @@ fn is_rfc3339(text: &str) -> bool {
             .bytes()
             .chain(rest[4..6].bytes())
             .all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key lists used for misspelling hints match the properties of the JSON Schema,
+    /// which is derived from the types.
+    #[test]
+    fn known_key_lists_match_the_types() {
+        let schema = crate::json_schema();
+        let keys = |definition: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = definition["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| *key != "$schema")
+                .cloned()
+                .collect();
+            keys.sort();
+            keys
+        };
+        let sorted = |list: &[&str]| {
+            let mut list: Vec<String> = list.iter().map(|key| key.to_string()).collect();
+            list.sort();
+            list
+        };
+        assert_eq!(keys(&schema), sorted(REGISTRY_KEYS));
+        for (name, list) in [
+            ("CatalogInfo", CATALOG_KEYS),
+            ("Model", MODEL_KEYS),
+            ("ExtraFile", EXTRA_FILE_KEYS),
+            ("Hardware", HARDWARE_KEYS),
+            ("Benchmark", BENCHMARK_KEYS),
+            ("HubState", HUB_STATE_KEYS),
+        ] {
+            assert_eq!(keys(&schema["$defs"][name]), sorted(list), "{name}");
+        }
+    }
+
+    #[test]
+    fn misspellings_are_recognised() {
+        for (key, known) in [
+            ("sha265", "sha256"),
+            ("Bytes", "bytes"),
+            ("base-model", "base_model"),
+            ("contextlength", "context_length"),
+            ("quantt", "quant"),
+            ("titel", "title"),
+            ("revison", "revision"),
+            ("sha_256", "sha256"),
+        ] {
+            assert!(looks_like(key, known), "{key} ~ {known}");
+        }
+        for (key, known) in [
+            ("notes", "bytes"),
+            ("x", "id"),
+            ("size_on_disk", "size"),
+            ("min_ram", "min_ram_mib"),
+        ] {
+            assert!(!looks_like(key, known), "{key} !~ {known}");
+        }
+    }
 }

@@ -588,6 +588,31 @@ fn descriptive_fields_are_well_formed() {
 }
 
 #[test]
+fn misspelt_keys_are_reported_and_custom_keys_kept() {
+    let model = patched(
+        small(),
+        json!({"sha265": SHA, "Bytes": 1, "base-model": "Qwen/Qwen2.5-0.5B-Instruct",
+               "x_sha265": "custom keys start with x_", "notes": "an unknown key unlike any known one",
+               "hardware": {"min_ram": 1}, "hub": {"commit": "0123456789abcdef0123456789abcdef01234567",
+               "synced_at": "2026-01-20T12:00:00Z", "comit": "x"},
+               "extra_files": [{"file": "a.json", "sha_256": SHA}],
+               "benchmarks": [{"name": "n", "value": 1, "units": "%"}]}),
+    );
+    let top = json!({"revison": "v1", "catalog": {"titel": "RuvLTRA", "tag/s": ["x"]}});
+    assert_snapshot!(check(&registry(vec![model], top)), @r"
+        /revison: unknown key `revison` looks like a misspelling of `revision`; fix it, or start custom keys with `x_`
+        /catalog/tag~1s: unknown key `tag/s` looks like a misspelling of `tags`; fix it, or start custom keys with `x_`
+        /catalog/titel: unknown key `titel` looks like a misspelling of `title`; fix it, or start custom keys with `x_`
+        /models/0/extra_files/0/sha_256 (ruvltra-small-0.5b-q4_k_m): unknown key `sha_256` looks like a misspelling of `sha256`; fix it, or start custom keys with `x_`
+        /models/0/benchmarks/0/units (ruvltra-small-0.5b-q4_k_m): unknown key `units` looks like a misspelling of `unit`; fix it, or start custom keys with `x_`
+        /models/0/hub/comit (ruvltra-small-0.5b-q4_k_m): unknown key `comit` looks like a misspelling of `commit`; fix it, or start custom keys with `x_`
+        /models/0/Bytes (ruvltra-small-0.5b-q4_k_m): unknown key `Bytes` looks like a misspelling of `bytes`; fix it, or start custom keys with `x_`
+        /models/0/base-model (ruvltra-small-0.5b-q4_k_m): unknown key `base-model` looks like a misspelling of `base_model`; fix it, or start custom keys with `x_`
+        /models/0/sha265 (ruvltra-small-0.5b-q4_k_m): unknown key `sha265` looks like a misspelling of `sha256`; fix it, or start custom keys with `x_`
+        ");
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let models = vec![
         patched(small(), json!({"sha256": "nope", "bytes": 0})),
