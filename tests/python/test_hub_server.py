@@ -449,3 +449,43 @@ def test_delete_tag_branch_and_repo(api, user):
     with pytest.raises(RepositoryNotFoundError):
         api.delete_repo(repo_id)
     api.delete_repo(repo_id, missing_ok=True)
+
+
+def test_pull_request_commit(api, repo):
+    info = api.create_commit(repo, [CommitOperationAdd("pr.txt", b"proposal\n")], commit_message="proposal", create_pr=True)
+    assert info.pr_url.startswith(f"{ENDPOINT}/{repo}/discussions/")
+    assert info.pr_revision == f"refs/pr/{info.pr_num}"
+    assert "pr.txt" not in api.list_repo_files(repo)
+    refs = api.list_repo_refs(repo, include_pull_requests=True)
+    assert [(p.ref, p.target_commit) for p in refs.pull_requests] == [(info.pr_revision, info.oid)]
+    path = hf_hub_download(repo, "pr.txt", revision=info.pr_revision)
+    assert file_sha256(path) == sha256(b"proposal\n")
+
+
+def test_tree_expand_reports_last_commit(api, repo):
+    c1 = api.create_commit(repo, [CommitOperationAdd(f"e/{i}.txt", b"%d" % i) for i in range(5)], commit_message="five").oid
+    c2 = api.create_commit(repo, [CommitOperationAdd("e/0.txt", b"changed")], commit_message="change one").oid
+    entries = {e.path: e for e in api.list_repo_tree(repo, path_in_repo="e", expand=True)}
+    assert len(entries) == 5  # More than one page of 3 with expand.
+    assert entries["e/0.txt"].last_commit.oid == c2
+    assert entries["e/1.txt"].last_commit.oid == c1
+    assert entries["e/1.txt"].last_commit.title == "five"
+    folder = api.get_paths_info(repo, ["e"], expand=True)[0]
+    assert folder.last_commit.oid == c2
+
+
+def test_dataset_repo_and_odd_file_names(api, user, tmp_path):
+    repo_id = f"{user}/ds-{uuid.uuid4().hex[:8]}"
+    url = api.create_repo(repo_id, repo_type="dataset")
+    assert url == f"{ENDPOINT}/datasets/{repo_id}"
+    data = pseudo_random(20_000, 11)
+    name = "data dir/train ünïcode #1.parquet"
+    api.upload_file(path_or_fileobj=data, path_in_repo=name, repo_id=repo_id, repo_type="dataset")
+    assert name in api.list_repo_files(repo_id, repo_type="dataset")
+    path = hf_hub_download(repo_id, name, repo_type="dataset", cache_dir=str(tmp_path))
+    assert file_sha256(path) == sha256(data)
+    info = api.dataset_info(repo_id, files_metadata=True)
+    assert next(s for s in info.siblings if s.rfilename == name).lfs.sha256 == sha256(data)
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info(repo_id)  # The same name as a model does not exist.
+    api.delete_repo(repo_id, repo_type="dataset")

@@ -59,11 +59,18 @@ impl Uploads {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, upload: Upload) -> String {
+    /// Registers an upload and forgets expired ones, deleting their partial multipart data.
+    fn insert(&self, upload: Upload, tmp_dir: &Path) -> String {
         let token = random_hex(24);
         let mut map = self.lock();
         let now = Instant::now();
-        map.retain(|_, u| u.expires > now);
+        map.retain(|token, u| {
+            let live = u.expires > now;
+            if !live && matches!(u.kind, UploadKind::Multipart { .. }) {
+                let _ = std::fs::remove_file(tmp_dir.join(format!("{token}.multipart")));
+            }
+            live
+        });
         map.insert(token.clone(), upload);
         token
     }
@@ -195,12 +202,15 @@ pub(crate) async fn lfs_batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
         } else {
             UploadKind::Basic
         };
-        let token = ctx.state.uploads.insert(Upload {
-            oid: obj.oid.clone(),
-            size: obj.size,
-            expires: Instant::now() + ttl,
-            kind: kind.clone(),
-        });
+        let token = ctx.state.uploads.insert(
+            Upload {
+                oid: obj.oid.clone(),
+                size: obj.size,
+                expires: Instant::now() + ttl,
+                kind: kind.clone(),
+            },
+            &ctx.state.store.tmp_dir(),
+        );
         let base = format!("{}/lfs-upload/{token}", ctx.base);
         match kind {
             UploadKind::Basic => {
