@@ -1,6 +1,9 @@
 //! The one error type of the crate: what can go wrong while reading the Hub.
 
+use std::path::PathBuf;
+
 use hub_client::HubError;
+use ruvltra_registry::{LoadError, Problems};
 
 /// Why a Hub snapshot could not be read. Any of these leaves the registry untouched.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +31,29 @@ pub enum SyncError {
         revision: Option<String>,
         /// What is wrong with it.
         detail: String,
+    },
+    /// The registry file cannot be read, is malformed or breaks validation rules.
+    #[error(transparent)]
+    Registry(#[from] LoadError),
+    /// The synced registry would break validation rules (a bug in sync); nothing was written.
+    #[error(
+        "the synced registry {} would break validation rules, so it was not written; please report this bug:\n{problems}",
+        path.display()
+    )]
+    InvalidResult {
+        /// The registry file.
+        path: PathBuf,
+        /// What would be wrong.
+        problems: Problems,
+    },
+    /// Writing the synced registry failed; the old file is still in place.
+    #[error("cannot write the synced registry {}; the old file is unchanged (check permissions and free space)", path.display())]
+    Write {
+        /// The registry file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
     },
 }
 

@@ -11,7 +11,8 @@
 //! 2. [`reconcile`] is pure: from the registry and the snapshot it computes the updated
 //!    registry and a [`SyncReport`] of every change and difference.
 //! 3. The caller saves the updated registry once, atomically (`ruvltra_registry::save`), or
-//!    in `--check` mode only looks at the report.
+//!    in `--check` mode only looks at the report. [`sync_registry_file`] does all three for a
+//!    registry file.
 //!
 //! ```no_run
 //! # async fn demo(registry: ruvltra_registry::Registry) -> Result<(), ruvltra_sync::SyncError> {
@@ -27,13 +28,24 @@ mod error;
 mod fetch;
 mod reconcile;
 mod report;
+mod run;
 mod snapshot;
 
 pub use error::SyncError;
 pub use fetch::{DEFAULT_CONCURRENCY, fetch_snapshot, targets};
 pub use reconcile::{SyncOptions, reconcile};
 pub use report::{Finding, FindingKind, Severity, SyncReport};
+pub use run::{Mode, Outcome, sync_registry_file};
 pub use snapshot::{HubFile, HubSnapshot, RevisionSnapshot};
+
+/// A Hub client for `explicit_endpoint` (else `HF_ENDPOINT`, else the public Hub) with the
+/// token from the environment when there is one (`hub_client::Token::from_env`); public
+/// repositories need none.
+pub fn client_from_env(
+    explicit_endpoint: Option<&str>,
+) -> Result<hub_client::HubClient, hub_client::HubError> {
+    hub_client::HubClient::from_env(explicit_endpoint)
+}
 
 /// The current time as RFC 3339 UTC with whole seconds (`2026-01-20T12:00:00Z`), the form
 /// of `hub.synced_at`.

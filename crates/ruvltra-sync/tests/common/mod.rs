@@ -1,0 +1,206 @@
+//! Shared set-up of the sync integration tests: a local Hub, a client, publishing helpers
+//! and registry files.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, RetryPolicy, Sha256, Token};
+use hub_server::{HubServer, ServerConfig};
+use ruvltra_sync::{Mode, Outcome, SyncError};
+use sha2::Digest;
+
+pub const TOKEN: &str = "hf_test_write";
+
+pub struct Hub {
+    pub server: HubServer,
+    pub dir: tempfile::TempDir,
+    pub client: HubClient,
+    /// Scratch directory for files to upload and registry files.
+    pub files: PathBuf,
+}
+
+/// Retries that give up quickly, so fault tests stay fast.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(2),
+    }
+}
+
+pub fn client_for(url: &str, token: Option<&str>) -> HubClient {
+    HubClient::builder()
+        .endpoint(Endpoint::parse(url).unwrap())
+        .token(token.and_then(Token::new))
+        .retry_policy(fast_retries())
+        .read_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+pub fn hub() -> Hub {
+    let dir = tempfile::tempdir().unwrap();
+    let server = HubServer::spawn(ServerConfig::new(dir.path().join("data"))).unwrap();
+    let client = client_for(&server.url(), Some(TOKEN));
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    Hub {
+        server,
+        dir,
+        client,
+        files,
+    }
+}
+
+/// Deterministic, incompressible-looking test content.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The sha256 of `bytes`, computed here with `sha2`, independently of the client.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+impl Hub {
+    pub async fn create_repo(&self, repo: &str) -> RepoId {
+        let id = RepoId::new(repo).unwrap();
+        self.client.create_repo(&id, false).await.unwrap();
+        id
+    }
+
+    /// Uploads every file through LFS and commits them all at once on `main`; returns the
+    /// commit id.
+    pub async fn publish(&self, repo: &str, files: &[(&str, &[u8])]) -> String {
+        let id = RepoId::new(repo).unwrap();
+        let mut operations = Vec::new();
+        for (n, (path, bytes)) in files.iter().enumerate() {
+            let local = self
+                .files
+                .join(format!("upload-{n}-{}", path.replace('/', "_")));
+            std::fs::write(&local, bytes).unwrap();
+            let sha = Sha256::digest(bytes);
+            self.client
+                .upload_lfs_object(&id, "main", &local, sha, bytes.len() as u64, None)
+                .await
+                .unwrap();
+            operations.push(CommitOp::AddLfs {
+                path: (*path).to_owned(),
+                sha256: sha,
+                size: bytes.len() as u64,
+            });
+        }
+        let parent = self.client.resolve_revision(&id, "main").await.unwrap();
+        let commit = NewCommit {
+            summary: format!("publish {} files", files.len()),
+            description: String::new(),
+            parent_commit: Some(parent),
+            operations,
+        };
+        self.client
+            .commit(&id, "main", &commit)
+            .await
+            .unwrap()
+            .commit_oid
+    }
+
+    pub async fn head(&self, repo: &str) -> String {
+        let id = RepoId::new(repo).unwrap();
+        self.client.resolve_revision(&id, "main").await.unwrap()
+    }
+
+    /// Writes `registry` (JSON) canonically to a new file and returns its path.
+    pub fn write_registry(&self, name: &str, registry: &serde_json::Value) -> PathBuf {
+        let reg = ruvltra_registry::parse(&registry.to_string()).unwrap();
+        ruvltra_registry::validate(&reg).unwrap();
+        let path = self.files.join(name);
+        ruvltra_registry::save(&path, &reg).unwrap();
+        path
+    }
+
+    /// Runs a sync (or check) of `path` with the test client and a fixed clock.
+    pub async fn sync(&self, path: &Path, mode: Mode, now: &str) -> Result<Outcome, SyncError> {
+        ruvltra_sync::sync_registry_file(path, &self.client, mode, 4, now.to_owned()).await
+    }
+}
+
+/// A model entry following the naming convention.
+pub fn model(variant: &str, size: &str, quant: &str) -> serde_json::Value {
+    let id = format!("ruvltra-{variant}-{size}-{quant}");
+    serde_json::json!({
+        "id": id,
+        "file": format!("{id}.gguf"),
+        "quant": quant,
+        "size": size,
+        "variant": variant,
+    })
+}
+
+/// The workspace's python with huggingface_hub; panics (never skips) when it is missing.
+pub fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/ruvltra-sync sits two levels below the workspace root")
+        .to_path_buf();
+    let python = std::env::var_os("RUVLTRA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let help = format!(
+        "this test needs {} with huggingface_hub: run `cargo xtask test` or `.ci/run` (they \
+         create the venv), or `python3 -m venv .venv && .venv/bin/pip install huggingface_hub`",
+        python.display()
+    );
+    let out = Command::new(&python)
+        .args(["-c", "import huggingface_hub"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
+    assert!(
+        out.status.success(),
+        "{help}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+/// Uploads files with the official Python client (`tests/python/upload.py`), optionally
+/// tagging the commit; returns the commit id it printed.
+pub fn python_upload(hub: &Hub, repo: &str, tag: Option<&str>, files: &[(&str, &Path)]) -> String {
+    let mut cmd = Command::new(python());
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/upload.py"))
+        .arg(repo);
+    if let Some(tag) = tag {
+        cmd.args(["--tag", tag]);
+    }
+    for (path, local) in files {
+        cmd.arg(format!("{path}={}", local.display()));
+    }
+    let home = hub.dir.path().join("hf-home");
+    let out = cmd
+        .env("HF_ENDPOINT", hub.server.url())
+        .env("HF_TOKEN", TOKEN)
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "upload.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
