@@ -8,11 +8,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod card;
+mod demo;
 mod gguf;
 mod hub;
 mod modelfile;
+mod publish;
 mod test;
 mod validate;
+mod verify;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "RuvLTRA registry, publishing and Hub tools")]
@@ -33,6 +36,12 @@ enum Command {
     Card(card::Args),
     /// Print the Ollama Modelfile of one GGUF model (`modelfile ID`).
     Modelfile(modelfile::Args),
+    /// Publish the registry's models found in `--files DIR` to the Hub, then verify it matches.
+    Publish(publish::Args),
+    /// Verify that the Hub holds every published model with the registry's sizes and sha256s.
+    Verify(verify::Args),
+    /// Run the main job end to end on a local Hub: publish samples, tag, verify, re-publish.
+    Demo(demo::Args),
     /// Run the whole test suite (sets up the Python virtualenv the cross-checks need).
     Test(test::Args),
 }
@@ -45,6 +54,9 @@ fn main() -> ExitCode {
         Command::Gguf(args) => gguf::run(args),
         Command::Card(args) => card::run(args),
         Command::Modelfile(args) => modelfile::run(args),
+        Command::Publish(args) => publish::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Test(args) => test::run_tests(args),
     };
     match result {

@@ -1,0 +1,327 @@
+//! `cargo xtask publish`: pushes the registry's models found in a folder to the Hub, then
+//! proves the Hub matches. Also holds the progress display and report printing shared by
+//! `verify` and `demo`.
+
+use std::collections::HashMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use hub_client::{Endpoint, HubClient, Token};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use ruvltra_uploader::{
+    Action, Event, ModelUploader, Observer, PublishOptions, PublishReport, UploadError,
+    VerifyReport,
+};
+
+/// Arguments of `cargo xtask publish`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry to publish from.
+    #[arg(long, default_value = "registry.json")]
+    registry: PathBuf,
+    /// The folder holding the model files (found by their registry file names).
+    #[arg(long)]
+    files: PathBuf,
+    /// The Hub endpoint; else `HF_ENDPOINT`, else https://huggingface.co.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Tag the published commit once verified (e.g. v1.0.0); an existing tag is never moved.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Publish to this branch (created from main when missing) instead of the registry's revision.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Print the plan (every file's action, size and sha256) and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// After the commit, download every file again and re-hash it.
+    #[arg(long)]
+    deep: bool,
+    /// Print a machine-readable JSON report on stdout (logs stay on stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `cargo xtask publish`: exit 0 only when the Hub was verified to match (or, with
+/// `--dry-run`, when the plan was made), 1 when the verification found differences.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let reg = ruvltra_registry::load(&args.registry)?;
+    let token = Token::from_env();
+    if token.is_none() && !args.dry_run {
+        anyhow::bail!("{}", UploadError::MissingToken);
+    }
+    let client = HubClient::builder()
+        .endpoint(Endpoint::resolve(args.endpoint.as_deref())?)
+        .token(token)
+        .build()?;
+    let progress = Progress::new();
+    let uploader = ModelUploader::with_client(client).observer(progress.observer());
+    let opts = PublishOptions {
+        branch: args.branch,
+        tag: args.tag,
+        dry_run: args.dry_run,
+        deep_verify: args.deep,
+        ..PublishOptions::default()
+    };
+    let report = runtime()?
+        .block_on(uploader.publish(&reg, &args.files, &opts))
+        .context("publish failed")?;
+    progress.finish();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_publish_report(&report);
+    }
+    let ok = report.dry_run || report.verified();
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The runtime of the async uploader (two workers: hashing runs on blocking threads).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Prints a publish report for people.
+pub fn print_publish_report(report: &PublishReport) {
+    for skipped in &report.skipped {
+        println!("skipped {}: {}", skipped.id, skipped.reason);
+    }
+    for repo in &report.repos {
+        println!(
+            "{}@{}{}{}",
+            repo.repo,
+            repo.branch,
+            if repo.created_repo {
+                " (repository created)"
+            } else {
+                ""
+            },
+            if repo.created_branch {
+                " (branch created from main)"
+            } else {
+                ""
+            }
+        );
+        println!("  {:<11} {:>12}  {:<64}  path", "action", "bytes", "sha256");
+        for entry in &repo.plan {
+            let action = match entry.action {
+                Action::Add => "add",
+                Action::Update => "update",
+                Action::Unchanged => "unchanged",
+                Action::ExtraOnHub => "extra",
+            };
+            let size = entry.size.or(entry.hub_size);
+            let sha = entry.sha256.as_deref().or(entry.hub_sha256.as_deref());
+            println!(
+                "  {action:<11} {:>12}  {:<64}  {}{}",
+                size.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                sha.unwrap_or("-"),
+                entry.path,
+                entry.result.map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+        if report.dry_run {
+            println!("  dry run: nothing was created, uploaded or committed");
+            continue;
+        }
+        match &repo.commit {
+            Some(commit) => println!(
+                "  commit {commit} on top of {}{}",
+                repo.parent_commit.as_deref().unwrap_or("-"),
+                if repo.replanned {
+                    " (re-planned after another commit landed)"
+                } else {
+                    ""
+                }
+            ),
+            None => println!(
+                "  no commit: the Hub already matched (head {})",
+                repo.head.as_deref().unwrap_or("-")
+            ),
+        }
+        println!(
+            "  sent {} bytes in {} object(s); {} object(s) already on the Hub",
+            repo.bytes_sent, repo.objects_sent, repo.objects_already_present
+        );
+        if let Some(tag) = &repo.tag {
+            println!(
+                "  tag {} -> {}{}",
+                tag.name,
+                tag.commit,
+                if tag.created { "" } else { " (already there)" }
+            );
+        }
+        if let Some(verify) = &repo.verify {
+            print_verify_report(verify);
+        }
+    }
+    if !report.warnings.is_empty() {
+        println!(
+            "{} warning(s), shown above as they came up",
+            report.warnings.len()
+        );
+    }
+}
+
+/// Prints a verification for people.
+pub fn print_verify_report(report: &VerifyReport) {
+    if report.ok() {
+        println!(
+            "  verified: {} path(s) of {} at {} match the manifest{}",
+            report.checked,
+            report.repo,
+            report.revision,
+            if report.deep {
+                " (downloaded and re-hashed)"
+            } else {
+                ""
+            }
+        );
+    } else {
+        println!(
+            "  verification FAILED: {} difference(s) in {} at {}",
+            report.problems.len(),
+            report.repo,
+            report.revision
+        );
+        for problem in &report.problems {
+            println!("    error: {problem}");
+        }
+    }
+    for extra in &report.extras {
+        println!("    warning: {extra} is on the Hub but in no manifest");
+    }
+    for path in &report.unverified {
+        println!(
+            "    warning: {path} was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)"
+        );
+    }
+}
+
+/// Shows uploader events: progress bars when stderr is a terminal, plain log lines otherwise.
+pub struct Progress {
+    bars: Option<MultiProgress>,
+    state: Arc<Mutex<HashMap<String, ProgressBar>>>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress {
+    /// Bars on a terminal, lines elsewhere.
+    pub fn new() -> Progress {
+        Progress {
+            bars: std::io::stderr().is_terminal().then(MultiProgress::new),
+            state: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The observer to hand to the uploader.
+    pub fn observer(&self) -> Observer {
+        let bars = self.bars.clone();
+        let state = self.state.clone();
+        Arc::new(move |event| match &bars {
+            Some(multi) => show_bar(multi, &state, event),
+            None => show_line(event),
+        })
+    }
+
+    /// Clears any bar left.
+    pub fn finish(&self) {
+        if let Ok(mut bars) = self.state.lock() {
+            for (_, bar) in bars.drain() {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn show_line(event: Event) {
+    match event {
+        Event::Step(s) => eprintln!("==> {s}"),
+        Event::Notice(s) => eprintln!("    {s}"),
+        Event::Warning(s) => eprintln!("warning: {s}"),
+        Event::HashStart { path, bytes } => eprintln!("    hashing {path} ({bytes} bytes)"),
+        Event::HashDone { path, sha256 } => eprintln!("    {path}: sha256 {sha256}"),
+        Event::UploadStart { path, bytes } => eprintln!("    uploading {path} ({bytes} bytes)"),
+        Event::UploadDone { path, sent: true } => eprintln!("    uploaded {path}"),
+        Event::UploadDone { path, sent: false } => {
+            eprintln!("    {path}: the Hub already has this object, nothing sent")
+        }
+        Event::Committing { repo, branch, .. } => eprintln!("==> committing to {repo}@{branch}"),
+        Event::HashProgress { .. } | Event::UploadProgress { .. } => {}
+    }
+}
+
+fn show_bar(multi: &MultiProgress, state: &Mutex<HashMap<String, ProgressBar>>, event: Event) {
+    let style = ProgressStyle::with_template(
+        "{prefix:>9} {wide_msg} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let Ok(mut bars) = state.lock() else {
+        return;
+    };
+    let mut start = |key: String, prefix: &'static str, msg: String, total: u64| {
+        let bar = multi.add(ProgressBar::new(total));
+        bar.set_style(style.clone());
+        bar.set_prefix(prefix);
+        bar.set_message(msg);
+        bars.insert(key, bar);
+    };
+    match event {
+        Event::HashStart { path, bytes } => start(format!("h:{path}"), "hashing", path, bytes),
+        Event::UploadStart { path, bytes } => start(format!("u:{path}"), "uploading", path, bytes),
+        Event::HashProgress { path, done } => {
+            if let Some(bar) = bars.get(&format!("h:{path}")) {
+                bar.set_position(done);
+            }
+        }
+        Event::UploadProgress { path, done } => {
+            if let Some(bar) = bars.get(&format!("u:{path}")) {
+                bar.set_position(done);
+            }
+        }
+        Event::HashDone { path, sha256 } => {
+            if let Some(bar) = bars.remove(&format!("h:{path}")) {
+                bar.finish_and_clear();
+            }
+            let _ = multi.println(format!("    {path}: sha256 {sha256}"));
+        }
+        Event::UploadDone { path, sent } => {
+            if let Some(bar) = bars.remove(&format!("u:{path}")) {
+                bar.finish_and_clear();
+            }
+            let _ = multi.println(if sent {
+                format!("    uploaded {path}")
+            } else {
+                format!("    {path}: already on the Hub, nothing sent")
+            });
+        }
+        Event::Step(s) => {
+            let _ = multi.println(format!("==> {s}"));
+        }
+        Event::Notice(s) => {
+            let _ = multi.println(format!("    {s}"));
+        }
+        Event::Warning(s) => {
+            let _ = multi.println(format!("warning: {s}"));
+        }
+        Event::Committing { repo, branch, .. } => {
+            let _ = multi.println(format!("==> committing to {repo}@{branch}"));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! `cargo xtask verify`: checks on its own that the Hub holds every published model of the
+//! registry with the registry's sizes and sha256s (`--deep` downloads and re-hashes).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use hub_client::{Endpoint, HubClient, Token};
+use ruvltra_uploader::{ModelUploader, VerifyOptions};
+
+use crate::publish::{Progress, print_verify_report, runtime};
+
+/// Arguments of `cargo xtask verify`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry whose published models must be on the Hub.
+    #[arg(long, default_value = "registry.json")]
+    registry: PathBuf,
+    /// The Hub endpoint; else `HF_ENDPOINT`, else https://huggingface.co.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Verify this branch instead of each model's revision.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Download every file and hash it again.
+    #[arg(long)]
+    deep: bool,
+    /// Print a machine-readable JSON report on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `cargo xtask verify`: exit 0 when nothing is missing or different, 1 otherwise.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let reg = ruvltra_registry::load(&args.registry)?;
+    let client = HubClient::builder()
+        .endpoint(Endpoint::resolve(args.endpoint.as_deref())?)
+        .token(Token::from_env())
+        .build()?;
+    let progress = Progress::new();
+    let uploader = ModelUploader::with_client(client).observer(progress.observer());
+    let opts = VerifyOptions {
+        branch: args.branch,
+        deep: args.deep,
+    };
+    let reports = runtime()?
+        .block_on(uploader.verify_registry(&reg, &opts))
+        .context("verify failed")?;
+    progress.finish();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for report in &reports {
+            println!("{}@{}", report.repo, report.revision);
+            print_verify_report(report);
+        }
+    }
+    Ok(if reports.iter().all(|r| r.ok()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
