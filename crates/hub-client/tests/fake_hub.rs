@@ -349,3 +349,53 @@ async fn error_bodies_never_carry_the_token_or_presigned_queries() {
     assert!(!text.contains("very-secret"), "{text}");
     assert_eq!(err.status(), Some(400));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_page_of_ten_thousand_entries_is_read_and_oversized_bodies_are_refused() {
+    let (hub, _) = serve(
+        |_, _| {
+            let entries: Vec<String> = (0..10_000)
+                .map(|i| {
+                    format!(
+                        r#"{{"type":"file","oid":"{i:040x}","size":{i},"path":"d/f{i:05}.bin"}}"#
+                    )
+                })
+                .collect();
+            json(&format!("[{}]", entries.join(",")), None)
+        },
+        String::new(),
+    )
+    .await;
+    let repo = RepoId::new("ns/model").unwrap();
+    let tree = client(&hub)
+        .list_tree(&repo, "main", None, true)
+        .await
+        .unwrap();
+    assert_eq!(tree.len(), 10_000);
+    assert_eq!(tree[9_999].path, "d/f09999.bin");
+
+    let small = HubClient::builder()
+        .endpoint(Endpoint::parse(&hub).unwrap())
+        .limits(hub_client::Limits {
+            max_api_body: 100_000,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let err = small
+        .list_tree(&repo, "main", None, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HubError::TooLarge { .. }), "{err}");
+
+    let few = HubClient::builder()
+        .endpoint(Endpoint::parse(&hub).unwrap())
+        .limits(hub_client::Limits {
+            max_entries: 5_000,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let err = few.list_tree(&repo, "main", None, true).await.unwrap_err();
+    assert!(matches!(err, HubError::TooLarge { .. }), "{err}");
+}
