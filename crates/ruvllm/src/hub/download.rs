@@ -412,8 +412,8 @@ pub async fn fetch(spec: &ModelSpec, opts: &DownloadOptions) -> Result<Fetched, 
     );
     let offline = opts.offline || cache::offline_from_env(|k| std::env::var(k).ok());
     let client = match (&opts.client, offline) {
-        (Some(client), _) => Some(client.clone()),
-        (None, true) => None,
+        (_, true) => None,
+        (Some(client), false) => Some(client.clone()),
         (None, false) => Some(
             HubClient::builder()
                 .endpoint(Endpoint::resolve(opts.endpoint.as_deref())?)
@@ -630,10 +630,13 @@ impl Job<'_> {
                 Some(commit.clone()),
             ));
         }
-        candidates.push((
-            self.cache.fallback_path(&self.repo, &self.revision, f.file),
-            None,
-        ));
+        if self.offline {
+            // Online, the Hub's answer is preferred: it gives the file a proper snapshot.
+            candidates.push((
+                self.cache.fallback_path(&self.repo, &self.revision, f.file),
+                None,
+            ));
+        }
         for (link, commit) in candidates {
             if !link.is_file() {
                 continue;
