@@ -124,210 +124,331 @@ fn is_identifier(name: &str) -> bool {
     syn::parse_str::<syn::Ident>(name).is_ok()
 }
 
+/// The models to emit, sorted by id with their constant names, and the variants; built
+/// before any token so that name problems of every model are known at once.
+struct Plan<'a> {
+    reg: &'a Registry,
+    /// Models whose names are valid, sorted by id, with their constant names.
+    models: Vec<(&'a Model, String)>,
+    /// Variant label -> enum case name, sorted by label.
+    variants: BTreeMap<&'a str, String>,
+}
+
+impl<'a> Plan<'a> {
+    /// Sorts the models and checks their constant and variant names; name problems are
+    /// returned next to the plan so that the per-model checks can still add theirs.
+    fn new(reg: &'a Registry) -> (Plan<'a>, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut sorted: Vec<&Model> = reg.models.iter().collect();
+        sorted.sort_by(|a, b| a.id.cmp(&b.id));
+
+        // Constant names: one per model, unique and valid.
+        let mut names: BTreeMap<String, &str> = BTreeMap::new();
+        let mut models = Vec::with_capacity(sorted.len());
+        for model in &sorted {
+            let name = const_name(&model.id);
+            let problem = |message: String| Problem {
+                model_id: Some(model.id.clone()),
+                message,
+            };
+            if !is_identifier(&name) {
+                problems.push(problem(format!(
+                    "the id gives the constant name `{name}`, which is not a Rust identifier; \
+                     use an id with at least one letter or digit"
+                )));
+            } else if RESERVED_NAMES.contains(&name.as_str()) {
+                problems.push(problem(format!(
+                    "the id gives the constant name `{name}`, which the generated module \
+                     reserves; rename the model"
+                )));
+            } else if let Some(other) = names.insert(name.clone(), &model.id) {
+                problems.push(problem(format!(
+                    "the id gives the constant name `{name}`, as does model `{other}`; \
+                     ids must differ in more than punctuation and case"
+                )));
+            } else {
+                models.push((*model, name));
+            }
+        }
+
+        // Variants: one enum case per distinct label.
+        let mut variants: BTreeMap<&str, String> = BTreeMap::new();
+        let mut variant_names: BTreeMap<String, &str> = BTreeMap::new();
+        for model in &sorted {
+            let Some(label) = model.variant.as_deref() else {
+                continue;
+            };
+            if variants.contains_key(label) {
+                continue;
+            }
+            let name = variant_name(label);
+            let problem = |message: String| Problem {
+                model_id: Some(model.id.clone()),
+                message,
+            };
+            if !is_identifier(&name) {
+                problems.push(problem(format!(
+                    "variant `{label}` gives the enum case `{name}`, which is not a Rust \
+                     identifier; use a variant with at least one letter or digit"
+                )));
+            } else if let Some(other) = variant_names.insert(name.clone(), label) {
+                problems.push(problem(format!(
+                    "variant `{label}` gives the enum case `{name}`, as does variant \
+                     `{other}`; spell the variants the same way"
+                )));
+            } else {
+                variants.insert(label, name);
+            }
+        }
+        (
+            Plan {
+                reg,
+                models,
+                variants,
+            },
+            problems,
+        )
+    }
+
+    /// The documented constants of some models, in order, or every problem found in them.
+    fn model_items(&self, models: &[(&Model, String)]) -> Result<TokenStream, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut items = TokenStream::new();
+        for (model, name) in models {
+            match model_spec(self.reg, model) {
+                Ok(spec) if problems.is_empty() => {
+                    let ident = format_ident!("{}", name);
+                    let doc = model_doc(model);
+                    items.extend(quote! {
+                        #[doc = #doc]
+                        pub const #ident: ModelSpec = #spec;
+                    });
+                }
+                Ok(_) => {}
+                Err(more) => problems.extend(more),
+            }
+        }
+        if problems.is_empty() {
+            Ok(items)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The catalog-wide constants that come before the models.
+    fn head(&self) -> TokenStream {
+        let repo = &self.reg.repo;
+        let revision = &self.reg.revision;
+        let repo_doc = format!(" The catalog's default Hub repository, `{repo}`.");
+        let revision_doc = format!(" The catalog's default revision, `{revision}`.");
+        quote! {
+            #[doc = #repo_doc]
+            pub const REPO: &str = #repo;
+
+            #[doc = #revision_doc]
+            pub const REVISION: &str = #revision;
+        }
+    }
+
+    /// `MODELS`, `CATALOG`, `Variant` and the lookups, after the models.
+    fn tail(&self) -> TokenStream {
+        let idents = self
+            .models
+            .iter()
+            .map(|(_, name)| format_ident!("{}", name));
+        let count_doc = format!(
+            " Every model of the catalog ({} in all), sorted by id.",
+            self.models.len()
+        );
+        let variant_idents: Vec<_> = self
+            .variants
+            .values()
+            .map(|n| format_ident!("{}", n))
+            .collect();
+        let variant_labels: Vec<&str> = self.variants.keys().copied().collect();
+        let variant_docs: Vec<String> = variant_labels.iter().map(|l| format!(" `{l}`.")).collect();
+        quote! {
+            #[doc = #count_doc]
+            pub const MODELS: &[ModelSpec] = &[#(#idents),*];
+
+            /// The whole catalog: its defaults and [`MODELS`].
+            pub const CATALOG: Catalog = Catalog {
+                repo: REPO,
+                revision: REVISION,
+                models: MODELS,
+            };
+
+            /// The variants that occur in the catalog.
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+            pub enum Variant {
+                #(
+                    #[doc = #variant_docs]
+                    #variant_idents,
+                )*
+            }
+
+            impl Variant {
+                /// Every variant, sorted by label.
+                pub const ALL: &[Variant] = &[#(Variant::#variant_idents),*];
+
+                /// The label as written in `registry.json`.
+                pub const fn as_str(self) -> &'static str {
+                    match self {
+                        #(Variant::#variant_idents => #variant_labels,)*
+                    }
+                }
+
+                /// The variant with this label.
+                pub fn from_label(label: &str) -> Option<Variant> {
+                    match label {
+                        #(#variant_labels => Some(Variant::#variant_idents),)*
+                        _ => None,
+                    }
+                }
+
+                /// The variant of a spec, if it has one.
+                pub fn of(spec: &ModelSpec) -> Option<Variant> {
+                    spec.variant.and_then(Variant::from_label)
+                }
+            }
+
+            /// The model with this exact id.
+            pub const fn by_id(id: &str) -> Option<&'static ModelSpec> {
+                CATALOG.by_id(id)
+            }
+
+            /// The model owning this repository path, as its main file or an extra file.
+            pub const fn by_file(file: &str) -> Option<&'static ModelSpec> {
+                CATALOG.by_file(file)
+            }
+
+            /// Models of this variant, in id order.
+            pub fn by_variant(variant: Variant) -> impl Iterator<Item = &'static ModelSpec> {
+                CATALOG.by_variant(variant.as_str())
+            }
+
+            /// Models with this quantisation, in id order.
+            pub fn by_quant(quant: Quant) -> impl Iterator<Item = &'static ModelSpec> {
+                CATALOG.by_quant(quant)
+            }
+
+            /// Adapters of the model with this id, in id order.
+            pub fn adapters_of(base_id: &str) -> impl Iterator<Item = &'static ModelSpec> + '_ {
+                CATALOG.adapters_of(base_id)
+            }
+
+            /// The largest published GGUF model whose RAM need fits in `ram_mib`
+            /// (see [`Catalog::largest_fitting`]).
+            pub fn largest_fitting(ram_mib: u64) -> Option<&'static ModelSpec> {
+                CATALOG.largest_fitting(ram_mib)
+            }
+        }
+    }
+}
+
 /// Generates the registry module's items.
 ///
 /// Models are emitted sorted by id, variants sorted by label. Every problem that would make
 /// the output invalid Rust (an unknown quant, a malformed sha256, clashing names) is
 /// reported together in [`Error::Invalid`].
 pub fn generate(reg: &Registry) -> Result<TokenStream, Error> {
-    let mut problems = Vec::new();
-    let mut models: Vec<&Model> = reg.models.iter().collect();
-    models.sort_by(|a, b| a.id.cmp(&b.id));
+    let (plan, mut problems) = Plan::new(reg);
+    let items = match plan.model_items(&plan.models) {
+        Ok(items) if problems.is_empty() => items,
+        Ok(_) => return Err(Error::Invalid(problems)),
+        Err(more) => {
+            problems.extend(more);
+            return Err(Error::Invalid(problems));
+        }
+    };
+    let mut tokens = plan.head();
+    tokens.extend(items);
+    tokens.extend(plan.tail());
+    Ok(tokens)
+}
 
-    // Constant names: one per model, unique and valid.
-    let mut names: BTreeMap<String, &str> = BTreeMap::new();
-    let mut specs = Vec::with_capacity(models.len());
-    let mut idents = Vec::with_capacity(models.len());
-    for model in &models {
-        let name = const_name(&model.id);
-        let problem = |message: String| Problem {
-            model_id: Some(model.id.clone()),
-            message,
-        };
-        if !is_identifier(&name) {
-            problems.push(problem(format!(
-                "the id gives the constant name `{name}`, which is not a Rust identifier; \
-                 use an id with at least one letter or digit"
-            )));
-            continue;
-        }
-        if RESERVED_NAMES.contains(&name.as_str()) {
-            problems.push(problem(format!(
-                "the id gives the constant name `{name}`, which the generated module reserves; \
-                 rename the model"
-            )));
-            continue;
-        }
-        if let Some(other) = names.insert(name.clone(), &model.id) {
-            problems.push(problem(format!(
-                "the id gives the constant name `{name}`, as does model `{other}`; \
-                 ids must differ in more than punctuation and case"
-            )));
-            continue;
-        }
-        match model_spec(reg, model) {
-            Ok(spec) => {
-                let ident = format_ident!("{}", name);
-                let doc = model_doc(reg, model);
-                specs.push(quote! {
-                    #(#[doc = #doc])*
-                    pub const #ident: ModelSpec = #spec;
-                });
-                idents.push(ident);
+/// Models per parallel chunk of [`render`]; below twice this, one thread does everything.
+const CHUNK_MODELS: usize = 512;
+/// The most threads [`render`] uses. A constant rather than the machine's core count, so
+/// that nothing about the host is read; the output does not depend on it either way.
+const MAX_THREADS: usize = 4;
+
+/// Renders the generated module as formatted Rust source, [`HEADER`] first.
+///
+/// The output equals `HEADER`, a newline and `prettyplease::unparse` of [`generate`]'s
+/// tokens. For large catalogs the models are generated, parsed and printed in a few chunks
+/// on scoped threads (items print independently, so the chunks simply concatenate); the
+/// chunking is fixed by the model count, so the bytes never depend on the machine.
+pub fn render(reg: &Registry) -> Result<String, Error> {
+    let (plan, mut problems) = Plan::new(reg);
+    let threads = (plan.models.len() / CHUNK_MODELS).clamp(1, MAX_THREADS);
+    let chunk_len = plan.models.len().div_ceil(threads).max(1);
+    let chunks: Vec<Result<String, RenderFailure>> = std::thread::scope(|scope| {
+        let plan = &plan;
+        let handles: Vec<_> = plan
+            .models
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(move || render_models(plan, chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or(Err(RenderFailure::Panicked)))
+            .collect()
+    });
+    let mut bodies = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        match chunk {
+            Ok(body) => bodies.push(body),
+            Err(RenderFailure::Problems(more)) => problems.extend(more),
+            Err(RenderFailure::Syn(err)) => return Err(Error::Unparsable(err)),
+            Err(RenderFailure::Panicked) => {
+                return Err(Error::Unparsable(syn::Error::new(
+                    proc_macro2::Span::call_site(),
+                    "a rendering thread panicked",
+                )));
             }
-            Err(more) => problems.extend(more),
         }
     }
-
-    // Variants: one enum case per distinct label.
-    let mut variants: BTreeMap<&str, String> = BTreeMap::new();
-    let mut variant_names: BTreeMap<String, &str> = BTreeMap::new();
-    for model in &models {
-        let Some(label) = model.variant.as_deref() else {
-            continue;
-        };
-        if variants.contains_key(label) {
-            continue;
-        }
-        let name = variant_name(label);
-        if !is_identifier(&name) {
-            problems.push(Problem {
-                model_id: Some(model.id.clone()),
-                message: format!(
-                    "variant `{label}` gives the enum case `{name}`, which is not a Rust \
-                     identifier; use a variant with at least one letter or digit"
-                ),
-            });
-            continue;
-        }
-        if let Some(other) = variant_names.insert(name.clone(), label) {
-            problems.push(Problem {
-                model_id: Some(model.id.clone()),
-                message: format!(
-                    "variant `{label}` gives the enum case `{name}`, as does variant `{other}`; \
-                     spell the variants the same way"
-                ),
-            });
-            continue;
-        }
-        variants.insert(label, name);
-    }
-
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-
-    let repo = &reg.repo;
-    let revision = &reg.revision;
-    let count_doc = format!(
-        " Every model of the catalog ({} in all), sorted by id.",
-        idents.len()
-    );
-    let variant_idents: Vec<_> = variants.values().map(|n| format_ident!("{}", n)).collect();
-    let variant_labels: Vec<&str> = variants.keys().copied().collect();
-    let variant_docs: Vec<String> = variant_labels.iter().map(|l| format!(" `{l}`.")).collect();
-    let repo_doc = format!(" The catalog's default Hub repository, `{repo}`.");
-    let revision_doc = format!(" The catalog's default revision, `{revision}`.");
-
-    Ok(quote! {
-        #[doc = #repo_doc]
-        pub const REPO: &str = #repo;
-
-        #[doc = #revision_doc]
-        pub const REVISION: &str = #revision;
-
-        #(#specs)*
-
-        #[doc = #count_doc]
-        pub const MODELS: &[ModelSpec] = &[#(#idents),*];
-
-        /// The whole catalog: its defaults and [`MODELS`].
-        pub const CATALOG: Catalog = Catalog {
-            repo: REPO,
-            revision: REVISION,
-            models: MODELS,
-        };
-
-        /// The variants that occur in the catalog.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Variant {
-            #(
-                #[doc = #variant_docs]
-                #variant_idents,
-            )*
-        }
-
-        impl Variant {
-            /// Every variant, sorted by label.
-            pub const ALL: &[Variant] = &[#(Variant::#variant_idents),*];
-
-            /// The label as written in `registry.json`.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    #(Variant::#variant_idents => #variant_labels,)*
-                }
-            }
-
-            /// The variant with this label.
-            pub fn from_label(label: &str) -> Option<Variant> {
-                match label {
-                    #(#variant_labels => Some(Variant::#variant_idents),)*
-                    _ => None,
-                }
-            }
-
-            /// The variant of a spec, if it has one.
-            pub fn of(spec: &ModelSpec) -> Option<Variant> {
-                spec.variant.and_then(Variant::from_label)
-            }
-        }
-
-        /// The model with this exact id.
-        pub const fn by_id(id: &str) -> Option<&'static ModelSpec> {
-            CATALOG.by_id(id)
-        }
-
-        /// The model owning this repository path, as its main file or an extra file.
-        pub const fn by_file(file: &str) -> Option<&'static ModelSpec> {
-            CATALOG.by_file(file)
-        }
-
-        /// Models of this variant, in id order.
-        pub fn by_variant(variant: Variant) -> impl Iterator<Item = &'static ModelSpec> {
-            CATALOG.by_variant(variant.as_str())
-        }
-
-        /// Models with this quantisation, in id order.
-        pub fn by_quant(quant: Quant) -> impl Iterator<Item = &'static ModelSpec> {
-            CATALOG.by_quant(quant)
-        }
-
-        /// Adapters of the model with this id, in id order.
-        pub fn adapters_of(base_id: &str) -> impl Iterator<Item = &'static ModelSpec> + '_ {
-            CATALOG.adapters_of(base_id)
-        }
-
-        /// The largest published GGUF model whose RAM need fits in `ram_mib`
-        /// (see [`Catalog::largest_fitting`]).
-        pub fn largest_fitting(ram_mib: u64) -> Option<&'static ModelSpec> {
-            CATALOG.largest_fitting(ram_mib)
-        }
-    })
-}
-
-/// Renders the generated module as formatted Rust source, [`HEADER`] first.
-pub fn render(reg: &Registry) -> Result<String, Error> {
-    let tokens = generate(reg)?;
-    let file: syn::File = syn::parse2(tokens)?;
-    let body = prettyplease::unparse(&file);
-    let mut out = String::with_capacity(HEADER.len() + 1 + body.len());
+    let head = unparse(plan.head())?;
+    let tail = unparse(plan.tail())?;
+    let size = head.len() + tail.len() + bodies.iter().map(String::len).sum::<usize>();
+    let mut out = String::with_capacity(HEADER.len() + 1 + size);
     out.push_str(HEADER);
     out.push('\n');
-    out.push_str(&body);
+    out.push_str(&head);
+    for body in &bodies {
+        out.push_str(body);
+    }
+    out.push_str(&tail);
     Ok(out)
 }
 
+/// Why one chunk of [`render`] failed. Tokens cannot cross threads, so each chunk builds,
+/// parses and prints its own.
+enum RenderFailure {
+    Problems(Vec<Problem>),
+    Syn(syn::Error),
+    Panicked,
+}
+
+fn render_models(plan: &Plan<'_>, models: &[(&Model, String)]) -> Result<String, RenderFailure> {
+    let items = plan.model_items(models).map_err(RenderFailure::Problems)?;
+    unparse(items).map_err(RenderFailure::Syn)
+}
+
+fn unparse(tokens: TokenStream) -> Result<String, syn::Error> {
+    let file: syn::File = syn::parse2(tokens)?;
+    Ok(prettyplease::unparse(&file))
+}
+
 /// The `ModelSpec { .. }` expression of one model.
+///
+/// Only fields that differ from `ModelSpec::EMPTY` are written (as in `registry.json`, where
+/// absent means unset), which keeps the output small enough to generate and compile
+/// thousands of models quickly; the identity and location fields are always written.
 fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>> {
     let mut problems = Vec::new();
     let problem = |message: String| Problem {
@@ -336,10 +457,7 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     };
 
     let quant = match Quant::from_label(&model.quant) {
-        Some(quant) => {
-            let ident = format_ident!("{}", quant.upper());
-            Some(quote!(Quant::#ident))
-        }
+        Some(quant) => Some(format_ident!("{}", quant.upper())),
         None => {
             problems.push(problem(format!(
                 "unknown quant `{}`; use a llama.cpp label such as q4_k_m, q8_0 or f16",
@@ -348,8 +466,8 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
             None
         }
     };
-    let sha256 = match sha256_tokens(model.sha256.as_deref()) {
-        Ok(tokens) => Some(tokens),
+    let sha256 = match sha256_literal(model.sha256.as_deref()) {
+        Ok(literal) => literal,
         Err(message) => {
             problems.push(problem(format!("sha256: {message}")));
             None
@@ -357,10 +475,14 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     };
     let mut extra_files = Vec::with_capacity(model.extra_files.len());
     for extra in &model.extra_files {
-        match sha256_tokens(extra.sha256.as_deref()) {
+        match sha256_literal(extra.sha256.as_deref()) {
             Ok(sha) => {
                 let file = &extra.file;
                 let bytes = option_u64(extra.bytes);
+                let sha = match sha {
+                    Some(literal) => quote!(Some(*#literal)),
+                    None => quote!(None),
+                };
                 extra_files.push(quote! {
                     FileSpec { file: #file, bytes: #bytes, sha256: #sha }
                 });
@@ -373,133 +495,132 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
             }
         }
     }
-    let (Some(quant), Some(sha256), true) = (quant, sha256, problems.is_empty()) else {
+    let (Some(quant), true) = (quant, problems.is_empty()) else {
         return Err(problems);
     };
 
     let id = &model.id;
     let file = &model.file;
-    let name = option_str(model.name.as_deref());
-    let description = option_str(model.description.as_deref());
-    let kind = match model.kind {
-        ArtifactKind::Gguf => quote!(ArtifactKind::Gguf),
-        ArtifactKind::GgufFullPrecision => quote!(ArtifactKind::GgufFullPrecision),
-        ArtifactKind::Adapter => quote!(ArtifactKind::Adapter),
-        ArtifactKind::File => quote!(ArtifactKind::File),
-    };
-    let status = match model.status {
-        Status::Published => quote!(Status::Published),
-        Status::Planned => quote!(Status::Planned),
-        Status::Deprecated => quote!(Status::Deprecated),
-    };
     let size = &model.size;
-    let variant = option_str(model.variant.as_deref());
-    let architecture = option_str(model.architecture.as_deref());
-    let parameters = option_u64(model.parameters);
-    let context_length = option_u64(model.context_length);
-    let base_model = option_str(model.base_model.as_deref());
-    let base = option_str(model.base.as_deref());
-    let license = option_str(model.license.as_deref().or(reg.catalog.license.as_deref()));
+    let repo = match &model.repo {
+        Some(repo) => quote!(#repo),
+        None => quote!(REPO),
+    };
+    let revision = match &model.revision {
+        Some(revision) => quote!(#revision),
+        None => quote!(REVISION),
+    };
+    let mut fields = vec![
+        quote!(id: #id),
+        quote!(file: #file),
+        quote!(quant: Quant::#quant),
+        quote!(size: #size),
+        quote!(repo: #repo),
+        quote!(revision: #revision),
+    ];
+    match model.kind {
+        ArtifactKind::Gguf => {}
+        ArtifactKind::GgufFullPrecision => {
+            fields.push(quote!(kind: ArtifactKind::GgufFullPrecision))
+        }
+        ArtifactKind::Adapter => fields.push(quote!(kind: ArtifactKind::Adapter)),
+        ArtifactKind::File => fields.push(quote!(kind: ArtifactKind::File)),
+    }
+    match model.status {
+        Status::Published => {}
+        Status::Planned => fields.push(quote!(status: Status::Planned)),
+        Status::Deprecated => fields.push(quote!(status: Status::Deprecated)),
+    }
+    let optional_strs = [
+        ("name", model.name.as_deref()),
+        ("description", model.description.as_deref()),
+        ("variant", model.variant.as_deref()),
+        ("architecture", model.architecture.as_deref()),
+        ("base_model", model.base_model.as_deref()),
+        ("base", model.base.as_deref()),
+        (
+            "license",
+            model.license.as_deref().or(reg.catalog.license.as_deref()),
+        ),
+    ];
+    for (field, value) in optional_strs {
+        if let Some(text) = value {
+            let field = format_ident!("{}", field);
+            fields.push(quote!(#field: Some(#text)));
+        }
+    }
+    let optional_numbers = [
+        ("parameters", model.parameters),
+        ("context_length", model.context_length),
+        ("bytes", model.bytes),
+    ];
+    for (field, value) in optional_numbers {
+        if let Some(number) = value {
+            let field = format_ident!("{}", field);
+            let number = Literal::u64_unsuffixed(number);
+            fields.push(quote!(#field: Some(#number)));
+        }
+    }
+    if let Some(literal) = sha256 {
+        fields.push(quote!(sha256: Some(*#literal)));
+    }
     let languages = if model.languages.is_empty() {
         &reg.catalog.languages
     } else {
         &model.languages
     };
-    let hardware = match &model.hardware {
-        None => quote!(Hardware::UNKNOWN),
-        Some(hw) => {
-            let min_ram = option_u64(hw.min_ram_mib);
-            let recommended = option_u64(hw.recommended_ram_mib);
-            let min_vram = option_u64(hw.min_vram_mib);
-            let accelerators = &hw.accelerators;
-            quote! {
-                Hardware {
-                    min_ram_mib: #min_ram,
-                    recommended_ram_mib: #recommended,
-                    min_vram_mib: #min_vram,
-                    accelerators: &[#(#accelerators),*],
-                }
+    let lists = [
+        ("languages", languages),
+        ("tags", &model.tags),
+        ("fallback_urls", &model.fallback_urls),
+    ];
+    for (field, values) in lists {
+        if !values.is_empty() {
+            let field = format_ident!("{}", field);
+            fields.push(quote!(#field: &[#(#values),*]));
+        }
+    }
+    if !extra_files.is_empty() {
+        fields.push(quote!(extra_files: &[#(#extra_files),*]));
+    }
+    if let Some(hw) = &model.hardware {
+        let mut parts = Vec::new();
+        let numbers = [
+            ("min_ram_mib", hw.min_ram_mib),
+            ("recommended_ram_mib", hw.recommended_ram_mib),
+            ("min_vram_mib", hw.min_vram_mib),
+        ];
+        for (field, value) in numbers {
+            if let Some(number) = value {
+                let field = format_ident!("{}", field);
+                let number = Literal::u64_unsuffixed(number);
+                parts.push(quote!(#field: Some(#number)));
             }
         }
-    };
-    let tags = &model.tags;
-    let repo = model.repo(reg);
-    let revision = model.revision(reg);
-    let bytes = option_u64(model.bytes);
-    let fallback_urls = &model.fallback_urls;
+        if !hw.accelerators.is_empty() {
+            let accelerators = &hw.accelerators;
+            parts.push(quote!(accelerators: &[#(#accelerators),*]));
+        }
+        if !parts.is_empty() {
+            fields.push(quote!(hardware: Hardware { #(#parts,)* ..Hardware::UNKNOWN }));
+        }
+    }
 
     Ok(quote! {
-        ModelSpec {
-            id: #id,
-            file: #file,
-            name: #name,
-            description: #description,
-            kind: #kind,
-            status: #status,
-            quant: #quant,
-            size: #size,
-            variant: #variant,
-            architecture: #architecture,
-            parameters: #parameters,
-            context_length: #context_length,
-            base_model: #base_model,
-            base: #base,
-            license: #license,
-            languages: &[#(#languages),*],
-            hardware: #hardware,
-            tags: &[#(#tags),*],
-            repo: #repo,
-            revision: #revision,
-            bytes: #bytes,
-            sha256: #sha256,
-            extra_files: &[#(#extra_files),*],
-            fallback_urls: &[#(#fallback_urls),*],
-        }
+        ModelSpec { #(#fields,)* ..ModelSpec::EMPTY }
     })
 }
 
-/// The doc comment lines of a model's constant.
-fn model_doc(reg: &Registry, model: &Model) -> Vec<String> {
-    let mut lines = Vec::new();
-    match &model.name {
-        Some(name) => lines.push(format!(" {name} (`{}`).", model.id)),
-        None => lines.push(format!(" `{}`.", model.id)),
-    }
-    if let Some(description) = &model.description {
-        lines.push(String::new());
-        lines.extend(description.lines().map(|line| format!(" {line}")));
-    }
-    lines.push(String::new());
-    lines.push(format!(" - file: `{}`", model.file));
-    lines.push(format!(
-        " - quant `{}`, size `{}`, kind `{}`, status `{}`",
+/// The doc comment of a model's constant: its name (or id), file, quant and status. The
+/// description is not repeated; it is the `description` field right below.
+fn model_doc(model: &Model) -> String {
+    let title = model.name.as_deref().unwrap_or(&model.id);
+    format!(
+        " {title}: `{}` ({}, {}).",
+        model.file,
         model.quant,
-        model.size,
-        kind_label(model.kind),
         status_label(model.status)
-    ));
-    lines.push(format!(
-        " - repo `{}` at revision `{}`",
-        model.repo(reg),
-        model.revision(reg)
-    ));
-    if let Some(base) = &model.base {
-        lines.push(format!(" - adapter of `{base}`"));
-    }
-    match &model.sha256 {
-        Some(sha) => lines.push(format!(" - sha256 `{sha}`")),
-        None => lines.push(" - sha256 not yet synced".to_owned()),
-    }
-    lines
-}
-
-fn kind_label(kind: ArtifactKind) -> &'static str {
-    match kind {
-        ArtifactKind::Gguf => "gguf",
-        ArtifactKind::GgufFullPrecision => "gguf-full-precision",
-        ArtifactKind::Adapter => "adapter",
-        ArtifactKind::File => "file",
-    }
+    )
 }
 
 fn status_label(status: Status) -> &'static str {
@@ -507,13 +628,6 @@ fn status_label(status: Status) -> &'static str {
         Status::Published => "published",
         Status::Planned => "planned",
         Status::Deprecated => "deprecated",
-    }
-}
-
-fn option_str(value: Option<&str>) -> TokenStream {
-    match value {
-        Some(text) => quote!(Some(#text)),
-        None => quote!(None),
     }
 }
 
@@ -527,21 +641,27 @@ fn option_u64(value: Option<u64>) -> TokenStream {
     }
 }
 
-/// `Some([0x12, ...])` for a 64-digit lowercase hex digest, `None` when absent.
-fn sha256_tokens(hex: Option<&str>) -> Result<TokenStream, String> {
+/// The byte-string literal `b"\x12\x34..."` of a 64-digit lowercase hex digest (`None` when
+/// absent). One literal token instead of a 32-element array keeps large catalogs fast to
+/// parse and compile, and `\x` escapes keep every byte readable as the hex in registry.json.
+fn sha256_literal(hex: Option<&str>) -> Result<Option<Literal>, String> {
     let Some(hex) = hex else {
-        return Ok(quote!(None));
+        return Ok(None);
     };
     let digest = ruvltra_registry::parse_sha256(hex).ok_or_else(|| {
         format!(
             "`{hex}` is not 64 lowercase hex digits; copy the digest the Hub shows or leave it out"
         )
     })?;
-    let bytes = digest.iter().map(|byte| {
-        // A hex literal keeps the digest readable next to its hex form in registry.json.
-        let text = format!("0x{byte:02x}");
+    let mut text = String::with_capacity(3 + 4 * digest.len());
+    text.push_str("b\"");
+    for byte in digest {
+        text.push_str(&format!("\\x{byte:02x}"));
+    }
+    text.push('"');
+    // The text is a well-formed byte string; the fallback only guards against a lexer change.
+    Ok(Some(
         text.parse::<Literal>()
-            .unwrap_or_else(|_| Literal::u8_unsuffixed(*byte))
-    });
-    Ok(quote!(Some([#(#bytes),*])))
+            .unwrap_or_else(|_| Literal::byte_string(&digest)),
+    ))
 }

@@ -110,16 +110,16 @@ fn output_starts_with_the_generated_header_and_has_lf_endings() {
 }
 
 #[test]
-fn sha256_becomes_a_byte_array_and_absence_stays_none() {
+fn sha256_becomes_a_byte_string_and_absence_stays_none() {
     let source = render(&load(&fixtures_dir().join("split_model.json"))).expect("renders");
-    // Whitespace and the trailing comma of wrapped arrays are layout, not content.
+    // Whitespace and trailing commas of wrapped lists are layout, not content.
     let compact: String = source
         .split_whitespace()
         .collect::<String>()
-        .replace(",]", "]");
-    let digest = |byte: &str| format!("sha256:Some([{}])", [byte; 32].join(","));
-    assert!(compact.contains(&digest("0xfe")), "{source}");
-    assert!(compact.contains(&digest("0xdc")), "{source}");
+        .replace(",]", "]").replace(",)", ")");
+    let digest = |byte: &str| format!("sha256:Some(*b\"{}\")", [byte; 32].concat());
+    assert!(compact.contains(&digest("\\xfe")), "{source}");
+    assert!(compact.contains(&digest("\\xdc")), "{source}");
     // The third shard has no digest yet: it must stay None rather than be invented.
     assert_eq!(compact.matches("sha256:None").count(), 1, "{source}");
 }
@@ -182,4 +182,31 @@ fn reserved_and_broken_entries_are_all_reported_at_once() {
     model `x`: unknown quant `q9_z`; use a llama.cpp label such as q4_k_m, q8_0 or f16
     model `x`: sha256: `ABC` is not 64 lowercase hex digits; copy the digest the Hub shows or leave it out
     ");
+}
+
+/// `render` prints big catalogs in parallel chunks; the result must be exactly the
+/// single-pass `prettyplease::unparse` of `generate`'s tokens.
+#[test]
+fn chunked_render_equals_single_pass_unparse() {
+    let mut models = Vec::new();
+    for n in 0..1_300 {
+        models.push(format!(
+            r#"{{"id":"ruvltra-v{n}-1b-q4_k_m","file":"ruvltra-v{n}-1b-q4_k_m.gguf","quant":"q4_k_m","size":"1b","variant":"v{n}","sha256":"{n:064x}"}}"#
+        ));
+    }
+    let json = format!(
+        r#"{{"schema_version":1,"repo":"ruv/ruvltra","revision":"main","models":[{}]}}"#,
+        models.join(",")
+    );
+    let big = registry(&json);
+    ruvltra_registry::validate(&big).expect("the synthetic registry is valid");
+    let mut inputs: Vec<(String, Registry)> =
+        fixtures().into_iter().map(|(name, path)| (name, load(&path))).collect();
+    inputs.push(("synthetic 1300".to_owned(), big));
+    for (name, reg) in inputs {
+        let tokens = ruvltra_codegen::generate(&reg).expect("generates");
+        let file: syn::File = syn::parse2(tokens).expect("parses");
+        let single = format!("{HEADER}\n{}", prettyplease::unparse(&file));
+        assert!(render(&reg).expect("renders") == single, "{name}: chunked output differs");
+    }
 }

@@ -257,6 +257,39 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
+    /// A spec with every optional field unset, kind `Gguf` and status `Published` (the
+    /// defaults of `registry.json`).
+    ///
+    /// Generated constants write the fields a model sets and take the rest from here with
+    /// `..ModelSpec::EMPTY`; the identity fields (`id`, `file`, `quant`, `size`, `repo`,
+    /// `revision`) are always written, so the placeholders below never reach a real spec.
+    pub const EMPTY: ModelSpec = ModelSpec {
+        id: "",
+        file: "",
+        name: None,
+        description: None,
+        kind: ArtifactKind::Gguf,
+        status: Status::Published,
+        quant: Quant::F32,
+        size: "",
+        variant: None,
+        architecture: None,
+        parameters: None,
+        context_length: None,
+        base_model: None,
+        base: None,
+        license: None,
+        languages: &[],
+        hardware: Hardware::UNKNOWN,
+        tags: &[],
+        repo: "",
+        revision: "",
+        bytes: None,
+        sha256: None,
+        extra_files: &[],
+        fallback_urls: &[],
+    };
+
     /// The main file as a [`FileSpec`].
     pub const fn main_file(&self) -> FileSpec {
         FileSpec {
