@@ -116,7 +116,8 @@ fn sha256_becomes_a_byte_string_and_absence_stays_none() {
     let compact: String = source
         .split_whitespace()
         .collect::<String>()
-        .replace(",]", "]").replace(",)", ")");
+        .replace(",]", "]")
+        .replace(",)", ")");
     let digest = |byte: &str| format!("sha256:Some(*b\"{}\")", [byte; 32].concat());
     assert!(compact.contains(&digest("\\xfe")), "{source}");
     assert!(compact.contains(&digest("\\xdc")), "{source}");
@@ -200,13 +201,18 @@ fn chunked_render_equals_single_pass_unparse() {
     );
     let big = registry(&json);
     ruvltra_registry::validate(&big).expect("the synthetic registry is valid");
-    let mut inputs: Vec<(String, Registry)> =
-        fixtures().into_iter().map(|(name, path)| (name, load(&path))).collect();
+    let mut inputs: Vec<(String, Registry)> = fixtures()
+        .into_iter()
+        .map(|(name, path)| (name, load(&path)))
+        .collect();
     inputs.push(("synthetic 1300".to_owned(), big));
     for (name, reg) in inputs {
         let tokens = ruvltra_codegen::generate(&reg).expect("generates");
         let file: syn::File = syn::parse2(tokens).expect("parses");
         let single = format!("{HEADER}\n{}", prettyplease::unparse(&file));
-        assert!(render(&reg).expect("renders") == single, "{name}: chunked output differs");
+        assert!(
+            render(&reg).expect("renders") == single,
+            "{name}: chunked output differs"
+        );
     }
 }
