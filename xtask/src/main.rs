@@ -13,6 +13,7 @@ mod gguf;
 mod hub;
 mod modelfile;
 mod publish;
+mod sync;
 mod test;
 mod validate;
 mod verify;
@@ -36,6 +37,8 @@ enum Command {
     Card(card::Args),
     /// Print the Ollama Modelfile of one GGUF model (`modelfile ID`).
     Modelfile(modelfile::Args),
+    /// Reconcile registry.json with the Hub (`--check` for CI: exit 1 listing every difference).
+    Sync(sync::Args),
     /// Publish the registry's models found in `--files DIR` to the Hub, then verify it matches.
     Publish(publish::Args),
     /// Verify that the Hub holds every published model with the registry's sizes and sha256s.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Gguf(args) => gguf::run(args),
         Command::Card(args) => card::run(args),
         Command::Modelfile(args) => modelfile::run(args),
+        Command::Sync(args) => sync::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Demo(args) => demo::run(args),

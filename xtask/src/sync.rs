@@ -1,0 +1,194 @@
+//! `cargo xtask sync`: keeps registry.json true to the Hub; `--check` guards it in CI.
+//!
+//! Exit codes: 0 when the registry matches the Hub (after the sync, or as it is with
+//! `--check`); 1 when it does not (drift not accepted, a published model missing on the Hub,
+//! or with `--check` any difference), every finding listed; 2 when the registry cannot be
+//! read or the Hub cannot be read, in which case the file is untouched.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use ruvltra_sync::{Mode, Outcome, Severity};
+use serde_json::json;
+
+/// Arguments of `cargo xtask sync`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry to sync.
+    #[arg(long, default_value = "registry.json")]
+    registry: PathBuf,
+    /// The Hub endpoint; else HF_ENDPOINT, else https://huggingface.co.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Change nothing: exit 0 when the registry matches the Hub, 1 listing every difference.
+    #[arg(long, conflicts_with = "accept")]
+    check: bool,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Take the Hub's sha256 (and size) where it differs from the registry's (drift).
+    #[arg(long)]
+    accept: bool,
+}
+
+/// Runs the sync or the check; see the module documentation for the exit codes.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mode = if args.check {
+        Mode::Check
+    } else {
+        Mode::Sync {
+            accept: args.accept,
+        }
+    };
+    let result = (|| -> anyhow::Result<Outcome> {
+        // A token is optional: public repositories are read without one.
+        let client = ruvltra_sync::client_from_env(args.endpoint.as_deref()).context(
+            "cannot set up the Hub client; pass --endpoint https://... or fix HF_ENDPOINT",
+        )?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let outcome = runtime.block_on(ruvltra_sync::sync_registry_file(
+            &args.registry,
+            &client,
+            mode,
+            ruvltra_sync::DEFAULT_CONCURRENCY,
+            ruvltra_sync::now_rfc3339(),
+        ))?;
+        Ok(outcome)
+    })();
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let message = error_chain(&err);
+            if args.json {
+                let report = json!({
+                    "registry": args.registry.display().to_string(),
+                    "mode": mode_name(mode),
+                    "written": false,
+                    "exit_code": 2,
+                    "error": message,
+                });
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            eprintln!(
+                "error: {message}\n{} was left untouched",
+                args.registry.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let code: u8 = if outcome.in_sync() { 0 } else { 1 };
+    if args.json {
+        print_json(&args, &outcome, code)?;
+    } else {
+        print_text(&args, &outcome);
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text an outer message
+/// already quotes (the Hub client's messages include their transport error).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Check => "check",
+        Mode::Sync { accept: false } => "sync",
+        Mode::Sync { accept: true } => "sync-accept",
+    }
+}
+
+fn print_json(args: &Args, outcome: &Outcome, code: u8) -> anyhow::Result<()> {
+    let report = &outcome.report;
+    let value = json!({
+        "registry": args.registry.display().to_string(),
+        "mode": mode_name(outcome.mode),
+        "written": outcome.written,
+        "exit_code": code,
+        "in_sync": outcome.in_sync(),
+        "summary": {
+            "changes": report.findings.iter().filter(|f| f.change).count(),
+            "differences": report.differences().count(),
+            "remaining": report.remaining().count(),
+            "drift": report.drift().count(),
+        },
+        "findings": report.findings,
+    });
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+fn print_text(args: &Args, outcome: &Outcome) {
+    let report = &outcome.report;
+    let path = args.registry.display();
+    // In check mode every difference is a failure, so all are listed; changes are what a
+    // sync would do.
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by_key(|f| f.severity);
+    for finding in &findings {
+        let loud = matches!(finding.severity, Severity::Drift | Severity::Error)
+            || (outcome.mode == Mode::Check && finding.difference);
+        if loud {
+            eprintln!("{finding}");
+        } else {
+            println!("{finding}");
+        }
+    }
+    let drift = report.drift().filter(|f| !f.change).count();
+    if drift > 0 {
+        eprintln!(
+            "DRIFT: {drift} file{} on the Hub differ from the sha256 in {path}; the registry kept \
+             its values. Check the files, then run `cargo xtask sync --accept` to take the Hub's",
+            if drift == 1 { "" } else { "s" }
+        );
+    }
+    match outcome.mode {
+        Mode::Check => {
+            let differences = report.differences().count();
+            if differences == 0 {
+                println!("{path} matches the Hub");
+            } else {
+                eprintln!(
+                    "{path} does not match the Hub: {differences} difference{}; run `cargo xtask \
+                     sync` and commit the result",
+                    if differences == 1 { "" } else { "s" }
+                );
+            }
+        }
+        Mode::Sync { .. } => {
+            let changes = report.findings.iter().filter(|f| f.change).count();
+            if outcome.written {
+                println!(
+                    "updated {path}: {changes} change{}",
+                    if changes == 1 { "" } else { "s" }
+                );
+            } else {
+                println!("{path} is up to date");
+            }
+            let remaining = report.remaining().count();
+            if remaining > 0 {
+                eprintln!(
+                    "{path} still differs from the Hub in {remaining} place{} (listed above)",
+                    if remaining == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+}
