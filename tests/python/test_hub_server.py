@@ -75,6 +75,11 @@ def pseudo_random(n: int, seed: int) -> bytes:
 def api():
     assert _env("HF_ENDPOINT") == huggingface_hub.constants.ENDPOINT
     assert os.environ.get("HF_HUB_DISABLE_XET") == "1"
+    # hf_xet is installed with huggingface_hub; the switch must keep every transfer on LFS.
+    assert huggingface_hub.constants.HF_HUB_DISABLE_XET is True
+    from huggingface_hub.utils._runtime import is_xet_available
+
+    assert is_xet_available() is False
     assert "HUGGINGFACE_CO_STAGING" not in os.environ
     return HfApi(endpoint=ENDPOINT, token=_env("HF_TOKEN"))
 

@@ -91,6 +91,15 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// A fault applying to the next `times` matching requests.
+    pub fn new(when: Match, times: u32, action: Action) -> Fault {
+        Fault {
+            when,
+            times,
+            action,
+        }
+    }
+
     /// A fault applying once.
     pub fn once(when: Match, action: Action) -> Fault {
         Fault {

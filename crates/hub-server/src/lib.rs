@@ -7,11 +7,34 @@
 //! commit history and `resolve` downloads with ranges. Tests can inject faults per instance.
 //!
 //! ```no_run
-//! let server = hub_server::HubServer::spawn(hub_server::ServerConfig::new("/tmp/hub")).unwrap();
-//! println!("{}", server.url());
+//! use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+//!
+//! let server = HubServer::spawn(ServerConfig::new("/tmp/hub")).unwrap();
+//! // HF_ENDPOINT = server.url(), token "hf_test_write".
+//! server.faults().add(Fault::new(
+//!     Match::any().method("PUT").path_contains("/lfs-upload/"),
+//!     2,
+//!     Action::Status(503),
+//! ));
 //! server.stop();
 //! ```
-
+//!
+//! # Behaviour where the Hub is not public
+//! * Auth: `write_tokens` may write every namespace; `read_tokens` read everything, private repos
+//!   included; `guest_tokens` belong to another user and see private repos as 404
+//!   `RepoNotFound`. Anonymous callers get 401 `RepoNotFound` for private repos, 401 for writes;
+//!   read-only tokens get 403 for writes; unknown tokens get 401 everywhere except presigned URLs.
+//! * Preupload says `lfs` when a `.gitattributes` `filter=lfs` pattern of the revision matches,
+//!   when the size is over 10 MiB, or when the sample is binary (NUL byte or invalid UTF-8).
+//! * Inline `file` entries over 10 MiB, or binary over 1,000,000 bytes, are refused with 400.
+//! * Upload URLs are `/lfs-upload/{48 random hex}` (basic PUT), `.../part/{n}` (multipart, each
+//!   answering an `ETag`) and `.../complete`; they live in memory, so a restart invalidates the
+//!   ones in flight (clients ask the batch endpoint again). Objects are shared by all repos and
+//!   kept when a repo is deleted.
+//! * With `lfs_redirect`, LFS downloads answer 302 to `/lfs-cdn/{sha256}/{name}?expires=&signature=`
+//!   on a second port: another origin, so clients must drop the token there.
+//! * Deleting `main` is 403; commit ids are sha1 of a git-like commit text, tree ids real git
+//!   tree hashes of the manifest.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -280,6 +303,16 @@ impl HubServer {
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.state.config.data_dir
+    }
+
+    /// Where the LFS object with this sha256 lives once it is verified (it may not exist).
+    pub fn lfs_object_path(&self, sha256: &str) -> Option<PathBuf> {
+        store::is_sha256_hex(sha256).then(|| self.state.store.lfs_path(sha256))
+    }
+
+    /// Whether a verified LFS object with this sha256 is stored (and visible to commits).
+    pub fn has_lfs_object(&self, sha256: &str) -> bool {
+        self.state.store.lfs_size(sha256).is_some()
     }
 
     /// The fault rules of this instance.

@@ -249,6 +249,7 @@ async fn interrupted_or_wrong_uploads_leave_no_visible_object() {
     assert!(result.is_err() || !result.unwrap().status().is_success());
     let sha = sha256_hex(&data);
     assert!(!object_path(tmp.path(), &sha).exists());
+    assert!(!hub.server.has_lfs_object(&sha));
     let r = hub
         .commit(
             &repo,
@@ -285,6 +286,11 @@ async fn interrupted_or_wrong_uploads_leave_no_visible_object() {
     let r = hub.http.put(&href).body(data.clone()).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(object_path(tmp.path(), &sha).exists());
+    assert!(hub.server.has_lfs_object(&sha));
+    assert_eq!(
+        hub.server.lfs_object_path(&sha),
+        Some(object_path(tmp.path(), &sha))
+    );
     assert!(hub.batch(&repo, &data).await.get("actions").is_none());
     assert!(!hub.server.stats().auth_on_presigned);
     hub.server.shutdown().await;
