@@ -254,9 +254,11 @@ fn parse_json(json: &[u8], limits: &Limits) -> Result<Parsed> {
             return Err(SafetensorsError::DuplicateKey { key });
         }
         match entry {
-            RawEntry::Metadata(pairs) => {
+            // A null map is the same as none, as in the reference.
+            RawEntry::Metadata(None) => {}
+            RawEntry::Metadata(Some(pairs)) => {
                 let mut map = BTreeMap::new();
-                for (k, v) in pairs.unwrap_or_default().0 {
+                for (k, v) in pairs.0 {
                     if map.contains_key(&k) {
                         return Err(SafetensorsError::DuplicateKey {
                             key: format!("{METADATA_KEY}.{k}"),
@@ -290,7 +292,8 @@ fn check_tensor(name: String, raw: RawTensor, limits: &Limits) -> Result<TensorI
         });
     }
     // Left to right with checked arithmetic, like the reference: a huge dimension overflows even
-    // when a later one is 0.
+    // when a later one is 0. Counting bits (for F4 and F6) refuses tensors of 2^61 bytes or
+    // more, which no file can hold anyway.
     let bits = raw
         .shape
         .iter()
@@ -408,7 +411,6 @@ struct RawTensor {
 }
 
 /// A JSON object of strings, in file order with duplicates kept.
-#[derive(Default)]
 struct Pairs(Vec<(String, String)>);
 
 impl<'de> Deserialize<'de> for RawHeader {
