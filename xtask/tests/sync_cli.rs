@@ -27,18 +27,31 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs `xtask sync` with `args` against `endpoint`; returns the exit code, stdout, stderr.
+/// Runs `xtask sync` with `args` against `endpoint` without a token; returns the exit code,
+/// stdout and stderr.
 fn sync(dir: &Path, endpoint: &str, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("sync")
+    sync_as(dir, endpoint, None, args)
+}
+
+/// Like [`sync`], with `HF_TOKEN` set to `token` and trace logging on when given.
+fn sync_as(
+    dir: &Path,
+    endpoint: &str,
+    token: Option<&str>,
+    args: &[&str],
+) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg("sync")
         .args(["--endpoint", endpoint])
         .args(args)
         .current_dir(dir)
         .env_remove("HF_TOKEN")
         .env_remove("HF_ENDPOINT")
-        .env("HF_HOME", dir.join("hf-home"))
-        .output()
-        .unwrap();
+        .env("HF_HOME", dir.join("hf-home"));
+    if let Some(token) = token {
+        cmd.env("HF_TOKEN", token).env("RUST_LOG", "trace");
+    }
+    let output = cmd.output().unwrap();
     (
         output.status.code().unwrap(),
         String::from_utf8(output.stdout).unwrap(),
@@ -152,8 +165,10 @@ fn exit_codes_follow_the_registry_and_the_hub() {
     let (code, _, stderr) = sync(&dir, &url, &["--check"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("DRIFT"), "{stderr}");
-    let (code, stdout, stderr) = sync(&dir, &url, &["--json"]);
+    // With a token (and trace logging), which never shows in any output.
+    let (code, stdout, stderr) = sync_as(&dir, &url, Some(TOKEN), &["--json"]);
     assert_eq!(code, 1, "{stderr}");
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["exit_code"], 1);
     assert_eq!(report["summary"]["drift"], 1);
@@ -183,8 +198,9 @@ fn exit_codes_follow_the_registry_and_the_hub() {
         times: 100,
         action: Action::Status(404),
     });
-    let (code, stdout, stderr) = sync(&dir, &url, &["--json"]);
+    let (code, stdout, stderr) = sync_as(&dir, &url, Some(TOKEN), &["--json"]);
     assert_eq!(code, 2, "{stderr}");
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["exit_code"], 2);
     assert!(stderr.contains("left untouched"), "{stderr}");
