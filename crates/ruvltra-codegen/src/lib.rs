@@ -267,6 +267,20 @@ impl<'a> Plan<'a> {
             .collect();
         let variant_labels: Vec<&str> = self.variants.keys().copied().collect();
         let variant_docs: Vec<String> = variant_labels.iter().map(|l| format!(" `{l}`.")).collect();
+        // A catalog without variants gets no one-armed match (clippy's match_single_binding).
+        let from_label_body = if variant_labels.is_empty() {
+            quote! {
+                let _ = label;
+                None
+            }
+        } else {
+            quote! {
+                match label {
+                    #(#variant_labels => Some(Variant::#variant_idents),)*
+                    _ => None,
+                }
+            }
+        };
         quote! {
             #[doc = #count_doc]
             pub const MODELS: &[ModelSpec] = &[#(#idents),*];
@@ -300,10 +314,7 @@ impl<'a> Plan<'a> {
 
                 /// The variant with this label.
                 pub fn from_label(label: &str) -> Option<Variant> {
-                    match label {
-                        #(#variant_labels => Some(Variant::#variant_idents),)*
-                        _ => None,
-                    }
+                    #from_label_body
                 }
 
                 /// The variant of a spec, if it has one.
