@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod bench_codegen;
 mod card;
 mod demo;
 mod gguf;
@@ -39,6 +41,8 @@ enum Command {
     Modelfile(modelfile::Args),
     /// Reconcile registry.json with the Hub (`--check` for CI: exit 1 listing every difference).
     Sync(sync::Args),
+    /// Benchmarks: `bench codegen` (generator and generated-code compile times).
+    Bench(bench::Args),
     /// Publish the registry's models found in `--files DIR` to the Hub, then verify it matches.
     Publish(publish::Args),
     /// Verify that the Hub holds every published model with the registry's sizes and sha256s.
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Card(args) => card::run(args),
         Command::Modelfile(args) => modelfile::run(args),
         Command::Sync(args) => sync::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Demo(args) => demo::run(args),
