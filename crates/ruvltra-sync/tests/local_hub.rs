@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::{Hub, content, hub, model, python_upload, sha256_hex};
+use common::{Hub, content, hub, hub_with, model, python_upload, sha256_hex};
 use hub_server::{Action, Fault, Match};
 use ruvltra_sync::{FindingKind, Mode, SyncError};
 use serde_json::{Value, json};
@@ -284,7 +284,7 @@ async fn a_server_error_mid_sync_leaves_the_registry_untouched() {
         }],
     )
     .await;
-    let text = format!("{:#}", anyhow_like(&err));
+    let text = anyhow_like(&err);
     assert!(
         text.contains("ruv/ruvltra") && text.contains("500"),
         "{text}"
@@ -316,6 +316,18 @@ async fn a_server_error_mid_sync_leaves_the_registry_untouched() {
         }],
     )
     .await;
+
+    // A 429 asking for a wait beyond the client's limit fails fast.
+    let err = fails_untouched(
+        &hub,
+        &path,
+        vec![Fault::once(
+            Match::any().path_contains("/refs"),
+            Action::StatusRetryAfter(429, 3600),
+        )],
+    )
+    .await;
+    assert!(anyhow_like(&err).contains("3600"), "{}", anyhow_like(&err));
 
     // A burst shorter than the retries is absorbed: the sync succeeds.
     hub.server.faults().add(Fault {
@@ -408,6 +420,44 @@ async fn a_hundred_models_in_ten_repos_cost_a_handful_of_requests_per_repo() {
     assert_eq!(models.len(), 100);
     for (model, (id, sha)) in models.iter().zip(&expected) {
         assert_eq!((&model["id"], &model["sha256"]), (&json!(id), &json!(sha)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_a_long_tree_is_read() {
+    let hub = hub_with(|config| config.tree_page_size = 10);
+    hub.create_repo("ruv/ruvltra").await;
+    let mut models = Vec::new();
+    let mut files = Vec::new();
+    for n in 0..25 {
+        let entry = model(&format!("m{n}"), "1b", "q8_0");
+        files.push((
+            entry["file"].as_str().unwrap().to_owned(),
+            content(50 + n, n as u64),
+        ));
+        models.push(entry);
+    }
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    hub.publish("ruv/ruvltra", &refs).await;
+    let path = hub.write_registry("registry.json", &registry_json("ruv/ruvltra", models));
+
+    let before = hub.server.stats().api_requests;
+    let outcome = hub.sync(&path, SYNC, T0).await.unwrap();
+    let requests = hub.server.stats().api_requests - before;
+    assert!(
+        outcome.written && outcome.in_sync(),
+        "{:#?}",
+        outcome.report
+    );
+    // 25 files and .gitattributes in pages of 10: refs, repository info, 3 tree pages.
+    assert_eq!(requests, 5);
+    let after = read_json(&path);
+    for (model, (_, bytes)) in after["models"].as_array().unwrap().iter().zip(&files) {
+        assert_eq!(model["sha256"], sha256_hex(bytes));
+        assert_eq!(model["bytes"], bytes.len());
     }
 }
 

@@ -43,8 +43,15 @@ pub fn client_for(url: &str, token: Option<&str>) -> HubClient {
 }
 
 pub fn hub() -> Hub {
+    hub_with(|_| {})
+}
+
+/// A local Hub whose configuration `tweak` adjusts (page sizes, ...).
+pub fn hub_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
     let dir = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(dir.path().join("data"))).unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"));
+    tweak(&mut config);
+    let server = HubServer::spawn(config).unwrap();
     let client = client_for(&server.url(), Some(TOKEN));
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
