@@ -193,7 +193,9 @@ pub(crate) async fn run_job(
         if !objects.is_empty() {
             let list: Vec<LfsObject> = objects.iter().map(|(o, _)| *o).collect();
             let answers = client.lfs_batch(&job.repo, &job.branch, &list).await?;
-            let outcomes = upload_objects(client, &answers, &objects, observer).await?;
+            let outcomes =
+                upload_objects(client, &job.repo, &job.branch, &answers, &objects, observer)
+                    .await?;
             for (object, outcome) in outcomes {
                 match outcome {
                     UploadOutcome::AlreadyPresent => {
@@ -403,9 +405,17 @@ async fn open_branch(
     })
 }
 
-/// Sends every object the batch answer asks for, [`PARALLEL_FILES`] at a time.
+/// True for the answers a presigned upload URL gives once it has expired or been revoked.
+fn is_expired_url(error: &HubError) -> bool {
+    matches!(error, HubError::Forbidden { .. }) || matches!(error.status(), Some(403 | 404 | 410))
+}
+
+/// Sends every object the batch answer asks for, [`PARALLEL_FILES`] at a time. An upload URL
+/// that expired meanwhile is asked for again once.
 async fn upload_objects(
     client: &HubClient,
+    repo: &RepoId,
+    branch: &str,
     answers: &[BatchObject],
     objects: &[(LfsObject, &Wanted)],
     observer: &Observer,
@@ -436,9 +446,26 @@ async fn upload_objects(
                         done: p.bytes_done,
                     })
                 });
-                let outcome = client
-                    .upload_lfs_action(answer, &local, Some(progress))
-                    .await?;
+                let outcome = match client
+                    .upload_lfs_action(answer, &local, Some(progress.clone()))
+                    .await
+                {
+                    Err(e) if is_expired_url(&e) => {
+                        observer(Event::Notice(format!(
+                            "the upload URL of {path} was refused ({e}); asking for a new one"
+                        )));
+                        let fresh = client.lfs_batch(repo, branch, &[answer.object]).await?;
+                        let fresh = fresh.first().ok_or_else(|| {
+                            UploadError::InvalidInput(format!(
+                                "the LFS batch answer for {path} was empty; try again"
+                            ))
+                        })?;
+                        client
+                            .upload_lfs_action(fresh, &local, Some(progress))
+                            .await?
+                    }
+                    other => other?,
+                };
                 observer(Event::UploadDone {
                     path,
                     sent: !present,
