@@ -19,6 +19,8 @@ import pytest
 import huggingface_hub
 from huggingface_hub import (
     CommitOperationAdd,
+    CommitOperationCopy,
+    CommitOperationDelete,
     HfApi,
     hf_hub_download,
     snapshot_download,
@@ -157,6 +159,8 @@ def test_upload_small_text_file(api, repo, tmp_path):
     assert entry.size == len(data)
     path = hf_hub_download(repo, "hello.txt")
     assert file_sha256(path) == sha256(data)
+    # Regular files are cached under their git blob id (their ETag).
+    assert os.path.basename(os.path.realpath(path)) == git_blob_sha1(data)
 
 
 def test_upload_lfs_basic(api, repo, tmp_path):
@@ -494,3 +498,36 @@ def test_dataset_repo_and_odd_file_names(api, user, tmp_path):
     with pytest.raises(RepositoryNotFoundError):
         api.model_info(repo_id)  # The same name as a model does not exist.
     api.delete_repo(repo_id, repo_type="dataset")
+
+
+def test_copy_and_delete_operations(api, repo, tmp_path):
+    data = pseudo_random(123_456, 12)
+    api.create_commit(
+        repo,
+        [CommitOperationAdd("src/w.gguf", data), CommitOperationAdd("src/n.txt", b"note\n"), CommitOperationAdd("old/a.txt", b"a")],
+        commit_message="sources",
+    )
+    # Copies: the LFS file travels as lfsFile without size, the regular one is re-sent inline.
+    api.create_commit(
+        repo,
+        [
+            CommitOperationCopy("src/w.gguf", "dst/w.gguf"),
+            CommitOperationCopy("src/n.txt", "dst/n.txt"),
+            CommitOperationDelete("old/"),
+            CommitOperationDelete("src/n.txt"),
+        ],
+        commit_message="copy and delete",
+    )
+    files = set(api.list_repo_files(repo))
+    assert {"dst/w.gguf", "dst/n.txt", "src/w.gguf"} <= files
+    assert "src/n.txt" not in files and not any(f.startswith("old/") for f in files)
+    assert file_sha256(hf_hub_download(repo, "dst/w.gguf", cache_dir=str(tmp_path))) == sha256(data)
+    assert file_sha256(hf_hub_download(repo, "dst/n.txt", cache_dir=str(tmp_path))) == sha256(b"note\n")
+    with pytest.raises(RemoteEntryNotFoundError):
+        api.create_commit(repo, [CommitOperationDelete("missing.txt")], commit_message="nope")
+    # upload_folder with delete_patterns removes what the folder no longer has.
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "keep.txt").write_bytes(b"k")
+    api.upload_folder(folder_path=str(tmp_path / "up"), path_in_repo="dst", repo_id=repo, delete_patterns="*.gguf")
+    files = set(api.list_repo_files(repo))
+    assert "dst/keep.txt" in files and "dst/w.gguf" not in files and "dst/n.txt" in files
