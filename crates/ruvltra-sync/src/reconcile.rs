@@ -337,6 +337,14 @@ fn add_new_models(
                 continue;
             }
             let model = new_model(registry, place, snap, &stem, &parsed, &files, opts);
+            if let Some(problem) = model_problem(registry, &model) {
+                // An odd path (say, an upper-case folder) must not block the whole sync.
+                reject(
+                    main,
+                    format!("the new entry would be invalid ({problem}); add it by hand"),
+                );
+                continue;
+            }
             added_files.insert((repo.to_owned(), main.clone()));
             ids.insert(model.id.clone());
             added.push(model);
@@ -362,6 +370,24 @@ fn add_new_models(
         report.push(finding);
     }
     out.models.extend(added);
+}
+
+/// The first validation problem of `model`, checked alone in a copy of the registry's header.
+fn model_problem(registry: &Registry, model: &Model) -> Option<String> {
+    let alone = Registry {
+        schema_version: registry.schema_version,
+        repo: registry.repo.clone(),
+        revision: registry.revision.clone(),
+        catalog: registry.catalog.clone(),
+        models: vec![model.clone()],
+        extra: registry.extra.clone(),
+    };
+    let problems = ruvltra_registry::validate(&alone).err()?;
+    problems
+        .0
+        .into_iter()
+        .find(|p| p.path.starts_with("/models/0"))
+        .map(|p| p.message)
 }
 
 /// The shard files 1..=N of a split in order, or why the split is unusable.
@@ -853,6 +879,37 @@ mod tests {
             "{:?}",
             report.findings
         );
+    }
+
+    #[test]
+    fn a_new_file_the_registry_could_not_hold_is_reported_not_added() {
+        let reg = registry(REGISTRY);
+        // A path longer than the registry allows (1024 bytes), though the Hub accepts it.
+        let long = format!("{}ruvltra-deep-1b-q4_0.gguf", "d/".repeat(600));
+        let hub = hub_of(
+            "ruv/ruvltra",
+            "main",
+            snap(
+                COMMIT_1,
+                &[],
+                &[
+                    ("ruvltra-small-0.5b-q4_k_m.gguf", lfs(1, SHA_A)),
+                    (long.as_str(), lfs(2, SHA_B)),
+                ],
+            ),
+        );
+        let (out, report) = reconcile(&reg, &hub, &opts(false, T0));
+        assert_eq!(out.models.len(), 2);
+        let not_added: Vec<_> = report
+            .findings
+            .iter()
+            .filter(
+                |f| matches!(&f.kind, FindingKind::NotAdded { reason } if reason.contains("1024")),
+            )
+            .collect();
+        assert_eq!(not_added.len(), 1, "{:?}", report.findings);
+        assert_eq!(not_added[0].file.as_deref(), Some(long.as_str()));
+        ruvltra_registry::validate(&out).unwrap();
     }
 
     #[test]
