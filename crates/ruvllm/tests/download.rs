@@ -745,3 +745,99 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
     );
     assert!(text.starts_with("1 0\nlocal/shared 2"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_answer_times_out_and_is_retried() {
+    let hub = Hub::start();
+    let data = content(MIB, 16);
+    hub.publish("local/stall", &[("m.gguf", &data, true)]).await;
+    // Longer than the test client's 3 s read timeout.
+    hub.server.faults().add(Fault::once(
+        Match::any().method("GET").path_contains("/resolve/"),
+        Action::Stall(Duration::from_secs(8)),
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let spec = spec("local/stall", "m.gguf", &data, &[]);
+    let fetched = fetch(&spec, &options(&hub.url(), cache.path()))
+        .await
+        .unwrap();
+    assert_eq!(fetched.files[0].source, Source::Hub);
+    assert_eq!(fs::read(&fetched.path).unwrap(), data);
+    assert_eq!(hub.server.stats().faults_fired, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured_within_the_limit_and_fails_fast_beyond_it() {
+    let hub = Hub::start();
+    let data = content(MIB, 17);
+    hub.publish("local/limited", &[("m.gguf", &data, true)])
+        .await;
+    let resolve = || Match::any().path_contains("/resolve/");
+    hub.server
+        .faults()
+        .add(Fault::once(resolve(), Action::StatusRetryAfter(429, 1)));
+    let cache = tempfile::tempdir().unwrap();
+    let spec = spec("local/limited", "m.gguf", &data, &[]);
+    let fetched = fetch(&spec, &options(&hub.url(), cache.path()))
+        .await
+        .unwrap();
+    assert_eq!(fs::read(&fetched.path).unwrap(), data);
+    assert_eq!(hub.server.stats().faults_fired, 1);
+
+    // An hour is beyond the policy's limit: no waiting, a clear error, nothing cached.
+    let other = tempfile::tempdir().unwrap();
+    hub.server
+        .faults()
+        .add(Fault::once(resolve(), Action::StatusRetryAfter(429, 3600)));
+    let err = download(&spec, &options(&hub.url(), other.path()))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("asked to wait 3600 s"), "{text}");
+    assert!(
+        !other
+            .path()
+            .join("models--local--limited/snapshots")
+            .exists()
+    );
+}
+
+#[test]
+fn trace_logs_never_show_the_token_or_presigned_queries() {
+    let hub = Hub::start_with(|c| c.lfs_redirect = true);
+    let data = content(300_000, 18);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(hub.publish("local/secret", &[("m.gguf", &data, true)]));
+    // One failed body first, so error paths log too.
+    hub.server.faults().add(Fault::once(
+        Match::any().method("GET").path_contains("/lfs-cdn/"),
+        Action::DropAfter(1000),
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let out = cli()
+        .args(pull_args(
+            &hub.url(),
+            cache.path(),
+            "local/secret",
+            "m.gguf",
+            &data,
+        ))
+        .env("HF_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("lfs-cdn"),
+        "the trace shows no CDN request: {text}"
+    );
+    assert!(!text.contains(TOKEN), "the token leaked");
+    assert!(!text.contains("signature="), "a presigned query leaked");
+    assert!(!hub.server.stats().auth_on_presigned);
+    assert_eq!(hub.server.stats().faults_fired, 1);
+}
