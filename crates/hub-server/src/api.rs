@@ -347,12 +347,23 @@ async fn dispatch(
     if segs.last().is_some_and(|s| s.is_empty()) && segs.len() > 1 {
         segs.pop();
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
+    // Absolute URLs follow the Host the client used (or the one a proxy forwarded).
+    let header_str = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| valid_host(v))
+    };
+    let host = header_str("x-forwarded-host")
+        .or_else(|| header_str(header::HOST.as_str()))
         .or_else(|| state.addr.get().map(|a| a.to_string()))
         .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let scheme = match header_str("x-forwarded-proto").as_deref() {
+        Some("https") => "https",
+        _ => "http",
+    };
     let (auth, token_name) = authenticate(&state, &headers);
     let query = parts.uri.query().map(parse_query).unwrap_or_default();
     let ctx = Ctx {
@@ -362,7 +373,7 @@ async fn dispatch(
         segs,
         query,
         headers,
-        base: format!("http://{host}"),
+        base: format!("{scheme}://{host}"),
         auth,
         token_name,
     };
@@ -389,6 +400,15 @@ async fn dispatch(
         resp = Response::from_parts(parts, faulty_body(body, fault, conn.switch));
     }
     resp
+}
+
+/// Whether a Host value is safe to put into URLs and headers: a name or address and a port.
+fn valid_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
 }
 
 /// Marks a response as the last on its connection (used when the request body was not read).

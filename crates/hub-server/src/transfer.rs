@@ -588,7 +588,10 @@ pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rev: &str, path: &str) -> Ap
         if ctx.state.config.lfs_redirect
             && let Some(port) = ctx.state.cdn_port.get()
         {
-            let host = ctx.base.trim_start_matches("http://");
+            let host = ctx
+                .base
+                .split_once("://")
+                .map_or(ctx.base.as_str(), |(_, h)| h);
             let hostname = match host.rfind(':') {
                 Some(i) if !host[i..].contains(']') => &host[..i],
                 _ => host,

@@ -916,6 +916,30 @@ async fn urls_follow_the_host_header_and_upload_urls_expire() {
     assert_eq!(r.status(), 409);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["url"], "http://proxy.test/local/hosted");
+    let r = hub
+        .http
+        .post(hub.url("/api/repos/create"))
+        .bearer_auth(TOKEN)
+        .header("x-forwarded-host", "public.test")
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"name": "hosted"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["url"], "https://public.test/local/hosted");
+    // A Host that cannot be part of a URL is ignored.
+    let r = hub
+        .http
+        .post(hub.url("/api/repos/create"))
+        .bearer_auth(TOKEN)
+        .header("host", "evil.test/<script>")
+        .json(&json!({"name": "hosted"}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["url"], format!("{}/local/hosted", hub.server.url()));
     let data = b"expiring".to_vec();
     let obj = hub.batch("local/hosted", &data).await;
     let href = obj["actions"]["upload"]["href"].as_str().unwrap();
