@@ -1,6 +1,16 @@
 //! Verified, resumable downloads of a [`ModelSpec`]'s files into the shared Hugging Face
 //! cache, with the registry's fallback URLs when the Hub fails.
 //!
+//! ```no_run
+//! use ruvllm::hub::download::{DownloadOptions, download_blocking};
+//! use ruvllm::hub::registry;
+//!
+//! let spec = registry::by_id("ruvltra-claude-code-0.5b-q4_k_m").expect("in the catalog");
+//! let path = download_blocking(spec, &DownloadOptions::default())?;
+//! println!("{}", path.display());
+//! # Ok::<(), ruvllm::hub::download::DownloadError>(())
+//! ```
+//!
 //! # How one file is obtained
 //! 1. **Cache.** The revision is resolved locally (a commit id as is, a branch or tag through
 //!    `refs/<revision>`); if `snapshots/<commit>/<file>` exists and the content is pinned (the
