@@ -287,8 +287,8 @@ impl fmt::Display for Finding {
                  is released",
             ),
             FindingKind::NoHubSha256 => f.write_str(
-                "not an LFS file, so the Hub gives no sha256; the registry's sha256 is left as \
-                 it is (store GGUF files in LFS)",
+                "not an LFS file, so the Hub gives no sha256 for it; the registry's sha256 is \
+                 left as it is",
             ),
             FindingKind::EmptyOnHub => {
                 f.write_str("the file on the Hub is empty; the registry is left as it is")
