@@ -531,3 +531,15 @@ def test_copy_and_delete_operations(api, repo, tmp_path):
     api.upload_folder(folder_path=str(tmp_path / "up"), path_in_repo="dst", repo_id=repo, delete_patterns="*.gguf")
     files = set(api.list_repo_files(repo))
     assert "dst/keep.txt" in files and "dst/w.gguf" not in files and "dst/n.txt" in files
+
+
+def test_list_models(api, user):
+    name = f"listed-{uuid.uuid4().hex[:8]}"
+    api.create_repo(f"{user}/{name}")
+    api.create_repo(f"{user}/{name}-hidden", private=True)
+    found = [m.id for m in api.list_models(author=user, search=name)]
+    assert found == [f"{user}/{name}", f"{user}/{name}-hidden"]
+    anonymous = [m.id for m in HfApi(endpoint=ENDPOINT, token=False).list_models(search=name)]
+    assert anonymous == [f"{user}/{name}"]
+    api.delete_repo(f"{user}/{name}")
+    api.delete_repo(f"{user}/{name}-hidden")

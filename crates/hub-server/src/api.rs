@@ -497,6 +497,9 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
         ["api", "whoami-v2"] if m == Method::GET => whoami(ctx),
         ["api", "repos", "create"] if m == Method::POST => create_repo(ctx, body).await,
         ["api", "repos", "delete"] if m == Method::DELETE => delete_repo(ctx, body).await,
+        ["api", kind] if m == Method::GET && RepoKind::from_plural(kind).is_some() => {
+            list_repos(ctx, RepoKind::from_plural(kind).unwrap_or(RepoKind::Model))
+        }
         ["api", "validate-yaml"] if m == Method::POST => {
             let _ = read_body(body, ctx.state.config.max_json_bytes).await?;
             Ok(axum::Json(json!({"errors": [], "warnings": []})).into_response())
@@ -886,6 +889,44 @@ pub(crate) fn load_rev(
             ApiError::internal(format!("commit {commit} is missing from the store"))
         })?;
     Ok((meta, record))
+}
+
+/// `GET /api/models?author=&search=&limit=`: the repos of one kind the caller may see, sorted.
+fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
+    let author = ctx.q("author");
+    let search = ctx.q("search").map(str::to_lowercase);
+    let limit: usize = ctx
+        .q("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    for (id, meta) in ctx.state.store.list_repos(kind)? {
+        if (meta.private && !ctx.can_read_private())
+            || author.is_some_and(|a| a != id.namespace)
+            || search
+                .as_deref()
+                .is_some_and(|q| !id.full().to_lowercase().contains(q))
+        {
+            continue;
+        }
+        let sha = ctx.state.store.refs(&id)?.branches.get("main").cloned();
+        let full = id.full();
+        out.push(json!({
+            "_id": &hex::encode(sha2::Sha256::digest_str(&full))[..24],
+            "id": full,
+            "author": id.namespace,
+            "sha": sha,
+            "private": meta.private,
+            "createdAt": meta.created_at,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+        }));
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(axum::Json(out).into_response())
 }
 
 fn repo_info(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {

@@ -578,6 +578,23 @@ impl Store {
         read_json(&self.repo_dir(id).join("repo.json"))
     }
 
+    /// Every repo of one kind, sorted by namespace and name.
+    pub fn list_repos(&self, kind: RepoKind) -> io::Result<Vec<(RepoId, RepoMeta)>> {
+        let dir = self.root.join("repos").join(kind.plural());
+        let mut out = Vec::new();
+        for ns in read_dir_names(&dir)? {
+            for name in read_dir_names(&dir.join(&ns))? {
+                if let Some(id) = RepoId::new(kind, &ns, &name)
+                    && let Some(meta) = self.repo_meta(&id)?
+                {
+                    out.push((id, meta));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// Writes a repo's metadata.
     pub fn write_repo_meta(&self, id: &RepoId, meta: &RepoMeta) -> io::Result<()> {
         write_json(&self.repo_dir(id).join("repo.json"), meta)
@@ -626,6 +643,17 @@ impl Store {
             sync_dir(parent)?;
         }
         fs::remove_dir_all(&grave)
+    }
+}
+
+fn read_dir_names(dir: &Path) -> io::Result<Vec<String>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
 }
 
