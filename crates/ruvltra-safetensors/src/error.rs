@@ -35,6 +35,15 @@ pub enum SafetensorsError {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// A problem of the safetensors file at `path` (any variant below, read through
+    /// [`crate::read_header`] or [`crate::check_adapter_dir`]); [`SafetensorsError::root`] gives it.
+    #[error("{path}: {inner}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        inner: Box<SafetensorsError>,
+    },
     /// The input ended inside the 8-byte length or the JSON header.
     #[error(
         "file is truncated: {what} at byte {offset} needs {needed} bytes but the input ended; the download or copy is incomplete"
@@ -295,6 +304,16 @@ pub enum SafetensorsError {
         /// What is wrong with the request.
         reason: String,
     },
+}
+
+impl SafetensorsError {
+    /// The error itself, without the file name [`SafetensorsError::InFile`] adds.
+    pub fn root(&self) -> &SafetensorsError {
+        match self {
+            SafetensorsError::InFile { inner, .. } => inner.root(),
+            other => other,
+        }
+    }
 }
 
 /// Shorthand for results of this crate.

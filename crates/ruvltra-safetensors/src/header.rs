@@ -57,12 +57,13 @@ impl TensorInfo {
     /// The number of elements (the product of the shape; 1 for a scalar). The reader has checked
     /// that it fits in a u64.
     pub fn element_count(&self) -> u64 {
-        self.shape.iter().product()
+        // Saturating, so a hand-built TensorInfo cannot make this panic.
+        self.shape.iter().fold(1u64, |n, &d| n.saturating_mul(d))
     }
 
     /// The number of bytes of the tensor's data.
     pub fn byte_len(&self) -> u64 {
-        self.data_offsets.1 - self.data_offsets.0
+        self.data_offsets.1.saturating_sub(self.data_offsets.0)
     }
 }
 
@@ -84,7 +85,7 @@ pub struct SafetensorsHeader {
 impl SafetensorsHeader {
     /// The length of the whole file.
     pub fn file_len(&self) -> u64 {
-        self.data_start + self.data_len
+        self.data_start.saturating_add(self.data_len)
     }
 
     /// The tensor with this name.
@@ -105,7 +106,8 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<SafetensorsHeader> {
     read_header_with(path, &Limits::default())
 }
 
-/// Reads and checks the header of the safetensors file at `path`.
+/// Reads and checks the header of the safetensors file at `path`. Errors other than
+/// [`SafetensorsError::Open`] come wrapped in [`SafetensorsError::InFile`] naming the file.
 pub fn read_header_with(path: impl AsRef<Path>, limits: &Limits) -> Result<SafetensorsHeader> {
     let path = path.as_ref();
     let open = |source| SafetensorsError::Open {
@@ -114,7 +116,10 @@ pub fn read_header_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Safet
     };
     let file = File::open(path).map_err(open)?;
     let file_len = file.metadata().map_err(open)?.len();
-    read_header_from(BufReader::new(file), file_len, limits)
+    read_header_from(BufReader::new(file), file_len, limits).map_err(|e| SafetensorsError::InFile {
+        path: path.to_path_buf(),
+        inner: Box::new(e),
+    })
 }
 
 /// Reads and checks a safetensors header from a stream positioned at the start of the file.

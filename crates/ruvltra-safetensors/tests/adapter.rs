@@ -106,10 +106,20 @@ fn a_corrupt_safetensors_file_fails_the_folder() {
         .unwrap()
         .set_len(len - 1)
         .unwrap();
+    let err = check_adapter_dir(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, SafetensorsError::InFile { path: p, .. } if *p == path),
+        "{err:?}"
+    );
     assert!(matches!(
-        check_adapter_dir(dir.path()),
-        Err(SafetensorsError::OffsetOutOfBounds { .. })
+        err.root(),
+        SafetensorsError::OffsetOutOfBounds { .. }
     ));
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: tensor ", path.display())),
+        "{err}"
+    );
 }
 
 #[test]

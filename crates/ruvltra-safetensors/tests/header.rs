@@ -501,6 +501,18 @@ fn reads_a_real_file_from_disk() {
     let (bytes, header) = small_file();
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(read_header(&path).unwrap(), header);
+    // Errors of a file read by path name it.
+    std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+    let err = read_header(&path).unwrap_err();
+    assert!(
+        matches!(err.root(), SafetensorsError::OffsetOutOfBounds { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{}: tensor \"", path.display())),
+        "{msg}"
+    );
 }
 
 /// Byte flips, insertions, deletions and length edits of a valid file: the reader must return
