@@ -9,6 +9,10 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_codegen;
+mod bench_download;
+mod bench_hash;
+mod bench_publish;
+mod bench_suite;
 mod card;
 mod demo;
 mod gguf;
@@ -21,7 +25,10 @@ mod validate;
 mod verify;
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "RuvLTRA registry, publishing and Hub tools")]
+#[command(
+    name = "cargo xtask",
+    about = "RuvLTRA registry, publishing and Hub tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +48,7 @@ enum Command {
     Modelfile(modelfile::Args),
     /// Reconcile registry.json with the Hub (`--check` for CI: exit 1 listing every difference).
     Sync(sync::Args),
-    /// Benchmarks: `bench codegen` (generator and generated-code compile times).
+    /// Benchmarks: `bench hash|publish|download|codegen|all` (figures beside their references).
     Bench(bench::Args),
     /// Publish the registry's models found in `--files DIR` to the Hub, then verify it matches.
     Publish(publish::Args),
