@@ -316,7 +316,13 @@ async fn dispatch(
         return resp;
     }
     match &action {
-        Some(Action::Stall(d)) => tokio::time::sleep(*d).await,
+        Some(Action::Stall(d)) => {
+            let mut stopping = state.stopping.clone();
+            tokio::select! {
+                () = tokio::time::sleep(*d) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+        }
         Some(Action::IgnoreRange) => {
             headers.remove(header::RANGE);
         }

@@ -194,6 +194,8 @@ pub(crate) struct AppState {
     pub cdn_port: std::sync::OnceLock<u16>,
     /// The main listener's address, for requests without a Host header.
     pub addr: std::sync::OnceLock<SocketAddr>,
+    /// Becomes true when the server is asked to stop, so stalled requests end at once.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 enum Runner {
@@ -226,8 +228,8 @@ impl HubServer {
     /// Starts the server on `addr` inside the current tokio runtime (`127.0.0.1:0` picks a
     /// free port). It accepts connections when this returns.
     pub async fn start(addr: SocketAddr, config: ServerConfig) -> Result<HubServer, ServerError> {
-        let (state, main, cdn) = bind(addr, config).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (state, main, cdn) = bind(addr, config, stop_rx.clone()).await?;
         let task = tokio::spawn(serve(state.clone(), main, cdn, stop_rx));
         Ok(HubServer {
             addr: *state.addr.get().unwrap_or(&addr),
@@ -258,7 +260,7 @@ impl HubServer {
                 };
                 runtime.block_on(async move {
                     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-                    match bind(addr, config).await {
+                    match bind(addr, config, stop_rx.clone()).await {
                         Ok((state, main, cdn)) => {
                             let _ = ready_tx.send(Ok(state.clone()));
                             serve(state, main, cdn, stop_rx).await;
@@ -379,7 +381,11 @@ impl Drop for HubServer {
 
 type Bound = (Arc<AppState>, KillListener, Option<KillListener>);
 
-async fn bind(addr: SocketAddr, config: ServerConfig) -> Result<Bound, ServerError> {
+async fn bind(
+    addr: SocketAddr,
+    config: ServerConfig,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<Bound, ServerError> {
     let store = store::Store::open(config.data_dir.clone())?;
     let main = tokio::net::TcpListener::bind(addr)
         .await
@@ -409,6 +415,7 @@ async fn bind(addr: SocketAddr, config: ServerConfig) -> Result<Bound, ServerErr
         cdn_secret: store::random_hex(32),
         cdn_port: std::sync::OnceLock::new(),
         addr: std::sync::OnceLock::new(),
+        stopping,
     });
     let _ = state.addr.set(local);
     if let Some(cdn) = &cdn

@@ -977,10 +977,36 @@ fn spawned_server_serves_blocking_callers_and_stops() {
             .status()
     });
     assert_eq!(status, 200);
+    // A stalled request does not hold up stopping.
+    server.faults().add(Fault::once(
+        Match::any(),
+        Action::Stall(Duration::from_secs(600)),
+    ));
+    let stalled = std::thread::spawn(move || {
+        let _ = std::net::TcpStream::connect(addr_of(&url)).and_then(|mut s| {
+            use std::io::{Read as _, Write as _};
+            s.write_all(b"GET /api/whoami-v2 HTTP/1.1\r\nHost: x\r\n\r\n")?;
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf)
+        });
+    });
+    while server.faults().pending() > 0 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let addr = server.addr();
+    let t = Instant::now();
     server.stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "stop waited for the stall"
+    );
+    stalled.join().unwrap();
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "still listening after stop"
     );
+}
+
+fn addr_of(url: &str) -> String {
+    url.trim_start_matches("http://").to_owned()
 }
