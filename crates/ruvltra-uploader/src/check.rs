@@ -103,25 +103,63 @@ pub struct CheckedFile {
     pub gguf: Option<GgufFacts>,
 }
 
+/// Buffers in flight between the reading and the hashing thread.
+const HASH_BUFFERS: usize = 3;
+
 /// Hashes a file in one streaming pass with [`HASH_BUFFER`]-sized reads (blocking; run it on
-/// its own thread). `progress` gets the bytes hashed so far after every read.
+/// its own thread). A second thread reads while this one hashes, so the pass runs at the
+/// speed of the slower of the two rather than their sum; memory stays at [`HASH_BUFFERS`]
+/// buffers. `progress` gets the bytes hashed so far after every buffer.
 pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> std::io::Result<(Sha256, u64)> {
+    use std::sync::mpsc::sync_channel;
+
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buffer = vec![0u8; HASH_BUFFER];
-    let mut total = 0u64;
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-        total += n as u64;
-        progress(total);
+    let (full_tx, full_rx) = sync_channel::<std::io::Result<(Vec<u8>, usize)>>(HASH_BUFFERS);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(HASH_BUFFERS);
+    for _ in 0..HASH_BUFFERS {
+        // The channel has room for every buffer, so this cannot block or fail.
+        let _ = empty_tx.send(vec![0u8; HASH_BUFFER]);
     }
-    Ok((Sha256(hasher.finalize().into()), total))
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            while let Ok(mut buffer) = empty_rx.recv() {
+                let mut filled = 0;
+                let outcome = loop {
+                    match file.read(&mut buffer[filled..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == buffer.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                let done = filled == 0;
+                let message = outcome.map(|()| (buffer, filled));
+                let failed = message.is_err();
+                if full_tx.send(message).is_err() || done || failed {
+                    return;
+                }
+            }
+        });
+        let mut hasher = sha2::Sha256::new();
+        let mut total = 0u64;
+        while let Ok(message) = full_rx.recv() {
+            let (buffer, filled) = message?;
+            if filled == 0 {
+                break;
+            }
+            hasher.update(&buffer[..filled]);
+            total += filled as u64;
+            progress(total);
+            // The reader may have stopped already; then the buffer is simply dropped.
+            let _ = empty_tx.send(buffer);
+        }
+        Ok((Sha256(hasher.finalize().into()), total))
+    })
 }
 
 /// Checks the header of a GGUF file against its name and the registry. Problems that stop
@@ -362,4 +400,31 @@ async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcom
         gguf,
     });
     Ok((file, errs, warns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_hash_equals_the_one_shot_digest_at_buffer_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [
+            0,
+            1,
+            HASH_BUFFER - 1,
+            HASH_BUFFER,
+            HASH_BUFFER + 1,
+            3 * HASH_BUFFER + 7,
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let mut last = 0;
+            let (sha, size) = hash_file(&path, &mut |done| last = done).unwrap();
+            assert_eq!(sha, Sha256::digest(&bytes), "{len}");
+            assert_eq!((size, last), (len as u64, len as u64));
+        }
+        assert!(hash_file(&dir.path().join("absent"), &mut |_| {}).is_err());
+    }
 }
