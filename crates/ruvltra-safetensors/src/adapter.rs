@@ -386,12 +386,21 @@ fn read_small(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Which of the two LoRA matrices a tensor is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoraHalf {
+    /// `lora_A`, shape `[r, in]`.
+    A,
+    /// `lora_B`, shape `[out, r]`.
+    B,
+}
+
 /// Where `.lora_A.` / `.lora_B.` sits in a PEFT tensor name, and which of the two it is.
-fn lora_part(name: &str) -> Option<(usize, char)> {
+fn lora_part(name: &str) -> Option<(usize, LoraHalf)> {
     if let Some(i) = name.find(".lora_A.") {
-        return Some((i, 'A'));
+        return Some((i, LoraHalf::A));
     }
-    name.find(".lora_B.").map(|i| (i, 'B'))
+    name.find(".lora_B.").map(|i| (i, LoraHalf::B))
 }
 
 /// Compares LoRA weights with their config and returns every disagreement (empty when they agree):
@@ -411,12 +420,12 @@ pub fn check_weights_match_config(
             continue;
         };
         let (other, rank_dim) = match which {
-            'A' => (t.name.replacen(".lora_A.", ".lora_B.", 1), 0),
-            _ => (t.name.replacen(".lora_B.", ".lora_A.", 1), 1),
+            LoraHalf::A => (t.name.replacen(".lora_A.", ".lora_B.", 1), 0),
+            LoraHalf::B => (t.name.replacen(".lora_B.", ".lora_A.", 1), 1),
         };
         if !names.contains(other.as_str()) {
             problems.push(format!("{:?} has no matching {other:?}", t.name));
-        } else if which == 'A' {
+        } else if which == LoraHalf::A {
             pairs += 1;
         }
         if t.shape.len() != 2 {
