@@ -185,6 +185,23 @@ pub fn check_gguf(
         ));
         return None;
     }
+    // A shard's `split.*` keys must agree with its `-NNNNN-of-MMMMM` name.
+    if let Some(name) = ruvltra_gguf::split_name(Path::new(&expected.repo_path)) {
+        match ruvltra_gguf::split_info(&header) {
+            Some(info) if info.matches_name(&name) => {}
+            Some(info) => errors.push(format!(
+                "the header says shard {} of {} but the name says shard {} of {}; rename the file or split the model again",
+                info.no + 1,
+                info.count,
+                name.no,
+                name.count
+            )),
+            None => errors.push(
+                "the name marks a split shard but the header has no split.no/split.count; split the model with llama.cpp's gguf-split"
+                    .to_owned(),
+            ),
+        }
+    }
     if expected.kind == FileKind::GgufShard {
         return None;
     }
