@@ -13,11 +13,14 @@ PY=${RUVLTRA_PYTHON:-$ROOT/.venv/bin/python}
 RUVLLM=$ROOT/target/release/ruvllm
 XTASK=$ROOT/target/release/xtask
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ruvllm-bench.XXXXXX")
+# Where the downloaded caches go (set CACHE_ROOT=/dev/shm to take the disk out of the figures).
+CACHE_ROOT=${CACHE_ROOT:-$WORK}
+CACHES=$(mktemp -d "$CACHE_ROOT/ruvllm-bench-caches.XXXXXX")
 SERVER_PID=
 
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
+    rm -rf "$WORK" "$CACHES"
 }
 trap cleanup EXIT
 
@@ -53,25 +56,29 @@ peak_rss() { sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$1"; }
 for i in $(seq "$RUNS"); do
     t0=$(now); curl -s -L -o /dev/null "$URL"; t1=$(now)
     echo "curl -o /dev/null      run $i: $(rate "$(echo "$t1 - $t0" | bc)")"
+    rm -f "$CACHES/curl.out"
+    t0=$(now); curl -s -L -o "$CACHES/curl.out" "$URL"; t1=$(now)
+    echo "curl -o FILE           run $i: $(rate "$(echo "$t1 - $t0" | bc)")"
+    rm -f "$CACHES/curl.out"
 done
 for i in $(seq "$RUNS"); do
-    rm -rf "$WORK/cache"
+    rm -rf "$CACHES/cache"
     t0=$(now)
     /usr/bin/time -v -o "$WORK/time.txt" "$RUVLLM" pull --repo local/bench --file model.gguf \
-        --sha256 "$SHA" --size "$BYTES" --endpoint "$EP" --cache-dir "$WORK/cache" -q >/dev/null
+        --sha256 "$SHA" --size "$BYTES" --endpoint "$EP" --cache-dir "$CACHES/cache" -q >/dev/null
     t1=$(now)
     echo "ruvllm pull (verified) run $i: $(rate "$(echo "$t1 - $t0" | bc)"), peak RSS $(peak_rss "$WORK/time.txt") KiB"
 done
 t0=$(now); "$RUVLLM" pull --repo local/bench --file model.gguf --sha256 "$SHA" --size "$BYTES" \
-    --endpoint "$EP" --cache-dir "$WORK/cache" -q >/dev/null; t1=$(now)
+    --endpoint "$EP" --cache-dir "$CACHES/cache" -q >/dev/null; t1=$(now)
 echo "ruvllm pull, cached (marker check): $(echo "$t1 - $t0" | bc) s"
 t0=$(now); "$RUVLLM" pull --repo local/bench --file model.gguf --sha256 "$SHA" --size "$BYTES" \
-    --endpoint "$EP" --cache-dir "$WORK/cache" -q --full-verify >/dev/null; t1=$(now)
+    --endpoint "$EP" --cache-dir "$CACHES/cache" -q --full-verify >/dev/null; t1=$(now)
 echo "ruvllm pull, cached (--full-verify re-hash): $(echo "$t1 - $t0" | bc) s"
 for i in $(seq "$RUNS"); do
-    rm -rf "$WORK/pycache"
+    rm -rf "$CACHES/pycache"
     t0=$(now)
-    /usr/bin/time -v -o "$WORK/time.txt" env HF_ENDPOINT="$EP" HF_HUB_CACHE="$WORK/pycache" HF_HOME="$WORK/hfhome" \
+    /usr/bin/time -v -o "$WORK/time.txt" env HF_ENDPOINT="$EP" HF_HUB_CACHE="$CACHES/pycache" HF_HOME="$WORK/hfhome" \
         "$PY" -c 'from huggingface_hub import hf_hub_download; hf_hub_download("local/bench", "model.gguf")'
     t1=$(now)
     echo "hf_hub_download        run $i: $(rate "$(echo "$t1 - $t0" | bc)"), peak RSS $(peak_rss "$WORK/time.txt") KiB"

@@ -62,9 +62,12 @@ use url::Url;
 use super::cache::{self, HfCache, is_commit_id, is_safe_name, is_sha256_hex};
 use super::registry::{FileSpec, ModelSpec};
 
-/// Messages in flight between the network task and each worker thread. With chunks of at most
-/// a few hundred KiB this bounds the memory used by one transfer to a few MiB.
-const CHANNEL_DEPTH: usize = 32;
+/// Batches in flight between the network task and each worker thread; with [`BATCH_BYTES`]
+/// this bounds the memory of one transfer to about 10 MiB whatever the file size.
+const CHANNEL_DEPTH: usize = 8;
+/// Received chunks are handed to the worker threads in batches of about this many bytes, so
+/// the threads wake once per batch rather than once per network read.
+const BATCH_BYTES: usize = 1 << 20;
 /// The write buffer of the writer thread.
 const WRITE_BUFFER: usize = 1 << 20;
 /// Body failures tolerated per source before it is given up (each resumes from the bytes
@@ -1293,8 +1296,11 @@ fn hash_prefix(hasher: &mut sha2::Sha256, path: &Path, len: Option<u64>) -> io::
     }
 }
 
+/// Chunks in arrival order, shared by both worker threads.
+type Batch = Arc<Vec<Bytes>>;
+
 enum WriteMsg {
-    Data(Bytes),
+    Data(Batch),
     /// Truncate to zero (a 200 answer to a range).
     Restart,
     /// Flush the buffer, answer with the file length.
@@ -1304,7 +1310,7 @@ enum WriteMsg {
 }
 
 enum HashMsg {
-    Data(Bytes),
+    Data(Batch),
     Restart,
     Finish(oneshot::Sender<[u8; 32]>),
 }
@@ -1314,6 +1320,9 @@ enum HashMsg {
 struct Transfer {
     pos: u64,
     path: PathBuf,
+    /// Chunks received but not yet handed to the threads.
+    pending: Vec<Bytes>,
+    pending_bytes: usize,
     writer: Option<mpsc::Sender<WriteMsg>>,
     hasher: Option<mpsc::Sender<HashMsg>>,
     writer_thread: Option<std::thread::JoinHandle<io::Result<()>>>,
@@ -1353,7 +1362,7 @@ impl Transfer {
                 }
                 while let Some(msg) = hrx.blocking_recv() {
                     match msg {
-                        HashMsg::Data(bytes) => hasher.update(&bytes),
+                        HashMsg::Data(batch) => batch.iter().for_each(|b| hasher.update(b)),
                         HashMsg::Restart => hasher = sha2::Sha256::new(),
                         HashMsg::Finish(reply) => {
                             let _ = reply.send(std::mem::take(&mut hasher).finalize().into());
@@ -1371,7 +1380,11 @@ impl Transfer {
                 let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
                 while let Some(msg) = wrx.blocking_recv() {
                     match msg {
-                        WriteMsg::Data(bytes) => out.write_all(&bytes)?,
+                        WriteMsg::Data(batch) => {
+                            for bytes in batch.iter() {
+                                out.write_all(bytes)?;
+                            }
+                        }
                         WriteMsg::Restart => {
                             out.flush()?;
                             out.get_mut().set_len(0)?;
@@ -1401,6 +1414,8 @@ impl Transfer {
         Ok(Transfer {
             pos,
             path: path.to_owned(),
+            pending: Vec::new(),
+            pending_bytes: 0,
             writer: Some(wtx),
             hasher: Some(htx),
             writer_thread: Some(writer_thread),
@@ -1443,18 +1458,36 @@ impl Transfer {
 
     async fn push(&mut self, bytes: Bytes) -> Result<(), DownloadError> {
         self.pos += bytes.len() as u64;
-        self.send_hash(HashMsg::Data(bytes.clone())).await?;
-        self.send_write(WriteMsg::Data(bytes)).await
+        self.pending_bytes += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_bytes >= BATCH_BYTES {
+            self.send_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the pending chunks to both threads.
+    async fn send_pending(&mut self) -> Result<(), DownloadError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch: Batch = Arc::new(std::mem::take(&mut self.pending));
+        self.pending_bytes = 0;
+        self.send_hash(HashMsg::Data(batch.clone())).await?;
+        self.send_write(WriteMsg::Data(batch)).await
     }
 
     async fn restart(&mut self) -> Result<(), DownloadError> {
         self.pos = 0;
+        self.pending.clear();
+        self.pending_bytes = 0;
         self.send_hash(HashMsg::Restart).await?;
         self.send_write(WriteMsg::Restart).await
     }
 
     /// Makes everything received so far visible in the file (for a later resume).
     async fn flush(&mut self) -> Result<(), DownloadError> {
+        self.send_pending().await?;
         let (tx, rx) = oneshot::channel();
         self.send_write(WriteMsg::Flush(tx)).await?;
         match rx.await {
@@ -1469,6 +1502,7 @@ impl Transfer {
 
     /// Flushes and fsyncs the file; returns its size and the sha256 of everything.
     async fn finish(mut self) -> Result<(u64, [u8; 32]), DownloadError> {
+        self.send_pending().await?;
         let (tx, rx) = oneshot::channel();
         self.send_write(WriteMsg::Finish(tx)).await?;
         let size = match rx.await {
