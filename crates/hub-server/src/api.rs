@@ -500,6 +500,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
     }
     let m = &ctx.method;
     match segs.as_slice() {
+        ["api" | "openapi", "v1", ..] => Ok(crate::modelscope::route(ctx, body).await),
         ["api", "whoami-v2"] if m == Method::GET => whoami(ctx),
         ["api", "repos", "create"] if m == Method::POST => create_repo(ctx, body).await,
         ["api", "repos", "delete"] if m == Method::DELETE => delete_repo(ctx, body).await,

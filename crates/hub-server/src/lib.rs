@@ -43,6 +43,7 @@ use std::time::Duration;
 
 mod api;
 mod fault;
+mod modelscope;
 mod store;
 mod transfer;
 
@@ -196,6 +197,8 @@ pub(crate) struct AppState {
     pub addr: std::sync::OnceLock<SocketAddr>,
     /// Becomes true when the server is asked to stop, so stalled requests end at once.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The ModelScope-compatible mode (`/api/v1`, `/openapi/v1`).
+    pub modelscope: modelscope::MsState,
 }
 
 enum Runner {
@@ -416,6 +419,7 @@ async fn bind(
         cdn_port: std::sync::OnceLock::new(),
         addr: std::sync::OnceLock::new(),
         stopping,
+        modelscope: modelscope::MsState::default(),
     });
     let _ = state.addr.set(local);
     if let Some(cdn) = &cdn

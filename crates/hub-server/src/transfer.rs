@@ -658,7 +658,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some(range))
 }
 
-async fn serve_file(
+pub(crate) async fn serve_file(
     ctx: &Ctx,
     path: &Path,
     size: u64,

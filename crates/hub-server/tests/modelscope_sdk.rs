@@ -1,0 +1,117 @@
+//! Proves the ModelScope mode is faithful: runs the official `modelscope` Python SDK against it
+//! (`tests/python/test_modelscope_server.py`: login, create_model, upload_file, upload_folder with
+//! LFS objects, listing, downloads checked by sha256, tags), then checks what the server stored.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hub_server::{HubServer, ServerConfig};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/hub-server sits two levels below the workspace root")
+        .to_path_buf()
+}
+
+/// The venv's python, which must have modelscope and pytest; panics (never skips) if not.
+fn python() -> PathBuf {
+    let root = workspace_root();
+    let python = std::env::var_os("RUVLTRA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let help = format!(
+        "the ModelScope cross-check needs {} with modelscope and pytest: run `cargo xtask test` \
+         or `{venv}/bin/pip install -r tests/python/requirements.txt`",
+        python.display(),
+        venv = root.join(".venv").display()
+    );
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import modelscope, pytest; print(modelscope.__version__)",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
+    assert!(
+        out.status.success(),
+        "{help}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("modelscope {}", String::from_utf8_lossy(&out.stdout).trim());
+    python
+}
+
+#[test]
+fn official_modelscope_sdk_round_trips() {
+    let python = python();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(tmp.path().join("data"));
+    config.write_tokens = vec!["ms_python_write".to_owned()];
+    let server = HubServer::spawn(config).unwrap();
+
+    let root = workspace_root();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = Command::new(&python)
+        .current_dir(&root)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/python/test_modelscope_server.py",
+        ])
+        .env_remove("MODELSCOPE_DOMAIN")
+        .env("MODELSCOPE_ENDPOINT", server.url())
+        .env("MODELSCOPE_API_TOKEN", "ms_python_write")
+        .env("MODELSCOPE_CACHE", tmp.path().join("ms-cache"))
+        .env("MODELSCOPE_HOME", tmp.path().join("ms-home"))
+        // The SDK keeps credentials under ~/.modelscope: a temporary home keeps the real one out.
+        .env("HOME", &home)
+        .env("MODELSCOPE_LOG_LEVEL", "40")
+        .output()
+        .expect("pytest could not be started");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the ModelScope SDK cross-check failed"
+    );
+    assert!(stdout.contains("passed"), "pytest ran no tests");
+
+    // The ModelScope side has its own store; the Hub side saw none of these models.
+    let ms = tmp.path().join("data/modelscope/repos/models/ruvnet");
+    for name in ["ms-create", "ms-files", "ms-folder"] {
+        assert!(ms.join(name).join("repo.json").is_file(), "{name} missing");
+        assert!(
+            !tmp.path()
+                .join("data/repos/models/ruvnet")
+                .join(name)
+                .exists()
+        );
+    }
+    // Three LFS objects went through batch + PUT (model.gguf, sub/a.bin, b.gguf); the one with a
+    // wrong sha256 was refused and left nothing behind.
+    let objects: Vec<_> = walk(&tmp.path().join("data/modelscope/objects/lfs"));
+    assert_eq!(objects.len(), 3, "{objects:?}");
+    let leftovers = walk(&tmp.path().join("data/modelscope/tmp"));
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    server.stop();
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
