@@ -176,11 +176,11 @@ fn auth(ctx: &Ctx) -> Auth {
         return Auth::Anonymous;
     };
     let c = &ctx.state.config;
-    if c.write_tokens.iter().any(|t| *t == token) {
+    if c.write_tokens.contains(&token) {
         Auth::Write
-    } else if c.read_tokens.iter().any(|t| *t == token) {
+    } else if c.read_tokens.contains(&token) {
         Auth::Read
-    } else if c.guest_tokens.iter().any(|t| *t == token) {
+    } else if c.guest_tokens.contains(&token) {
         Auth::Guest
     } else {
         Auth::Invalid
