@@ -328,6 +328,12 @@ impl ModelUploader {
                 });
                 continue;
             };
+            if model.status == Status::Planned {
+                say(Event::Notice(format!(
+                    "{} is `planned` in the registry but its file is here, so it is published now; run `cargo xtask sync` afterwards to record it",
+                    model.id
+                )));
+            }
             present.push(model);
             for (index, (path, bytes, sha256)) in model.all_files().enumerate() {
                 let local = if index == 0 {
