@@ -45,7 +45,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -68,8 +68,6 @@ const CHANNEL_DEPTH: usize = 8;
 /// Received chunks are handed to the worker threads in batches of about this many bytes, so
 /// the threads wake once per batch rather than once per network read.
 const BATCH_BYTES: usize = 1 << 20;
-/// The write buffer of the writer thread.
-const WRITE_BUFFER: usize = 1 << 20;
 /// Body failures tolerated per source before it is given up (each resumes from the bytes
 /// already received).
 const MAX_BODY_ATTEMPTS: u32 = 6;
@@ -1299,11 +1297,25 @@ fn hash_prefix(hasher: &mut sha2::Sha256, path: &Path, len: Option<u64>) -> io::
 /// Chunks in arrival order, shared by both worker threads.
 type Batch = Arc<Vec<Bytes>>;
 
+/// Writes every chunk of a batch with vectored writes, handling short writes.
+fn write_batch(out: &mut File, batch: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = out.write_vectored(rest)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
+}
+
 enum WriteMsg {
     Data(Batch),
     /// Truncate to zero (a 200 answer to a range).
     Restart,
-    /// Flush the buffer, answer with the file length.
+    /// Answer with the file length once everything sent before is written.
     Flush(oneshot::Sender<io::Result<u64>>),
     /// Flush and fsync, answer with the file length; the thread then ends.
     Finish(oneshot::Sender<io::Result<u64>>),
@@ -1377,38 +1389,29 @@ impl Transfer {
         let writer_thread = std::thread::Builder::new()
             .name("ruvllm-writer".into())
             .spawn(move || -> io::Result<()> {
-                let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+                let mut out = file;
                 while let Some(msg) = wrx.blocking_recv() {
                     match msg {
-                        WriteMsg::Data(batch) => {
-                            for bytes in batch.iter() {
-                                out.write_all(bytes)?;
-                            }
-                        }
+                        // One `writev` per batch: no copy into a user-space buffer.
+                        WriteMsg::Data(batch) => write_batch(&mut out, &batch)?,
                         WriteMsg::Restart => {
-                            out.flush()?;
-                            out.get_mut().set_len(0)?;
-                            out.get_mut().seek(SeekFrom::Start(0))?;
+                            out.set_len(0)?;
+                            out.seek(SeekFrom::Start(0))?;
                         }
                         WriteMsg::Flush(reply) => {
-                            let r = out
-                                .flush()
-                                .and_then(|()| out.get_ref().metadata())
-                                .map(|m| m.len());
-                            let _ = reply.send(r);
+                            let _ = reply.send(out.metadata().map(|m| m.len()));
                         }
                         WriteMsg::Finish(reply) => {
                             let r = out
-                                .flush()
-                                .and_then(|()| out.get_ref().sync_all())
-                                .and_then(|()| out.get_ref().metadata())
+                                .sync_all()
+                                .and_then(|()| out.metadata())
                                 .map(|m| m.len());
                             let _ = reply.send(r);
                             return Ok(());
                         }
                     }
                 }
-                out.flush()
+                Ok(())
             })
             .map_err(io_err(path))?;
         Ok(Transfer {
