@@ -1,0 +1,294 @@
+//! Publishes to the local server's ModelScope mode for real: create (existing ok), missing
+//! objects by batch, streamed uploads, one-request commits, listing with sha256, tags,
+//! downloads, and the error paths (no token, wrong token, bad ids, bad endpoints).
+
+use std::path::Path;
+
+use hub_client::Token;
+use hub_server::{HubServer, ServerConfig};
+use modelscope_client::{
+    DEFAULT_ENDPOINT, LocalFile, ModelId, ModelScopeClient, ModelScopeError, Visibility, hash_file,
+    is_lfs, resolve_endpoint_with,
+};
+
+const TOKEN: &str = "ms_rust_write_token";
+
+fn server(dir: &Path) -> HubServer {
+    let mut config = ServerConfig::new(dir.join("data"));
+    config.write_tokens = vec![TOKEN.to_owned()];
+    config.read_tokens = vec!["ms_rust_read_token".to_owned()];
+    HubServer::spawn(config).unwrap()
+}
+
+fn client(server: &HubServer, token: Option<&str>) -> ModelScopeClient {
+    ModelScopeClient::builder()
+        .endpoint(resolve_endpoint_with(Some(&server.url()), |_| None).unwrap())
+        .token(token.and_then(Token::new))
+        .build()
+        .unwrap()
+}
+
+fn write(path: &Path, bytes: &[u8]) -> LocalFile {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+    LocalFile {
+        path_in_repo: String::new(),
+        local: path.to_owned(),
+    }
+}
+
+fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_list_tag_download_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = server(tmp.path());
+    let c = client(&server, Some(TOKEN));
+    let id = ModelId::new("ruvnet/ruvltra-test").unwrap();
+
+    assert!(!c.model_exists(&id).await.unwrap());
+    assert!(
+        c.create_model(&id, Visibility::Public, "apache-2.0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !c.create_model(&id, Visibility::Public, "apache-2.0")
+            .await
+            .unwrap()
+    );
+    assert!(c.model_exists(&id).await.unwrap());
+
+    let src = tmp.path().join("src");
+    let big = pseudo_random(3 * 1024 * 1024 + 11, 7);
+    let mut files = vec![
+        write(
+            &src.join("README.md"),
+            b"---\ntasks:\n- text-generation\n---\n# RuvLTRA\n",
+        ),
+        write(&src.join("model-q4.gguf"), &big),
+        write(&src.join("tiny.gguf"), b"GGUF tiny"),
+        write(&src.join("notes.txt"), b"plain text\n"),
+    ];
+    for (f, p) in
+        files
+            .iter_mut()
+            .zip(["README.md", "model-q4.gguf", "gguf/tiny.gguf", "notes.txt"])
+    {
+        f.path_in_repo = p.to_owned();
+    }
+    let report = c
+        .upload_files(&id, "master", &files, "Publish RuvLTRA")
+        .await
+        .unwrap();
+    assert_eq!(report.uploaded_objects.len(), 2, "{report:?}");
+    assert!(report.reused.is_empty());
+    assert_eq!(report.inline, vec!["README.md", "notes.txt"]);
+    assert_eq!(report.commit.len(), 40);
+
+    let listed = c.list_files(&id, "master").await.unwrap();
+    let paths: Vec<&str> = listed.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            ".gitattributes",
+            "README.md",
+            "gguf/tiny.gguf",
+            "model-q4.gguf",
+            "notes.txt"
+        ]
+    );
+    for f in &files {
+        let (sha, size) = hash_file(&f.local).await.unwrap();
+        let entry = listed.iter().find(|e| e.path == f.path_in_repo).unwrap();
+        assert_eq!(
+            entry.sha256.as_deref(),
+            Some(sha.as_str()),
+            "{}",
+            f.path_in_repo
+        );
+        assert_eq!(entry.size, size);
+        assert_eq!(entry.lfs, is_lfs(&f.path_in_repo, size));
+    }
+
+    // The same files again: the batch says every object is present, so nothing is sent.
+    let again = c
+        .upload_files(&id, "master", &files, "Publish RuvLTRA again")
+        .await
+        .unwrap();
+    assert!(again.uploaded_objects.is_empty(), "{again:?}");
+    assert_eq!(again.reused, vec!["model-q4.gguf", "gguf/tiny.gguf"]);
+    assert_ne!(again.commit, report.commit);
+
+    assert!(c.create_tag(&id, "v1.0.0", "master").await.unwrap());
+    assert!(!c.create_tag(&id, "v1.0.0", "master").await.unwrap());
+    let revs = c.revisions(&id).await.unwrap();
+    assert_eq!(revs.tags.get("v1.0.0"), revs.branches.get("master"));
+    assert_eq!(revs.tags["v1.0.0"], again.commit);
+
+    // A tag that exists elsewhere is an error, not a silent move.
+    let third = c
+        .upload_files(&id, "master", &files[3..], "third")
+        .await
+        .unwrap();
+    let err = c
+        .create_tag(&id, "v1.0.0", &third.commit)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+
+    let dest = tmp.path().join("dl/model.gguf");
+    let (sha, size) = c
+        .download_to(&id, "v1.0.0", "model-q4.gguf", &dest)
+        .await
+        .unwrap();
+    assert_eq!(size, big.len() as u64);
+    assert_eq!(std::fs::read(&dest).unwrap(), big);
+    assert_eq!((sha, size), hash_file(&files[1].local).await.unwrap());
+    let missing = c
+        .download_to(&id, "master", "nope.bin", &tmp.path().join("dl/nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, ModelScopeError::NotFound { .. }),
+        "{missing}"
+    );
+    assert!(!tmp.path().join("dl/nope").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path().join("dl")).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "temporary files were left behind");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_wrong_tokens_fail_clearly_without_showing_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = server(tmp.path());
+    let id = ModelId::new("ruvnet/secret-test").unwrap();
+
+    let anonymous = client(&server, None);
+    let err = anonymous
+        .create_model(&id, Visibility::Private, "apache-2.0")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ModelScopeError::NoToken { .. }), "{err}");
+    assert!(err.to_string().contains("MODELSCOPE_API_TOKEN"));
+
+    let wrong = "ms_wrong_token_value_1234";
+    let bad = client(&server, Some(wrong));
+    let err = bad
+        .create_model(&id, Visibility::Private, "apache-2.0")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(!err.to_string().contains(wrong));
+    assert!(!format!("{err:?}").contains(wrong));
+    assert!(!format!("{bad:?}").contains(wrong));
+
+    let reader = client(&server, Some("ms_rust_read_token"));
+    let writer = client(&server, Some(TOKEN));
+    writer
+        .create_model(&id, Visibility::Private, "apache-2.0")
+        .await
+        .unwrap();
+    // A private model: readers with a token see it, anonymous callers do not.
+    assert!(reader.model_exists(&id).await.unwrap());
+    assert!(!anonymous.model_exists(&id).await.unwrap());
+    let err = reader.create_tag(&id, "v1", "master").await.unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    server.stop();
+}
+
+#[test]
+fn endpoint_resolution_follows_the_sdk() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    };
+    let r = |explicit, pairs| {
+        resolve_endpoint_with(explicit, env(pairs))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(r(None, &[]), DEFAULT_ENDPOINT);
+    assert_eq!(
+        r(None, &[("MODELSCOPE_DOMAIN", "www.modelscope.ai")]),
+        "https://www.modelscope.ai"
+    );
+    assert_eq!(
+        r(None, &[("MODELSCOPE_DOMAIN", "http://127.0.0.1:9")]),
+        "http://127.0.0.1:9"
+    );
+    assert_eq!(
+        r(
+            None,
+            &[
+                ("MODELSCOPE_DOMAIN", "a.example"),
+                ("MODELSCOPE_ENDPOINT", "http://127.0.0.1:8/")
+            ]
+        ),
+        "http://127.0.0.1:8"
+    );
+    assert_eq!(
+        r(
+            Some("https://ms.example"),
+            &[("MODELSCOPE_ENDPOINT", "http://127.0.0.1:8")]
+        ),
+        "https://ms.example"
+    );
+    assert_eq!(r(None, &[("MODELSCOPE_ENDPOINT", "  ")]), DEFAULT_ENDPOINT);
+    for bad in [
+        "ftp://x.example",
+        "https://user:pw@x.example",
+        "https://x.example/?q=1",
+    ] {
+        let err = resolve_endpoint_with(
+            None,
+            env(Box::leak(Box::new([("MODELSCOPE_ENDPOINT", bad)]))),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("MODELSCOPE_ENDPOINT"), "{err}");
+    }
+    assert_eq!(
+        modelscope_client::token_from_env_with(env(&[("MODELSCOPE_API_TOKEN", "  ms-x  ")]))
+            .map(|t| t.expose_secret().to_owned()),
+        Some("ms-x".to_owned())
+    );
+    assert!(
+        modelscope_client::token_from_env_with(env(&[("MODELSCOPE_API_TOKEN", " ")])).is_none()
+    );
+}
+
+#[test]
+fn model_ids_and_lfs_rule() {
+    assert_eq!(
+        ModelId::new("ruvnet/RuvLTRA-0.5B_v1.2")
+            .unwrap()
+            .to_string(),
+        "ruvnet/RuvLTRA-0.5B_v1.2"
+    );
+    for bad in [
+        "noslash", "/x", "x/", "a/b/c", "a/.x", "a/-x", "a/b..c", "a/b c", "a/b%2F",
+    ] {
+        assert!(ModelId::new(bad).is_err(), "{bad}");
+    }
+    assert!(is_lfs("m.gguf", 10));
+    assert!(is_lfs("dir/M.SafeTensors", 10));
+    assert!(!is_lfs("config.json", 64 * 1024));
+    assert!(is_lfs("config.json", 64 * 1024 + 1));
+    assert!(!is_lfs("README.md", 10 << 20));
+    assert!(!is_lfs(".gitattributes", 10));
+}
