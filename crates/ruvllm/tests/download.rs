@@ -841,3 +841,74 @@ fn trace_logs_never_show_the_token_or_presigned_queries() {
     assert!(!hub.server.stats().auth_on_presigned);
     assert_eq!(hub.server.stats().faults_fired, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_paths_in_a_spec_are_refused_before_touching_the_disk() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = cache.path().join("hub");
+    // Nothing listens there: a refused spec must not even try the network.
+    let opts = options("http://127.0.0.1:9", &root);
+    let long = "x".repeat(300);
+    for file in [
+        "../evil.gguf",
+        "/etc/passwd",
+        "a\\b.gguf",
+        "C:/x.gguf",
+        "a/../../b.gguf",
+        "nul\0.gguf",
+        "bell\u{7}.gguf",
+        "a//b.gguf",
+        long.as_str(),
+    ] {
+        let main = spec_with("local/x", file, None, &[], &[]);
+        let err = download(&main, &opts).await.unwrap_err();
+        assert!(
+            matches!(err, DownloadError::InvalidSpec { .. }),
+            "{file:?}: {err}"
+        );
+        let extra = spec_with("local/x", "ok.gguf", None, &[], &[(file, None)]);
+        let err = download(&extra, &opts).await.unwrap_err();
+        assert!(
+            matches!(err, DownloadError::InvalidSpec { .. }),
+            "{file:?}: {err}"
+        );
+    }
+    for repo in ["../x", "a/b/c", "/abs", "a/.."] {
+        let bad = spec_with(repo, "m.gguf", None, &[], &[]);
+        let err = download(&bad, &opts).await.unwrap_err();
+        assert!(
+            matches!(err, DownloadError::InvalidSpec { .. }),
+            "{repo:?}: {err}"
+        );
+    }
+    for revision in ["../main", "refs//x", "a b", "x\0"] {
+        let ok = spec_with("local/x", "m.gguf", None, &[], &[]);
+        let opts = DownloadOptions {
+            revision: Some(revision.to_owned()),
+            ..opts.clone()
+        };
+        let err = download(&ok, &opts).await.unwrap_err();
+        assert!(
+            matches!(err, DownloadError::InvalidSpec { .. }),
+            "{revision:?}: {err}"
+        );
+    }
+    assert!(!root.exists(), "the cache was touched");
+}
+
+#[test]
+fn the_blocking_api_works_outside_a_runtime_only() {
+    let hub = Hub::start();
+    let data = content(200_000, 19);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(hub.publish("local/blocking", &[("m.gguf", &data, true)]));
+    let cache = tempfile::tempdir().unwrap();
+    let spec = spec("local/blocking", "m.gguf", &data, &[]);
+    let opts = options(&hub.url(), cache.path());
+    let path = ruvllm::hub::download::download_blocking(&spec, &opts).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), data);
+    let inside = runtime.block_on(async { ruvllm::hub::download::download_blocking(&spec, &opts) });
+    let err = inside.unwrap_err();
+    assert!(matches!(err, DownloadError::Runtime(_)), "{err}");
+    assert!(err.to_string().contains("await download()"), "{err}");
+}
