@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, ensure};
 
-use crate::bench_suite::{Ctx, Goal, Row, gibps, ruvllm_binary};
+use crate::bench_suite::{Ctx, Goal, Row, gibps, note, ruvllm_binary};
 
 /// The reference download: what a user of the official client writes.
 const HF_DOWNLOAD: &str = r#"
@@ -25,14 +25,14 @@ print(json.dumps({"op_s": time.perf_counter() - start, "path": path}))
 
 /// Measures and returns the rows.
 pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
-    eprintln!("== download");
+    note(format_args!("== download"));
     let sample = ctx.sample()?;
     ctx.python()?;
     let ruvllm = ruvllm_binary(&ctx.root)?;
     let runs = ctx.common.runs;
 
     let server = ctx.serve(&[])?;
-    eprintln!("  publishing the sample to {}", server.url);
+    note(format_args!("  publishing the sample to {}", server.url));
     ctx.publish_child(&server.url)?;
     let url = format!(
         "{}/{}/resolve/main/{}",
@@ -97,7 +97,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
         Ok((op, m.rss_mib()))
     };
 
-    eprintln!("  warm-up");
+    note(format_args!("  warm-up"));
     pull(ctx)?;
     curl(ctx)?;
     hf(ctx)?;
@@ -105,7 +105,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     let (mut c, mut c_rss) = (Vec::new(), Vec::new());
     let (mut h, mut h_rss) = (Vec::new(), Vec::new());
     for run in 1..=runs {
-        eprintln!("  run {run}/{runs}");
+        note(format_args!("  run {run}/{runs}"));
         let (t, r) = pull(ctx)?;
         ours.push(gibps(sample.bytes, t));
         ours_rss.push(r);

@@ -11,14 +11,14 @@ use std::time::Instant;
 use anyhow::{Context as _, ensure};
 use sha2::Digest as _;
 
-use crate::bench_suite::{Ctx, Goal, Row, gibps};
+use crate::bench_suite::{Ctx, Goal, Row, gibps, note};
 
 /// Bytes hashed in memory for the ceiling (or the file size when smaller).
 const CEILING_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Measures and returns the rows.
 pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
-    eprintln!("== hash");
+    note(format_args!("== hash"));
     let sample = ctx.sample()?;
     let runs = ctx.common.runs;
     let bytes = sample.bytes;

@@ -15,7 +15,7 @@ use anyhow::{Context as _, bail};
 use hub_client::{Endpoint, HubClient, LfsAction, LfsObject, RepoId, Token};
 use hub_server::{HubServer, ServerConfig, Stats};
 
-use crate::bench_suite::{BENCH_TOKEN, Ctx, Goal, Row, gibps};
+use crate::bench_suite::{BENCH_TOKEN, Ctx, Goal, Row, gibps, note};
 
 /// The reference publish: what a user of the official client writes.
 const HF_UPLOAD: &str = r#"
@@ -34,7 +34,7 @@ const NO_MULTIPART: &str = "1099511627776";
 
 /// Measures and returns the rows.
 pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
-    eprintln!("== publish");
+    note(format_args!("== publish"));
     let sample = ctx.sample()?;
     ctx.python()?;
     let runs = ctx.common.runs;
@@ -45,7 +45,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     ];
 
     // Warm-up, against in-process servers whose counters we can read.
-    eprintln!("  warm-up (request counts)");
+    note(format_args!("  warm-up (request counts)"));
     let ours_counts = counted(ctx, |ctx, url| ctx.publish_child(url).map(|_| ()))?;
     let hf_counts = counted(ctx, |ctx, url| {
         ctx.python_child("hf_upload", HF_UPLOAD, &py_args, url)
@@ -59,7 +59,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     let mut hf_rss = Vec::new();
     let mut floor = Vec::new();
     for run in 1..=runs {
-        eprintln!("  run {run}/{runs}");
+        note(format_args!("  run {run}/{runs}"));
         let server = ctx.serve(&[])?;
         let m = ctx.publish_child(&server.url)?;
         drop(server);

@@ -268,7 +268,7 @@ impl Ctx {
             .context("cannot create the scratch folder")?;
         let work = guard.path().to_path_buf();
         let guard = if common.keep {
-            eprintln!("scratch folder (kept): {}", work.display());
+            note(format_args!("scratch folder (kept): {}", work.display()));
             let _ = guard.keep();
             None
         } else {
@@ -316,11 +316,11 @@ impl Ctx {
             "{} cannot import huggingface_hub; run `cargo xtask test` once or set RUVLTRA_PYTHON",
             python.display()
         );
-        eprintln!(
+        note(format_args!(
             "reference client: huggingface_hub {} ({})",
             String::from_utf8_lossy(&out.stdout).trim(),
             python.display()
-        );
+        ));
         self.python = Some(python.clone());
         Ok(python)
     }
@@ -553,8 +553,14 @@ pub fn profile() -> &'static str {
     }
 }
 
-/// Builds the `ruvllm` binary with this xtask's profile and returns its path.
+/// The `ruvllm` binary: `RUVLLM_BIN` when set (an already built binary, as the test suite
+/// passes), else built with this xtask's profile.
 pub fn ruvllm_binary(root: &Path) -> anyhow::Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("RUVLLM_BIN").filter(|b| !b.is_empty()) {
+        let bin = PathBuf::from(bin);
+        ensure!(bin.is_file(), "RUVLLM_BIN={} is not a file", bin.display());
+        return Ok(bin);
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -562,7 +568,10 @@ pub fn ruvllm_binary(root: &Path) -> anyhow::Result<PathBuf> {
     if profile() == "release" {
         cmd.arg("--release");
     }
-    eprintln!("building the ruvllm binary ({} profile)", profile());
+    note(format_args!(
+        "building the ruvllm binary ({} profile)",
+        profile()
+    ));
     let status = cmd.status().context("cannot run cargo build -p ruvllm")?;
     ensure!(status.success(), "cargo build -p ruvllm failed");
     let bin = target_dir(root).join(profile()).join("ruvllm");
@@ -611,16 +620,19 @@ fn make_sample(root: &Path, work: &Path, size: u64) -> anyhow::Result<Sample> {
     let files_dir = work.join("files");
     fs::create_dir_all(&files_dir)?;
     let path = files_dir.join(&model.file);
-    eprintln!("writing the sample {} (about {size} bytes)", model.file);
+    note(format_args!(
+        "writing the sample {} (about {size} bytes)",
+        model.file
+    ));
     let start = Instant::now();
     write_sample(&sample_of(params).build()?, &path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     let (sha, bytes) = ruvltra_uploader::hash_file(&path, &mut |_| {})
         .with_context(|| format!("cannot hash {}", path.display()))?;
-    eprintln!(
+    note(format_args!(
         "  {bytes} bytes in {:.1} s, sha256 {sha}",
         start.elapsed().as_secs_f64()
-    );
+    ));
     model.bytes = Some(bytes);
     model.sha256 = Some(sha.to_hex());
     model.extra_files.clear();
@@ -876,11 +888,11 @@ pub fn report(
         print!("{text}");
     }
     let missed = rows.iter().filter(|r| r.pass() == Some(false)).count();
-    eprintln!(
+    note(format_args!(
         "{} figure(s), {missed} goal(s) missed, {:.0} s in all",
         rows.len(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(if missed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -918,7 +930,7 @@ pub fn run_all(args: AllArgs) -> anyhow::Result<ExitCode> {
     }
     let mut extra = json!({});
     if !skip("codegen") {
-        eprintln!("== codegen: `cargo xtask bench codegen`");
+        note(format_args!("== codegen: `cargo xtask bench codegen`"));
         let start = Instant::now();
         let out = Command::new(&ctx.xtask)
             .args(["bench", "codegen"])
@@ -953,4 +965,11 @@ pub fn run_all(args: AllArgs) -> anyhow::Result<ExitCode> {
 /// Throughput in GiB/s of `bytes` in `seconds`.
 pub fn gibps(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / GIB / seconds
+}
+
+/// Prints a progress line on stderr with the seconds since the benchmark started.
+pub fn note(message: std::fmt::Arguments<'_>) {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(Instant::now);
+    eprintln!("[{:>6.1} s] {message}", start.elapsed().as_secs_f64());
 }

@@ -1,0 +1,162 @@
+//! `cargo xtask bench all` plumbing on a small file: every figure of hash, publish and
+//! download shows up in the table and in the JSON, with its reference, ratio and verdict.
+//! Timings are never asserted here (they are the benchmark's business, not a test's).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The rows `bench all --skip codegen` must print: (bench, measure, reference prefix).
+const ROWS: &[(&str, &str, &str)] = &[
+    (
+        "hash",
+        "streaming sha256 of the file",
+        "openssl dgst -sha256",
+    ),
+    ("hash", "streaming sha256 of the file", "sha256sum"),
+    ("hash", "streaming sha256 of the file", "SHA-256 ceiling"),
+    ("publish", "wall time", "huggingface_hub upload_file"),
+    (
+        "publish",
+        "wall time",
+        "one streaming hash + one curl -T upload",
+    ),
+    ("publish", "throughput", "huggingface_hub upload_file"),
+    (
+        "publish",
+        "peak RSS of the client",
+        "huggingface_hub upload_file",
+    ),
+    (
+        "publish",
+        "API requests besides data transfer",
+        "huggingface_hub upload_file",
+    ),
+    ("publish", "commits", "huggingface_hub upload_file"),
+    (
+        "download",
+        "verified download throughput",
+        "curl -o /dev/null",
+    ),
+    (
+        "download",
+        "verified download throughput",
+        "huggingface_hub hf_hub_download",
+    ),
+    (
+        "download",
+        "peak RSS of the client",
+        "huggingface_hub hf_hub_download",
+    ),
+    ("download", "peak RSS of the client", "curl -o /dev/null"),
+];
+
+fn python() -> PathBuf {
+    std::env::var_os("RUVLTRA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .unwrap()
+                .join(".venv/bin/python")
+        })
+}
+
+/// The `ruvllm` binary `cargo test --workspace` has just built next to xtask's, if there is
+/// one (else the benchmark builds it with `cargo build -p ruvllm`).
+fn ruvllm_bin() -> Option<(&'static str, PathBuf)> {
+    let bin = Path::new(env!("CARGO_BIN_EXE_xtask")).with_file_name("ruvllm");
+    bin.is_file().then_some(("RUVLLM_BIN", bin))
+}
+
+#[test]
+fn bench_all_prints_every_figure_in_the_table_and_the_json() {
+    let python = python();
+    assert!(
+        python.exists(),
+        "{} is missing: run `cargo xtask test` (it creates the virtualenv) or set RUVLTRA_PYTHON",
+        python.display()
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cli");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let json_path = dir.join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "bench", "all", "--skip", "codegen", "--size", "8388608", "--runs", "1", "--json",
+            "--out",
+        ])
+        .arg(&json_path)
+        .env("RUVLTRA_PYTHON", &python)
+        .envs(ruvllm_bin())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 0: every goal met, 1: some missed (likely at 8 MiB, where process start-up dominates);
+    // anything else is a failure of the benchmark itself.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "bench all failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+
+    // The table (stdout, since the JSON went to --out).
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("bench "))
+        .unwrap_or_else(|| panic!("no table header in:\n{stdout}"));
+    for column in ["measure", "project", "reference", "ratio", "goal", "result"] {
+        assert!(header.contains(column), "no {column} column: {header}");
+    }
+    assert!(stdout.contains("machine: "), "no machine line:\n{stdout}");
+    for (bench, measure, reference) in ROWS {
+        let found = stdout.lines().any(|l| {
+            l.starts_with(bench)
+                && l.contains(measure)
+                && l.contains(reference)
+                && (l.trim_end().ends_with("PASS")
+                    || l.trim_end().ends_with("MISS")
+                    || l.trim_end().ends_with('-'))
+        });
+        assert!(
+            found,
+            "no table row {bench} / {measure} / {reference}:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("codegen"),
+        "codegen was skipped:\n{stdout}"
+    );
+
+    // The JSON: the same rows, with numbers where the table has them.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(doc["size_bytes"], 8_388_608);
+    assert_eq!(doc["runs"], 1);
+    assert!(doc["machine"]["nproc"].as_u64().unwrap() >= 1);
+    assert!(!doc["machine"]["cpu"].as_str().unwrap().is_empty());
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), ROWS.len(), "{rows:#?}");
+    for ((bench, measure, reference), row) in ROWS.iter().zip(rows) {
+        assert_eq!(row["bench"], *bench);
+        assert_eq!(row["measure"], *measure);
+        assert!(row["reference"].as_str().unwrap().starts_with(reference));
+        let project = row["project"].as_f64().unwrap();
+        assert!(project.is_finite() && project >= 0.0, "{row}");
+        assert!(row["reference_value"].as_f64().is_some(), "{row}");
+        assert!(row["ratio"].as_f64().is_some(), "{row}");
+        assert!(
+            ["PASS", "MISS", "-"].contains(&row["result"].as_str().unwrap()),
+            "{row}"
+        );
+    }
+    // Counted facts do not depend on the machine's speed: one commit per publish.
+    let commits = rows.iter().find(|r| r["measure"] == "commits").unwrap();
+    assert_eq!(commits["project"], 1.0);
+    assert_eq!(commits["result"], "PASS");
+    // The peak RSS of a client process is real (a process needs more than a MiB).
+    for row in rows.iter().filter(|r| r["unit"] == "MiB") {
+        assert!(row["project"].as_f64().unwrap() > 1.0, "{row}");
+        assert!(row["reference_value"].as_f64().unwrap() > 1.0, "{row}");
+    }
+}
