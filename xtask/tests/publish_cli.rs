@@ -65,7 +65,9 @@ fn xtask(dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("HF_HOME", dir.join("hf-home"))
+    // Everything the tools could log is on, so the checks below see it all.
+    cmd.env("RUST_LOG", "trace")
+        .env("HF_HOME", dir.join("hf-home"))
         .env("HOME", dir.join("home"));
     if let Some(t) = token {
         cmd.env("HF_TOKEN", t);

@@ -35,7 +35,9 @@ mod verify;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use hub_client::{Endpoint, HubClient, RepoId, Sha256, Token, validate_repo_path};
+use hub_client::{
+    Endpoint, HubClient, RepoId, Sha256, Token, validate_repo_path, validate_revision,
+};
 use ruvltra_card::{CardFacts, FileFacts, compat, model_card, modelfile, modelfile_path};
 use ruvltra_registry::{Model, Registry, Status};
 use serde::Serialize;
@@ -233,6 +235,7 @@ impl ModelUploader {
         let meta = metadata.unwrap_or_default();
         let client = self.writing_client()?;
         let repo = RepoId::new(repo_id)?;
+        check_ref_names(meta.revision.as_deref(), meta.tag.as_deref())?;
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -301,6 +304,7 @@ impl ModelUploader {
         } else {
             self.writing_client()?
         };
+        check_ref_names(opts.branch.as_deref(), opts.tag.as_deref())?;
         ruvltra_registry::validate(reg).map_err(|problems| {
             UploadError::InvalidInput(format!(
                 "the registry is invalid; fix it first (`cargo xtask validate`):\n{problems}"
@@ -537,6 +541,18 @@ impl ModelUploader {
         }
         Ok(reports)
     }
+}
+
+/// Refuses a bad branch or tag name before any file is read or byte sent.
+fn check_ref_names(branch: Option<&str>, tag: Option<&str>) -> Result<(), UploadError> {
+    for (what, name) in [("branch", branch), ("tag", tag)] {
+        if let Some(name) = name {
+            validate_revision(name).map_err(|e| {
+                UploadError::InvalidInput(format!("the {what} name {name:?} cannot be used: {e}"))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Finds a registry file in the folder: by its repository path, else by its file name.

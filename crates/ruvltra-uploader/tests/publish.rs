@@ -645,3 +645,25 @@ async fn the_report_never_holds_the_token_or_an_upload_url() {
     }
     let _ = Sha256::digest(b"");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_tag_or_branch_name_is_refused_before_anything_is_read_or_sent() {
+    let fx = Fixture::new();
+    fx.write_sample(&A, 1);
+    let reg = registry(&[A]);
+    for (branch, tag) in [(None, Some("v1 .0")), (Some("a/../b"), None)] {
+        let opts = PublishOptions {
+            branch: branch.map(str::to_owned),
+            tag: tag.map(str::to_owned),
+            ..PublishOptions::default()
+        };
+        let err = fx
+            .uploader()
+            .publish(&reg, &fx.files, &opts)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UploadError::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains("cannot be used"), "{err}");
+    }
+    assert_eq!(fx.stats().api_requests, 0);
+}
