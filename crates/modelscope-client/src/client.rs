@@ -713,6 +713,11 @@ impl ModelScopeClient {
                     .filter(|s| !s.is_empty())
                     .map(str::to_ascii_lowercase),
                 lfs: f.get("IsLFS").and_then(Value::as_bool).unwrap_or(false),
+                blob_id: f
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_ascii_lowercase),
             });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -912,10 +917,7 @@ impl ModelScopeClient {
         let mut actions = Vec::with_capacity(hashed.len());
         for (f, sha, size) in &hashed {
             if is_lfs(&f.path_in_repo, *size) {
-                actions.push(json!({
-                    "action": "create", "path": f.path_in_repo, "type": "lfs",
-                    "size": size, "sha256": sha, "content": "", "encoding": "",
-                }));
+                actions.push(lfs_action(&f.path_in_repo, sha, *size));
                 if !missing.contains_key(sha) {
                     report.reused.push(f.path_in_repo.clone());
                 }
@@ -932,18 +934,31 @@ impl ModelScopeClient {
                         got_size: bytes.len() as u64,
                     });
                 }
-                actions.push(json!({
-                    "action": "create", "path": f.path_in_repo, "type": "normal",
-                    "size": size, "sha256": "",
-                    "content": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                    "encoding": "base64",
-                }));
+                actions.push(inline_action(&f.path_in_repo, &bytes));
                 report.inline.push(f.path_in_repo.clone());
             }
         }
         report.commit = self.commit(id, revision, message, actions).await?;
         Ok(report)
     }
+}
+
+/// The commit action storing `path` as the LFS object `sha256` of `size` bytes (uploaded first).
+pub fn lfs_action(path: &str, sha256: &str, size: u64) -> Value {
+    json!({
+        "action": "create", "path": path, "type": "lfs",
+        "size": size, "sha256": sha256, "content": "", "encoding": "",
+    })
+}
+
+/// The commit action storing `bytes` inline (base64) at `path`.
+pub fn inline_action(path: &str, bytes: &[u8]) -> Value {
+    json!({
+        "action": "create", "path": path, "type": "normal",
+        "size": bytes.len(), "sha256": "",
+        "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "encoding": "base64",
+    })
 }
 
 /// Streams a file through sha256; returns the hex digest and the size.

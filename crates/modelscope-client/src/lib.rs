@@ -33,8 +33,8 @@ mod model;
 
 pub use client::{
     BATCH_SIZE, DEFAULT_ENDPOINT, DEFAULT_REVISION, LFS_THRESHOLD, MAX_REDIRECTS, ModelScopeClient,
-    ModelScopeClientBuilder, TOKEN_ENV, hash_file, is_lfs, resolve_endpoint_with,
-    token_from_env_with,
+    ModelScopeClientBuilder, TOKEN_ENV, hash_file, inline_action, is_lfs, lfs_action,
+    resolve_endpoint_with, token_from_env_with,
 };
 pub use error::ModelScopeError;
 pub use model::{LocalFile, ModelId, RepoFile, Revisions, UploadReport, Visibility};

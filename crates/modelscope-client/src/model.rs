@@ -109,6 +109,8 @@ pub struct RepoFile {
     pub sha256: Option<String>,
     /// Whether the file is stored through LFS.
     pub lfs: bool,
+    /// The git blob id (`Id`), when the server gives it: of the content for inline files.
+    pub blob_id: Option<String>,
 }
 
 /// Branches and tags of a model, name to commit id.

@@ -119,6 +119,10 @@ async fn publish_list_tag_download_round_trip() {
         );
         assert_eq!(entry.size, size);
         assert_eq!(entry.lfs, is_lfs(&f.path_in_repo, size));
+        if !entry.lfs {
+            let bytes = std::fs::read(&f.local).unwrap();
+            assert_eq!(entry.blob_id, Some(hub_client::git_blob_sha1(&bytes)));
+        }
     }
 
     // The same files again: the batch says every object is present, so nothing is sent.
