@@ -667,3 +667,64 @@ async fn a_bad_tag_or_branch_name_is_refused_before_anything_is_read_or_sent() {
     }
     assert_eq!(fx.stats().api_requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_verify_follows_the_cdn_redirect_without_the_token() {
+    let fx = Fixture::with_config(|c| c.lfs_redirect = true);
+    fx.write_sample(&A, 1);
+    let reg = registry(&[A]);
+    let opts = PublishOptions {
+        deep_verify: true,
+        ..PublishOptions::default()
+    };
+    let report = fx.uploader().publish(&reg, &fx.files, &opts).await.unwrap();
+    let verify = report.repos[0].verify.as_ref().unwrap();
+    assert!(verify.ok() && verify.deep, "{verify:#?}");
+    assert!(
+        !fx.stats().auth_on_presigned,
+        "no token on upload or CDN URLs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_with_a_card_to_a_branch_with_a_tag() {
+    let fx = Fixture::new();
+    let a = fx.write_sample(&A, 1);
+    let card = "---\nlicense: apache-2.0\ntags:\n- gguf\n---\n# Test\n";
+    let report = fx
+        .uploader()
+        .upload(
+            &a,
+            REPO,
+            Some(UploadMetadata {
+                revision: Some("candidate".into()),
+                path_in_repo: Some("models/a.gguf".into()),
+                model_card: Some(card.into()),
+                tag: Some("v0.1.0".into()),
+                ..UploadMetadata::default()
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(report.verified());
+    let r = &report.repos[0];
+    assert!(r.created_repo && r.created_branch);
+    assert_eq!(r.tag.as_ref().unwrap().commit, r.commit.clone().unwrap());
+    let tree = fx
+        .client()
+        .list_tree(&repo(), "candidate", None, true)
+        .await
+        .unwrap();
+    assert!(
+        tree.iter()
+            .any(|e| e.path == "models/a.gguf" && e.lfs.is_some())
+    );
+    let readme = tree.iter().find(|e| e.path == "README.md").unwrap();
+    assert_eq!(readme.size, card.len() as u64);
+    let main = fx
+        .client()
+        .list_tree(&repo(), "main", None, true)
+        .await
+        .unwrap();
+    assert!(!main.iter().any(|e| e.path == "models/a.gguf"));
+}
