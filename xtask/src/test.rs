@@ -45,7 +45,14 @@ pub fn ensure_python_env(root: &Path) -> anyhow::Result<PathBuf> {
             .context("python3 -m venv failed; install python3 with the venv module")?;
     }
     run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements))
     .context("pip install of tests/python/requirements.txt failed")?;
     std::fs::write(&stamp, wanted)?;
@@ -53,7 +60,9 @@ pub fn ensure_python_env(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn run(command: &mut Command) -> anyhow::Result<()> {
-    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start {command:?}"))?;
     if !status.success() {
         bail!("{command:?} exited with {status}");
     }
@@ -71,12 +80,16 @@ pub fn run_tests(args: Args) -> anyhow::Result<ExitCode> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args)
         .env("RUVLTRA_PYTHON", &python)
         .env("INSTA_UPDATE", "no")
         .env("CI", std::env::var("CI").unwrap_or_else(|_| "true".into()))
         .status()
         .context("cannot start cargo test")?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
