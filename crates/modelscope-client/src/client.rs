@@ -785,15 +785,14 @@ impl ModelScopeClient {
         Ok(true)
     }
 
-    /// Downloads a file to `dest` (temporary file, fsync, rename) and returns its sha256 and
-    /// size; the bytes are streamed, never held in memory.
-    pub async fn download_to(
+    /// Starts the download of a file: the `200` answer after redirects (token dropped on other
+    /// origins), or the error.
+    async fn fetch(
         &self,
         id: &ModelId,
         revision: &str,
         path: &str,
-        dest: &Path,
-    ) -> Result<(String, u64), ModelScopeError> {
+    ) -> Result<(reqwest::Response, String), ModelScopeError> {
         let url = self.url(
             &format!("/api/v1/models/{}/repo", id.url_path()),
             &[("Revision", revision), ("FilePath", path)],
@@ -830,6 +829,41 @@ impl ModelScopeClient {
                 },
             ));
         }
+        Ok((resp, request))
+    }
+
+    /// Streams a file through sha256 without storing it; returns the digest and the size.
+    pub async fn download_sha256(
+        &self,
+        id: &ModelId,
+        revision: &str,
+        path: &str,
+    ) -> Result<(String, u64), ModelScopeError> {
+        let (resp, request) = self.fetch(id, revision, path).await?;
+        let mut hasher = Sha256::new();
+        let mut n = 0u64;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ModelScopeError::Transport {
+                request: request.clone(),
+                reason: self.scrub(&without_url(&e)),
+            })?;
+            hasher.update(&chunk);
+            n += chunk.len() as u64;
+        }
+        Ok((hex::encode(hasher.finalize()), n))
+    }
+
+    /// Downloads a file to `dest` (temporary file, fsync, rename) and returns its sha256 and
+    /// size; the bytes are streamed, never held in memory.
+    pub async fn download_to(
+        &self,
+        id: &ModelId,
+        revision: &str,
+        path: &str,
+        dest: &Path,
+    ) -> Result<(String, u64), ModelScopeError> {
+        let (resp, request) = self.fetch(id, revision, path).await?;
         let dir = dest.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await

@@ -159,6 +159,12 @@ async fn publish_list_tag_download_round_trip() {
     assert_eq!(size, big.len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), big);
     assert_eq!((sha, size), hash_file(&files[1].local).await.unwrap());
+    assert_eq!(
+        c.download_sha256(&id, "master", "gguf/tiny.gguf")
+            .await
+            .unwrap(),
+        hash_file(&files[2].local).await.unwrap()
+    );
     let missing = c
         .download_to(&id, "master", "nope.bin", &tmp.path().join("dl/nope"))
         .await
