@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use ruvltra_registry::{ArtifactKind, Model, Quant, Registry, Status};
 
 /// First line of every rendered file.
@@ -211,18 +211,18 @@ impl<'a> Plan<'a> {
     }
 
     /// The documented constants of some models, in order, or every problem found in them.
-    fn model_items(&self, models: &[(&Model, String)]) -> Result<TokenStream, Vec<Problem>> {
+    fn model_items(&self, models: &[(&Model, String)]) -> Result<Vec<syn::Item>, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut items = TokenStream::new();
+        let mut items = Vec::with_capacity(models.len());
         for (model, name) in models {
             match model_spec(self.reg, model) {
                 Ok(spec) if problems.is_empty() => {
-                    let ident = format_ident!("{}", name);
-                    let doc = model_doc(model);
-                    items.extend(quote! {
-                        #[doc = #doc]
-                        pub const #ident: ModelSpec = #spec;
-                    });
+                    items.push(ast::documented_const(
+                        &model_doc(model),
+                        name,
+                        "ModelSpec",
+                        spec,
+                    ));
                 }
                 Ok(_) => {}
                 Err(more) => problems.extend(more),
@@ -373,7 +373,9 @@ pub fn generate(reg: &Registry) -> Result<TokenStream, Error> {
         }
     };
     let mut tokens = plan.head();
-    tokens.extend(items);
+    for item in &items {
+        item.to_tokens(&mut tokens);
+    }
     tokens.extend(plan.tail());
     Ok(tokens)
 }
@@ -411,7 +413,6 @@ pub fn render(reg: &Registry) -> Result<String, Error> {
         match chunk {
             Ok(body) => bodies.push(body),
             Err(RenderFailure::Problems(more)) => problems.extend(more),
-            Err(RenderFailure::Syn(err)) => return Err(Error::Unparsable(err)),
             Err(RenderFailure::Panicked) => {
                 return Err(Error::Unparsable(syn::Error::new(
                     proc_macro2::Span::call_site(),
@@ -437,17 +438,20 @@ pub fn render(reg: &Registry) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Why one chunk of [`render`] failed. Tokens cannot cross threads, so each chunk builds,
-/// parses and prints its own.
+/// Why one chunk of [`render`] failed. Syntax trees cannot cross threads, so each chunk
+/// builds and prints its own.
 enum RenderFailure {
     Problems(Vec<Problem>),
-    Syn(syn::Error),
     Panicked,
 }
 
 fn render_models(plan: &Plan<'_>, models: &[(&Model, String)]) -> Result<String, RenderFailure> {
     let items = plan.model_items(models).map_err(RenderFailure::Problems)?;
-    unparse(items).map_err(RenderFailure::Syn)
+    Ok(prettyplease::unparse(&syn::File {
+        shebang: None,
+        attrs: Vec::new(),
+        items,
+    }))
 }
 
 fn unparse(tokens: TokenStream) -> Result<String, syn::Error> {
@@ -460,7 +464,10 @@ fn unparse(tokens: TokenStream) -> Result<String, syn::Error> {
 /// Only fields that differ from `ModelSpec::EMPTY` are written (as in `registry.json`, where
 /// absent means unset), which keeps the output small enough to generate and compile
 /// thousands of models quickly; the identity and location fields are always written.
-fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>> {
+///
+/// The expression is built as typed `syn` nodes rather than with `quote!`: a large catalog
+/// then needs no re-parsing before it is printed, which was most of `render`'s time.
+fn model_spec(reg: &Registry, model: &Model) -> Result<syn::Expr, Vec<Problem>> {
     let mut problems = Vec::new();
     let problem = |message: String| Problem {
         model_id: Some(model.id.clone()),
@@ -468,7 +475,7 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     };
 
     let quant = match Quant::from_label(&model.quant) {
-        Some(quant) => Some(format_ident!("{}", quant.upper())),
+        Some(quant) => Some(quant.upper()),
         None => {
             problems.push(problem(format!(
                 "unknown quant `{}`; use a llama.cpp label such as q4_k_m, q8_0 or f16",
@@ -487,17 +494,15 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     let mut extra_files = Vec::with_capacity(model.extra_files.len());
     for extra in &model.extra_files {
         match sha256_literal(extra.sha256.as_deref()) {
-            Ok(sha) => {
-                let file = &extra.file;
-                let bytes = option_u64(extra.bytes);
-                let sha = match sha {
-                    Some(literal) => quote!(Some(*#literal)),
-                    None => quote!(None),
-                };
-                extra_files.push(quote! {
-                    FileSpec { file: #file, bytes: #bytes, sha256: #sha }
-                });
-            }
+            Ok(sha) => extra_files.push(ast::structure(
+                "FileSpec",
+                vec![
+                    ("file", ast::string(&extra.file)),
+                    ("bytes", ast::option(extra.bytes.map(ast::number))),
+                    ("sha256", ast::option(sha.map(ast::deref_literal))),
+                ],
+                None,
+            )),
             Err(message) => {
                 problems.push(problem(format!(
                     "sha256 of extra file `{}`: {message}",
@@ -510,37 +515,34 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
         return Err(problems);
     };
 
-    let id = &model.id;
-    let file = &model.file;
-    let size = &model.size;
     let repo = match &model.repo {
-        Some(repo) => quote!(#repo),
-        None => quote!(REPO),
+        Some(repo) => ast::string(repo),
+        None => ast::path(&["REPO"]),
     };
     let revision = match &model.revision {
-        Some(revision) => quote!(#revision),
-        None => quote!(REVISION),
+        Some(revision) => ast::string(revision),
+        None => ast::path(&["REVISION"]),
     };
     let mut fields = vec![
-        quote!(id: #id),
-        quote!(file: #file),
-        quote!(quant: Quant::#quant),
-        quote!(size: #size),
-        quote!(repo: #repo),
-        quote!(revision: #revision),
+        ("id", ast::string(&model.id)),
+        ("file", ast::string(&model.file)),
+        ("quant", ast::path(&["Quant", &quant])),
+        ("size", ast::string(&model.size)),
+        ("repo", repo),
+        ("revision", revision),
     ];
     match model.kind {
         ArtifactKind::Gguf => {}
         ArtifactKind::GgufFullPrecision => {
-            fields.push(quote!(kind: ArtifactKind::GgufFullPrecision))
+            fields.push(("kind", ast::path(&["ArtifactKind", "GgufFullPrecision"])));
         }
-        ArtifactKind::Adapter => fields.push(quote!(kind: ArtifactKind::Adapter)),
-        ArtifactKind::File => fields.push(quote!(kind: ArtifactKind::File)),
+        ArtifactKind::Adapter => fields.push(("kind", ast::path(&["ArtifactKind", "Adapter"]))),
+        ArtifactKind::File => fields.push(("kind", ast::path(&["ArtifactKind", "File"]))),
     }
     match model.status {
         Status::Published => {}
-        Status::Planned => fields.push(quote!(status: Status::Planned)),
-        Status::Deprecated => fields.push(quote!(status: Status::Deprecated)),
+        Status::Planned => fields.push(("status", ast::path(&["Status", "Planned"]))),
+        Status::Deprecated => fields.push(("status", ast::path(&["Status", "Deprecated"]))),
     }
     let optional_strs = [
         ("name", model.name.as_deref()),
@@ -556,8 +558,7 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     ];
     for (field, value) in optional_strs {
         if let Some(text) = value {
-            let field = format_ident!("{}", field);
-            fields.push(quote!(#field: Some(#text)));
+            fields.push((field, ast::some(ast::string(text))));
         }
     }
     let optional_numbers = [
@@ -567,13 +568,11 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     ];
     for (field, value) in optional_numbers {
         if let Some(number) = value {
-            let field = format_ident!("{}", field);
-            let number = Literal::u64_unsuffixed(number);
-            fields.push(quote!(#field: Some(#number)));
+            fields.push((field, ast::some(ast::number(number))));
         }
     }
     if let Some(literal) = sha256 {
-        fields.push(quote!(sha256: Some(*#literal)));
+        fields.push(("sha256", ast::some(ast::deref_literal(literal))));
     }
     let languages = if model.languages.is_empty() {
         &reg.catalog.languages
@@ -587,12 +586,11 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
     ];
     for (field, values) in lists {
         if !values.is_empty() {
-            let field = format_ident!("{}", field);
-            fields.push(quote!(#field: &[#(#values),*]));
+            fields.push((field, ast::slice(values.iter().map(|v| ast::string(v)))));
         }
     }
     if !extra_files.is_empty() {
-        fields.push(quote!(extra_files: &[#(#extra_files),*]));
+        fields.push(("extra_files", ast::slice(extra_files)));
     }
     if let Some(hw) = &model.hardware {
         let mut parts = Vec::new();
@@ -603,23 +601,165 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<TokenStream, Vec<Problem>
         ];
         for (field, value) in numbers {
             if let Some(number) = value {
-                let field = format_ident!("{}", field);
-                let number = Literal::u64_unsuffixed(number);
-                parts.push(quote!(#field: Some(#number)));
+                parts.push((field, ast::some(ast::number(number))));
             }
         }
         if !hw.accelerators.is_empty() {
-            let accelerators = &hw.accelerators;
-            parts.push(quote!(accelerators: &[#(#accelerators),*]));
+            let accelerators = hw.accelerators.iter().map(|a| ast::string(a));
+            parts.push(("accelerators", ast::slice(accelerators)));
         }
         if !parts.is_empty() {
-            fields.push(quote!(hardware: Hardware { #(#parts,)* ..Hardware::UNKNOWN }));
+            let rest = ast::path(&["Hardware", "UNKNOWN"]);
+            fields.push(("hardware", ast::structure("Hardware", parts, Some(rest))));
+        }
+    }
+    let rest = ast::path(&["ModelSpec", "EMPTY"]);
+    Ok(ast::structure("ModelSpec", fields, Some(rest)))
+}
+
+/// Constructors of the few `syn` nodes a model's constant is made of. Names passed in are
+/// fixed field and type names or identifiers already checked by [`is_identifier`].
+mod ast {
+    use proc_macro2::{Literal, Span};
+    use syn::punctuated::Punctuated;
+    use syn::{
+        AttrStyle, Attribute, Expr, ExprArray, ExprCall, ExprLit, ExprPath, ExprReference,
+        ExprStruct, ExprUnary, FieldValue, Ident, Item, ItemConst, Lit, LitStr, Member, Meta,
+        MetaNameValue, Path, PathSegment, Type, TypePath, UnOp, Visibility,
+    };
+
+    fn ident(name: &str) -> Ident {
+        Ident::new(name, Span::call_site())
+    }
+
+    fn syn_path(segments: &[&str]) -> Path {
+        Path {
+            leading_colon: None,
+            segments: segments
+                .iter()
+                .map(|segment| PathSegment::from(ident(segment)))
+                .collect(),
         }
     }
 
-    Ok(quote! {
-        ModelSpec { #(#fields,)* ..ModelSpec::EMPTY }
-    })
+    /// `A::B` as an expression.
+    pub fn path(segments: &[&str]) -> Expr {
+        Expr::Path(ExprPath {
+            attrs: Vec::new(),
+            qself: None,
+            path: syn_path(segments),
+        })
+    }
+
+    fn literal(lit: Lit) -> Expr {
+        Expr::Lit(ExprLit {
+            attrs: Vec::new(),
+            lit,
+        })
+    }
+
+    /// A string literal.
+    pub fn string(text: &str) -> Expr {
+        literal(Lit::Str(LitStr::new(text, Span::call_site())))
+    }
+
+    /// An unsuffixed integer literal.
+    pub fn number(value: u64) -> Expr {
+        literal(Lit::new(Literal::u64_unsuffixed(value)))
+    }
+
+    /// `*b"..."` for a byte-string literal.
+    pub fn deref_literal(bytes: Literal) -> Expr {
+        Expr::Unary(ExprUnary {
+            attrs: Vec::new(),
+            op: UnOp::Deref(Default::default()),
+            expr: Box::new(literal(Lit::new(bytes))),
+        })
+    }
+
+    /// `Some(value)`.
+    pub fn some(value: Expr) -> Expr {
+        Expr::Call(ExprCall {
+            attrs: Vec::new(),
+            func: Box::new(path(&["Some"])),
+            paren_token: Default::default(),
+            args: std::iter::once(value).collect(),
+        })
+    }
+
+    /// `Some(value)` or `None`.
+    pub fn option(value: Option<Expr>) -> Expr {
+        value.map_or_else(|| path(&["None"]), some)
+    }
+
+    /// `&[a, b, ...]`.
+    pub fn slice(elems: impl IntoIterator<Item = Expr>) -> Expr {
+        Expr::Reference(ExprReference {
+            attrs: Vec::new(),
+            and_token: Default::default(),
+            mutability: None,
+            expr: Box::new(Expr::Array(ExprArray {
+                attrs: Vec::new(),
+                bracket_token: Default::default(),
+                elems: elems.into_iter().collect(),
+            })),
+        })
+    }
+
+    /// `Type { field: value, ..rest }`.
+    pub fn structure(ty: &str, fields: Vec<(&str, Expr)>, rest: Option<Expr>) -> Expr {
+        let mut fields: Punctuated<FieldValue, syn::Token![,]> = fields
+            .into_iter()
+            .map(|(name, expr)| FieldValue {
+                attrs: Vec::new(),
+                member: Member::Named(ident(name)),
+                colon_token: Some(Default::default()),
+                expr,
+            })
+            .collect();
+        // Before `..rest` the last field needs its comma, or the tokens read `x: 1..rest`.
+        if rest.is_some() && !fields.empty_or_trailing() {
+            fields.push_punct(Default::default());
+        }
+        Expr::Struct(ExprStruct {
+            attrs: Vec::new(),
+            qself: None,
+            path: syn_path(&[ty]),
+            brace_token: Default::default(),
+            fields,
+            dot2_token: rest.as_ref().map(|_| Default::default()),
+            rest: rest.map(Box::new),
+        })
+    }
+
+    /// `#[doc = "..."] pub const NAME: Type = value;`
+    pub fn documented_const(doc: &str, name: &str, ty: &str, value: Expr) -> Item {
+        let doc = Attribute {
+            pound_token: Default::default(),
+            style: AttrStyle::Outer,
+            bracket_token: Default::default(),
+            meta: Meta::NameValue(MetaNameValue {
+                path: syn_path(&["doc"]),
+                eq_token: Default::default(),
+                value: string(doc),
+            }),
+        };
+        Item::Const(ItemConst {
+            attrs: vec![doc],
+            vis: Visibility::Public(Default::default()),
+            const_token: Default::default(),
+            ident: ident(name),
+            generics: Default::default(),
+            colon_token: Default::default(),
+            ty: Box::new(Type::Path(TypePath {
+                qself: None,
+                path: syn_path(&[ty]),
+            })),
+            eq_token: Default::default(),
+            expr: Box::new(value),
+            semi_token: Default::default(),
+        })
+    }
 }
 
 /// The doc comment of a model's constant: its name (or id), file, quant and status. The
@@ -639,16 +779,6 @@ fn status_label(status: Status) -> &'static str {
         Status::Published => "published",
         Status::Planned => "planned",
         Status::Deprecated => "deprecated",
-    }
-}
-
-fn option_u64(value: Option<u64>) -> TokenStream {
-    match value {
-        Some(number) => {
-            let literal = Literal::u64_unsuffixed(number);
-            quote!(Some(#literal))
-        }
-        None => quote!(None),
     }
 }
 
