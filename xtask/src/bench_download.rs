@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, ensure};
 
-use crate::bench_suite::{Ctx, Goal, Row, gibps, note, ruvllm_binary};
+use crate::bench_suite::{Ctx, Goal, Row, durable_write_secs, gibps, note, ruvllm_binary};
 
 /// The reference download: what a user of the official client writes.
 const HF_DOWNLOAD: &str = r#"
@@ -104,6 +104,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     let (mut ours, mut ours_rss) = (Vec::new(), Vec::new());
     let (mut c, mut c_rss) = (Vec::new(), Vec::new());
     let (mut h, mut h_rss) = (Vec::new(), Vec::new());
+    let mut disk = Vec::new();
     for run in 1..=runs {
         note(format_args!("  run {run}/{runs}"));
         let (t, r) = pull(ctx)?;
@@ -115,6 +116,8 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
         let (t, r) = hf(ctx)?;
         h.push(gibps(sample.bytes, t));
         h_rss.push(r);
+        let dir = ctx.fresh_dir("disk")?;
+        disk.push(gibps(sample.bytes, durable_write_secs(&dir, sample.bytes)?));
     }
     drop(server);
     const T: &str = "verified download throughput";
@@ -137,6 +140,15 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
             hf_name,
             &h,
             Goal::RatioAtLeast(2.0),
+        ),
+        Row::compare(
+            "download",
+            T,
+            "GiB/s",
+            &ours,
+            "disk floor: write + fsync of as many bytes",
+            &disk,
+            Goal::Info,
         ),
         Row::compare(
             "download",

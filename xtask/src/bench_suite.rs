@@ -653,12 +653,8 @@ fn make_sample(root: &Path, work: &Path, size: u64) -> anyhow::Result<Sample> {
     })
 }
 
-/// Writes the writer's header, then a data section of pseudo-random bytes (a 1 MiB xorshift
-/// block repeated: fast to write, nothing a filesystem or a compressor could shortcut), through
-/// a temporary file, fsync and rename.
-fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyhow::Result<()> {
-    let header = writer.header_bytes()?;
-    let len = writer.layout()?.file_len;
+/// 1 MiB of xorshift output.
+fn random_block() -> Vec<u8> {
     let mut block = vec![0u8; 1 << 20];
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for chunk in block.chunks_mut(8) {
@@ -667,6 +663,38 @@ fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyho
         x ^= x << 17;
         chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
     }
+    block
+}
+
+/// Seconds to write `bytes` bytes to a new file in `dir` and fsync it: the floor of any
+/// durable write of that size on this disk (the Hub server's store, the download cache).
+pub fn durable_write_secs(dir: &Path, bytes: u64) -> anyhow::Result<f64> {
+    let block = random_block();
+    let path = dir.join("durable-write-floor.bin");
+    let start = Instant::now();
+    {
+        let mut file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(block.len() as u64) as usize;
+            file.write_all(&block[..n])?;
+            left -= n as u64;
+        }
+        file.sync_all()?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    fs::remove_file(&path)?;
+    Ok(secs)
+}
+
+/// Writes the writer's header, then a data section of pseudo-random bytes (a 1 MiB xorshift
+/// block repeated: fast to write, nothing a filesystem or a compressor could shortcut), through
+/// a temporary file, fsync and rename.
+fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyhow::Result<()> {
+    let header = writer.header_bytes()?;
+    let len = writer.layout()?.file_len;
+    let block = random_block();
     let dir = path.parent().context("the sample has no folder")?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     {

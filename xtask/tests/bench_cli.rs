@@ -44,6 +44,11 @@ const ROWS: &[(&str, &str, &str)] = &[
     ),
     (
         "download",
+        "verified download throughput",
+        "disk floor: write + fsync",
+    ),
+    (
+        "download",
         "peak RSS of the client",
         "huggingface_hub hf_hub_download",
     ),
