@@ -1,5 +1,6 @@
 //! The checks every file passes before a byte of it leaves the machine: a streaming sha256 at
-//! disk speed, the size, and for GGUF files the header against the file name and the registry.
+//! disk speed, the size, for GGUF files the header against the file name and the registry, and
+//! for adapter files (SONA exports) the safetensors header, the PEFT config and the jsonl data.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,10 @@ pub enum FileKind {
     GgufModel,
     /// A later shard of a split GGUF: its header must be valid and complete.
     GgufShard,
-    /// Any other artifact file (adapters, extras): hash and size only.
+    /// A file of an adapter (a SONA export): `.safetensors` headers, `adapter_config.json` and
+    /// `.jsonl` files are checked; the adapter's files together are checked as one folder.
+    Adapter,
+    /// Any other artifact file (extras): hash and size only.
     Other,
 }
 
@@ -52,6 +56,9 @@ pub struct Expected {
     pub bytes: Option<u64>,
     /// The sha256 the registry says, if any.
     pub sha256: Option<String>,
+    /// For adapter files: what the PEFT config's `base_model_name_or_path` may be (the base
+    /// model's `base_model` and registry id); anything else is a warning. Empty: not checked.
+    pub adapter_bases: Vec<String>,
 }
 
 impl Expected {
@@ -67,6 +74,7 @@ impl Expected {
             context_length: None,
             bytes: None,
             sha256: None,
+            adapter_bases: Vec::new(),
         }
     }
 }
@@ -291,6 +299,8 @@ pub async fn check_files(
 ) -> Result<(Vec<CheckedFile>, Vec<CheckProblem>), UploadError> {
     use futures_util::StreamExt as _;
 
+    // The files of each adapter together, before any hashing: only headers are read.
+    let adapter_errors = check_adapter_sets(&files);
     let results: Vec<_> = futures_util::stream::iter(files.into_iter().map(|expected| {
         let observer = observer.clone();
         async move { check_one(expected, observer).await }
@@ -300,7 +310,7 @@ pub async fn check_files(
     .await;
 
     let mut checked = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = adapter_errors;
     let mut warnings = Vec::new();
     for result in results {
         let (file, errs, warns) = result?;
@@ -315,6 +325,158 @@ pub async fn check_files(
     } else {
         Err(UploadError::Checks(problems))
     }
+}
+
+/// The largest `adapter_config.json` read (PEFT writes about 1 KB).
+const MAX_ADAPTER_CONFIG: u64 = 1 << 20;
+
+/// The longest line of an adapter's jsonl file.
+const MAX_JSONL_LINE: u64 = 1 << 20;
+
+/// The last component of a repository path.
+fn file_name(repo_path: &str) -> &str {
+    repo_path.rsplit('/').next().unwrap_or(repo_path)
+}
+
+/// Reads `adapter_config.json` with a size cap.
+fn read_adapter_config(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ADAPTER_CONFIG + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_ADAPTER_CONFIG {
+        return Err(format!(
+            "it is larger than {MAX_ADAPTER_CONFIG} bytes, which no PEFT config is; pick the right file"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Checks one file of an adapter by its name: the safetensors header (length, JSON, tensor
+/// offsets in bounds), the PEFT config, or a jsonl file. Other names get hash and size only.
+pub fn check_adapter_file(
+    expected: &Expected,
+    errors: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let name = file_name(&expected.repo_path);
+    if name.ends_with(".safetensors") {
+        if let Err(e) = ruvltra_safetensors::read_header(&expected.local) {
+            errors.push(format!(
+                "not a valid safetensors file ({}); export the adapter again",
+                e.root()
+            ));
+        }
+    } else if name == ruvltra_safetensors::adapter::ADAPTER_CONFIG {
+        let config = read_adapter_config(&expected.local).and_then(|bytes| {
+            ruvltra_safetensors::check_adapter_config(&bytes).map_err(|e| e.root().to_string())
+        });
+        match config {
+            Ok(config) => {
+                if let Some(warning) = base_mismatch(&config, &expected.adapter_bases) {
+                    warnings.push(warning);
+                }
+            }
+            Err(e) => errors.push(format!(
+                "not a valid PEFT LoRA adapter config ({e}); fix it or export the adapter again"
+            )),
+        }
+    } else if name.ends_with(".jsonl")
+        && let Err(e) = ruvltra_safetensors::check_jsonl(&expected.local, MAX_JSONL_LINE)
+    {
+        errors.push(format!(
+            "not a valid jsonl file ({}); every line must be one JSON object",
+            e.root()
+        ));
+    }
+}
+
+/// A warning when the config's base model is none of the names the registry allows.
+fn base_mismatch(config: &ruvltra_safetensors::AdapterConfig, bases: &[String]) -> Option<String> {
+    let said = config.base_model_name_or_path.trim_end_matches('/');
+    if bases.is_empty() || bases.iter().any(|b| b == said) {
+        return None;
+    }
+    Some(format!(
+        "base_model_name_or_path is {said:?} but the adapter's base in the registry is {}; the adapter may not fit that model",
+        bases
+            .iter()
+            .map(|b| format!("{b:?}"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    ))
+}
+
+/// Checks the files of each adapter together: the LoRA weights against the config, and, when
+/// all four files of a SONA export sit in one folder, that folder with
+/// [`ruvltra_safetensors::check_adapter_dir`]. Runs only on adapters whose files each pass their
+/// own checks, so one fault is reported once (by [`check_adapter_file`]).
+pub fn check_adapter_sets(files: &[Expected]) -> Vec<CheckProblem> {
+    use ruvltra_safetensors::adapter::ADAPTER_FILES;
+    use std::collections::BTreeMap;
+
+    let mut errors = Vec::new();
+    let mut sets: BTreeMap<&str, Vec<&Expected>> = BTreeMap::new();
+    for e in files.iter().filter(|e| e.kind == FileKind::Adapter) {
+        sets.entry(e.model_id.as_deref().unwrap_or(&e.repo_path))
+            .or_default()
+            .push(e);
+    }
+    for set in sets.values() {
+        let mut own_errors = Vec::new();
+        for e in set {
+            check_adapter_file(e, &mut own_errors, &mut Vec::new());
+        }
+        if !own_errors.is_empty() {
+            continue;
+        }
+        let before = errors.len();
+        let weights = set
+            .iter()
+            .find(|e| file_name(&e.repo_path).ends_with(".safetensors"));
+        let config = set
+            .iter()
+            .find(|e| file_name(&e.repo_path) == ruvltra_safetensors::adapter::ADAPTER_CONFIG);
+        if let (Some(weights), Some(config)) = (weights, config) {
+            let header = ruvltra_safetensors::read_header(&weights.local);
+            let parsed = read_adapter_config(&config.local)
+                .ok()
+                .and_then(|bytes| ruvltra_safetensors::check_adapter_config(&bytes).ok());
+            if let (Ok(header), Some(parsed)) = (header, parsed) {
+                for message in ruvltra_safetensors::check_weights_match_config(&header, &parsed) {
+                    errors.push(CheckProblem {
+                        path: weights.repo_path.clone(),
+                        message: format!(
+                            "the LoRA weights disagree with {}: {message}; export the adapter again",
+                            config.repo_path
+                        ),
+                    });
+                }
+            }
+        }
+        // A complete SONA export folder is checked as the folder it is.
+        let dirs: std::collections::BTreeSet<_> =
+            set.iter().filter_map(|e| e.local.parent()).collect();
+        let names: std::collections::BTreeSet<&str> =
+            set.iter().map(|e| file_name(&e.repo_path)).collect();
+        if let ([dir], true, true) = (
+            dirs.into_iter().collect::<Vec<_>>().as_slice(),
+            ADAPTER_FILES.iter().all(|n| names.contains(n)),
+            errors.len() == before,
+        ) && let Err(e) = ruvltra_safetensors::check_adapter_dir(dir)
+        {
+            let path = set.first().map(|e| e.repo_path.clone()).unwrap_or_default();
+            errors.push(CheckProblem {
+                path,
+                message: format!(
+                    "the adapter folder {} fails its checks ({e}); export the adapter again",
+                    dir.display()
+                ),
+            });
+        }
+    }
+    errors
 }
 
 type CheckOutcome = (Option<CheckedFile>, Vec<CheckProblem>, Vec<CheckProblem>);
@@ -358,6 +520,10 @@ async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcom
     let gguf = match expected.kind {
         FileKind::GgufModel | FileKind::GgufShard if len > 0 => {
             check_gguf(&expected, len, &mut errors, &mut warnings)
+        }
+        FileKind::Adapter if len > 0 => {
+            check_adapter_file(&expected, &mut errors, &mut warnings);
+            None
         }
         _ => None,
     };

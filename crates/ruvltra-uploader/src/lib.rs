@@ -39,7 +39,7 @@ use hub_client::{
     Endpoint, HubClient, RepoId, Sha256, Token, validate_repo_path, validate_revision,
 };
 use ruvltra_card::{CardFacts, FileFacts, compat, model_card, modelfile, modelfile_path};
-use ruvltra_registry::{Model, Registry, Status};
+use ruvltra_registry::{ArtifactKind, Model, Registry, Status};
 use serde::Serialize;
 
 pub use check::{
@@ -360,9 +360,13 @@ impl ModelUploader {
                 let kind = match (model.kind.is_gguf(), index) {
                     (true, 0) => FileKind::GgufModel,
                     (true, _) if path.ends_with(".gguf") => FileKind::GgufShard,
+                    _ if model.kind == ArtifactKind::Adapter => FileKind::Adapter,
                     _ => FileKind::Other,
                 };
                 let mut e = Expected::new(path, local, kind);
+                if kind == FileKind::Adapter {
+                    e.adapter_bases = adapter_bases(reg, model);
+                }
                 e.model_id = Some(model.id.clone());
                 e.bytes = bytes;
                 e.sha256 = sha256.map(str::to_owned);
@@ -556,6 +560,21 @@ fn check_ref_names(branch: Option<&str>, tag: Option<&str>) -> Result<(), Upload
 }
 
 /// Finds a registry file in the folder: by its repository path, else by its file name.
+/// What an adapter's `base_model_name_or_path` may say: its base model's `base_model` and id.
+fn adapter_bases(reg: &Registry, adapter: &Model) -> Vec<String> {
+    let Some(base) = adapter.base.as_deref() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = reg
+        .models
+        .iter()
+        .filter(|m| m.id == base)
+        .filter_map(|m| m.base_model.clone())
+        .collect();
+    names.push(base.to_owned());
+    names
+}
+
 fn find_file(dir: &Path, repo_path: &str) -> Option<PathBuf> {
     validate_repo_path(repo_path).ok()?;
     let full = dir.join(repo_path);
