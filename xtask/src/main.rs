@@ -15,6 +15,7 @@ mod bench_publish;
 mod bench_suite;
 mod card;
 mod demo;
+mod fuzz;
 mod gguf;
 mod hub;
 mod modelfile;
@@ -56,6 +57,8 @@ enum Command {
     Verify(verify::Args),
     /// Run the main job end to end on a local Hub: publish samples, tag, verify, re-publish.
     Demo(demo::Args),
+    /// Run every cargo-fuzz target for `--seconds N` each and keep the new interesting inputs.
+    Fuzz(fuzz::Args),
     /// Run the whole test suite (sets up the Python virtualenv the cross-checks need).
     Test(test::Args),
 }
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => publish::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
         Command::Test(args) => test::run_tests(args),
     };
     match result {
