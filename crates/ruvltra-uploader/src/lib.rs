@@ -559,7 +559,6 @@ fn check_ref_names(branch: Option<&str>, tag: Option<&str>) -> Result<(), Upload
     Ok(())
 }
 
-/// Finds a registry file in the folder: by its repository path, else by its file name.
 /// What an adapter's `base_model_name_or_path` may say: its base model's `base_model` and id.
 fn adapter_bases(reg: &Registry, adapter: &Model) -> Vec<String> {
     let Some(base) = adapter.base.as_deref() else {
@@ -575,6 +574,7 @@ fn adapter_bases(reg: &Registry, adapter: &Model) -> Vec<String> {
     names
 }
 
+/// Finds a registry file in the folder: by its repository path, else by its file name.
 fn find_file(dir: &Path, repo_path: &str) -> Option<PathBuf> {
     validate_repo_path(repo_path).ok()?;
     let full = dir.join(repo_path);
