@@ -105,31 +105,7 @@ fn hostile_server_case(names: &[(String, &str)]) {
 
 #[test]
 fn commit_payloads_with_hostile_paths_are_refused_with_4xx_and_write_nothing() {
-    let names: Vec<_> = hostile_names()
-        .into_iter()
-        .filter(|(_, why)| !SERVER_GAPS.contains(why))
-        .collect();
-    hostile_server_case(&names);
-}
-
-/// The cases the local server accepted when this suite was written, though the Hub client and
-/// the registry refuse them: drive letters (a Windows download target `C:x.gguf` escapes the
-/// snapshot folder) and segments over 255 bytes (no file system can create them). Kept as
-/// their own test so the report names them; see docs/RELIABILITY.md.
-const SERVER_GAPS: [&str; 3] = [
-    "drive letter with slash",
-    "drive-relative",
-    "segment over 255 bytes",
-];
-
-#[test]
-fn commit_payloads_with_drive_letters_or_overlong_segments_are_refused() {
-    let names: Vec<_> = hostile_names()
-        .into_iter()
-        .filter(|(_, why)| SERVER_GAPS.contains(why))
-        .collect();
-    assert_eq!(names.len(), SERVER_GAPS.len());
-    hostile_server_case(&names);
+    hostile_server_case(&hostile_names());
 }
 
 fn leak(s: String) -> &'static str {

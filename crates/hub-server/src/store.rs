@@ -489,9 +489,18 @@ pub fn check_repo_path(path: &str, allow_trailing_slash: bool) -> Result<String,
     if trimmed.chars().any(|c| c.is_control()) {
         return bad("control characters are not allowed");
     }
+    // A leading drive letter (`C:x`, `C:/x`) would escape the snapshot folder of a client
+    // that writes the file on Windows; the Hub client and the registry refuse it too.
+    let bytes = trimmed.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return bad("a drive letter is not allowed");
+    }
     for segment in trimmed.split('/') {
         if segment.is_empty() {
             return bad("it contains an empty segment");
+        }
+        if segment.len() > 255 {
+            return bad("a segment is longer than 255 bytes, which no file system can store");
         }
         if segment == "." || segment == ".." {
             return bad("'.' and '..' segments are not allowed");
