@@ -1,5 +1,5 @@
-//! `cargo xtask publish`: pushes the registry's models found in a folder to the Hub, then
-//! proves the Hub matches. Also holds the progress display and report printing shared by
+//! `cargo xtask publish`: pushes the registry's models found in a folder to the Hub (and/or
+//! ModelScope with `--to modelscope|all`), then proves each destination matches. Also holds the progress display and report printing shared by
 //! `verify` and `demo`.
 
 use std::collections::HashMap;
@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use hub_client::{Endpoint, HubClient, Token};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use modelscope_client::ModelScopeClient;
 use ruvltra_uploader::{
     Action, Event, ModelUploader, Observer, PublishOptions, PublishReport, UploadError,
     VerifyReport,
@@ -40,23 +41,56 @@ pub struct Args {
     /// After the commit, download every file again and re-hash it.
     #[arg(long)]
     deep: bool,
-    /// Print a machine-readable JSON report on stdout (logs stay on stderr).
+    /// Print a machine-readable JSON report on stdout (logs stay on stderr); with `--to all`
+    /// an object `{"hub": report, "modelscope": report}`.
     #[arg(long)]
     json: bool,
+    /// Where to publish: the Hub (default), ModelScope (token `MODELSCOPE_API_TOKEN`, card with
+    /// ModelScope front matter, branch `master`), or both in one run.
+    #[arg(long, value_enum, default_value_t = To::Hub)]
+    to: To,
+    /// The ModelScope endpoint; else `MODELSCOPE_ENDPOINT`, else `MODELSCOPE_DOMAIN`, else
+    /// https://www.modelscope.cn.
+    #[arg(long)]
+    modelscope_endpoint: Option<String>,
+}
+
+/// The destinations of `cargo xtask publish --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum To {
+    /// The Hugging Face Hub.
+    Hub,
+    /// ModelScope.
+    Modelscope,
+    /// The Hub, then ModelScope.
+    All,
 }
 
 /// Runs `cargo xtask publish`: exit 0 only when the Hub was verified to match (or, with
 /// `--dry-run`, when the plan was made), 1 when the verification found differences.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reg = ruvltra_registry::load(&args.registry)?;
+    let hub = matches!(args.to, To::Hub | To::All);
+    let modelscope = matches!(args.to, To::Modelscope | To::All);
     let token = Token::from_env();
-    if token.is_none() && !args.dry_run {
+    if hub && token.is_none() && !args.dry_run {
         anyhow::bail!("{}", UploadError::MissingToken);
     }
     let client = HubClient::builder()
         .endpoint(Endpoint::resolve(args.endpoint.as_deref())?)
         .token(token)
         .build()?;
+    let ms_client = if modelscope {
+        let ms = ModelScopeClient::from_env(args.modelscope_endpoint.as_deref())?;
+        if !ms.has_token() && !args.dry_run {
+            anyhow::bail!(
+                "publishing to ModelScope needs a token: set MODELSCOPE_API_TOKEN (or run with --dry-run)"
+            );
+        }
+        Some(ms)
+    } else {
+        None
+    };
     let progress = Progress::new();
     let uploader = ModelUploader::with_client(client).observer(progress.observer());
     let opts = PublishOptions {
@@ -66,16 +100,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         deep_verify: args.deep,
         ..PublishOptions::default()
     };
-    let report = runtime()?
-        .block_on(uploader.publish(&reg, &args.files, &opts))
-        .context("publish failed")?;
+    let rt = runtime()?;
+    let mut reports: Vec<(&str, PublishReport)> = Vec::new();
+    if hub {
+        let report = rt
+            .block_on(uploader.publish(&reg, &args.files, &opts))
+            .context("publish to the Hub failed")?;
+        reports.push(("hub", report));
+    }
+    if let Some(ms) = &ms_client {
+        let report = rt
+            .block_on(uploader.publish_to(ms, &reg, &args.files, &opts))
+            .context("publish to ModelScope failed")?;
+        reports.push(("modelscope", report));
+    }
     progress.finish();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let json = if args.to == To::All {
+            let map: serde_json::Map<String, serde_json::Value> = reports
+                .iter()
+                .map(|(name, r)| Ok(((*name).to_owned(), serde_json::to_value(r)?)))
+                .collect::<anyhow::Result<_>>()?;
+            serde_json::Value::Object(map)
+        } else {
+            serde_json::to_value(&reports[0].1)?
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print_publish_report(&report);
+        for (name, report) in &reports {
+            if reports.len() > 1 {
+                println!("== {name} ==");
+            }
+            print_publish_report(report);
+        }
     }
-    let ok = report.dry_run || report.verified();
+    let ok = reports.iter().all(|(_, r)| r.dry_run || r.verified());
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -20,20 +20,30 @@ use crate::verify::{ManifestEntry, VerifyReport, verify_repo};
 /// Files uploaded at the same time (each may itself send parts in parallel).
 const PARALLEL_FILES: usize = 2;
 
-/// What to publish to one branch of one repository.
+/// What to publish to one branch of one repository (built by `publish`, run by a
+/// [`Destination`](crate::Destination)).
 #[derive(Debug, Clone)]
-pub(crate) struct Job {
+pub struct Job {
+    /// The repository.
     pub repo: RepoId,
+    /// The branch.
     pub branch: String,
+    /// Every file the manifest wants there.
     pub wanted: Vec<Wanted>,
     /// Paths that are not in `wanted` but are expected on the Hub (other registry models):
     /// verify does not report them as extras.
     pub known: BTreeSet<String>,
+    /// The commit title.
     pub summary: String,
+    /// The commit description.
     pub description: String,
+    /// Create a missing repository as private.
     pub private: bool,
+    /// Tag the verified commit.
     pub tag: Option<String>,
+    /// Plan only.
     pub dry_run: bool,
+    /// Download and hash every file after the commit.
     pub deep_verify: bool,
 }
 

@@ -90,4 +90,7 @@ pub enum UploadError {
     /// The uploader could not be set up (endpoint, HTTP client).
     #[error("cannot set up the Hub client: {0}")]
     Setup(String),
+    /// A ModelScope request failed (publishing with `--to modelscope`).
+    #[error(transparent)]
+    ModelScope(#[from] modelscope_client::ModelScopeError),
 }

@@ -26,9 +26,11 @@
 #![deny(missing_docs)]
 
 mod check;
+mod destination;
 mod engine;
 mod error;
 mod event;
+mod modelscope;
 mod plan;
 mod verify;
 
@@ -38,7 +40,7 @@ use std::path::{Path, PathBuf};
 use hub_client::{
     Endpoint, HubClient, RepoId, Sha256, Token, validate_repo_path, validate_revision,
 };
-use ruvltra_card::{CardFacts, FileFacts, compat, model_card, modelfile, modelfile_path};
+use ruvltra_card::{CardFacts, FileFacts, compat, modelfile, modelfile_path};
 use ruvltra_registry::{ArtifactKind, Model, Registry, Status};
 use serde::Serialize;
 
@@ -46,7 +48,8 @@ pub use check::{
     CheckedFile, Expected, FileKind, GgufFacts, HASH_BUFFER, MAX_FILE_BYTES, check_files,
     check_gguf, hash_file,
 };
-pub use engine::{RepoReport, TagReport};
+pub use destination::{Destination, modelscope_repo_of};
+pub use engine::{Job, RepoReport, TagReport};
 pub use error::{CheckProblem, UploadError};
 pub use event::{Event, Observer, silent};
 pub use plan::{Action, Content, HUB_OWNED, PlanEntry, Wanted, make_plan};
@@ -304,6 +307,21 @@ impl ModelUploader {
         } else {
             self.writing_client()?
         };
+        self.publish_to(client, reg, files_dir, opts).await
+    }
+
+    /// Like [`publish`](Self::publish) to another [`Destination`] (ModelScope): its
+    /// repositories, branches and card, the same checks, files and manifests.
+    pub async fn publish_to<D: Destination>(
+        &self,
+        dest: &D,
+        reg: &Registry,
+        files_dir: &Path,
+        opts: &PublishOptions,
+    ) -> Result<PublishReport, UploadError> {
+        if !opts.dry_run && !dest.can_write() {
+            return Err(dest.missing_token());
+        }
         check_ref_names(opts.branch.as_deref(), opts.tag.as_deref())?;
         ruvltra_registry::validate(reg).map_err(|problems| {
             UploadError::InvalidInput(format!(
@@ -403,7 +421,7 @@ impl ModelUploader {
             let branch = opts
                 .branch
                 .clone()
-                .unwrap_or_else(|| model.revision(reg).to_owned());
+                .unwrap_or_else(|| dest.branch_of(reg, model));
             if branch.len() == 40 && branch.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(UploadError::InvalidInput(format!(
                     "model {} pins commit {branch}, which cannot be published to; pass --branch",
@@ -411,14 +429,14 @@ impl ModelUploader {
                 )));
             }
             groups
-                .entry((model.repo(reg).to_owned(), branch))
+                .entry((dest.repo_of(reg, model), branch))
                 .or_default()
                 .push(model);
         }
         let mut reports = Vec::new();
         for ((repo_name, branch), models) in groups {
             let repo = RepoId::new(&repo_name)?;
-            let is_catalog_repo = repo_name == reg.repo;
+            let is_catalog_repo = repo_name == dest.catalog_repo(reg);
             let mut wanted: Vec<Wanted> = Vec::new();
             for model in &models {
                 for (path, _, _) in model.all_files() {
@@ -441,7 +459,7 @@ impl ModelUploader {
                 if is_catalog_repo {
                     wanted.push(Wanted {
                         path: CARD_PATH.to_owned(),
-                        content: Content::Inline(model_card(reg, &facts).into_bytes()),
+                        content: Content::Inline(dest.card(reg, &facts).into_bytes()),
                         model: None,
                     });
                 }
@@ -450,7 +468,7 @@ impl ModelUploader {
             let mut gguf_paths: BTreeSet<&str> = reg
                 .models
                 .iter()
-                .filter(|m| m.repo(reg) == repo_name && m.kind.is_gguf())
+                .filter(|m| dest.repo_of(reg, m) == repo_name && m.kind.is_gguf())
                 .filter(|m| m.status != Status::Planned || present.iter().any(|p| p.id == m.id))
                 .flat_map(|m| m.all_files().map(|(p, _, _)| p))
                 .collect();
@@ -460,7 +478,7 @@ impl ModelUploader {
                 say(Event::Warning(w.clone()));
                 warnings.push(w);
             }
-            let known = known_paths(reg, &repo_name);
+            let known = known_paths(reg, &repo_name, |m| dest.repo_of(reg, m));
             let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
             let summary = opts.commit_message.clone().unwrap_or_else(|| {
                 if ids.len() <= 3 {
@@ -481,7 +499,7 @@ impl ModelUploader {
                 dry_run: opts.dry_run,
                 deep_verify: opts.deep_verify,
             };
-            reports.push(engine::run_job(client, &job, observer).await?);
+            reports.push(dest.run_job(&job, observer).await?);
         }
         Ok(PublishReport {
             dry_run: opts.dry_run,
@@ -498,15 +516,24 @@ impl ModelUploader {
         reg: &Registry,
         opts: &VerifyOptions,
     ) -> Result<Vec<VerifyReport>, UploadError> {
-        let client = self.client()?;
+        self.verify_registry_on(self.client()?, reg, opts).await
+    }
+
+    /// Like [`verify_registry`](Self::verify_registry) on another [`Destination`].
+    pub async fn verify_registry_on<D: Destination>(
+        &self,
+        dest: &D,
+        reg: &Registry,
+        opts: &VerifyOptions,
+    ) -> Result<Vec<VerifyReport>, UploadError> {
         let mut groups: BTreeMap<(String, String), Vec<ManifestEntry>> = BTreeMap::new();
         for model in &reg.models {
             let branch = opts
                 .branch
                 .clone()
-                .unwrap_or_else(|| model.revision(reg).to_owned());
+                .unwrap_or_else(|| dest.branch_of(reg, model));
             let entries = groups
-                .entry((model.repo(reg).to_owned(), branch))
+                .entry((dest.repo_of(reg, model), branch))
                 .or_default();
             if model.status == Status::Planned {
                 continue;
@@ -530,17 +557,17 @@ impl ModelUploader {
                 "verifying {repo_name}@{revision}: {} path(s)",
                 manifest.len()
             )));
-            let known = known_paths(reg, &repo_name);
-            let report = verify_repo(
-                client,
-                &repo,
-                &revision,
-                &manifest,
-                &known,
-                opts.deep,
-                &self.observer,
-            )
-            .await?;
+            let known = known_paths(reg, &repo_name, |m| dest.repo_of(reg, m));
+            let report = dest
+                .verify(
+                    &repo,
+                    &revision,
+                    &manifest,
+                    &known,
+                    opts.deep,
+                    &self.observer,
+                )
+                .await?;
             reports.push(report);
         }
         Ok(reports)
@@ -619,9 +646,9 @@ fn card_facts(checked: &[CheckedFile]) -> CardFacts {
 }
 
 /// Every path the registry accounts for in a repository: model files, Modelfiles, the card.
-fn known_paths(reg: &Registry, repo: &str) -> BTreeSet<String> {
+fn known_paths(reg: &Registry, repo: &str, repo_of: impl Fn(&Model) -> String) -> BTreeSet<String> {
     let mut known = BTreeSet::from([CARD_PATH.to_owned()]);
-    for model in reg.models.iter().filter(|m| m.repo(reg) == repo) {
+    for model in reg.models.iter().filter(|m| repo_of(m) == repo) {
         known.extend(model.all_files().map(|(p, _, _)| p.to_owned()));
         if model.kind.is_gguf() {
             known.insert(modelfile_path(model));

@@ -1,0 +1,282 @@
+//! The ModelScope engine behind [`Destination`](crate::Destination) for
+//! [`ModelScopeClient`]: create the model (existing is fine), plan against its listing, ask
+//! which LFS objects are missing (batch), upload them streamed, commit every change in one
+//! request, verify by listing the new commit, tag.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hub_client::{EntryKind, LfsPointer, RepoId, Sha256, Sibling, SiblingLfs, TreeEntry};
+use modelscope_client::{ModelId, ModelScopeClient, RepoFile, Visibility};
+
+use crate::engine::{Job, RepoReport, TagReport};
+use crate::error::UploadError;
+use crate::event::{Event, Observer};
+use crate::plan::{Action, Content, Wanted, make_plan};
+use crate::verify::{Difference, ManifestEntry, VerifyReport, compare_tree};
+
+fn model_id(repo: &RepoId) -> Result<ModelId, UploadError> {
+    Ok(ModelId::new(&repo.to_string())?)
+}
+
+/// A ModelScope listing as the Hub-shaped siblings the planner reads.
+fn siblings(files: &[RepoFile]) -> Vec<Sibling> {
+    files
+        .iter()
+        .map(|f| Sibling {
+            rfilename: f.path.clone(),
+            size: Some(f.size),
+            blob_id: f.blob_id.clone(),
+            lfs: match (&f.sha256, f.lfs) {
+                (Some(sha), true) => sha.parse::<Sha256>().ok().map(|sha256| SiblingLfs {
+                    sha256,
+                    size: f.size,
+                    pointer_size: None,
+                }),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+/// A ModelScope listing as the Hub-shaped tree the verifier reads.
+fn tree(files: &[RepoFile]) -> Vec<TreeEntry> {
+    files
+        .iter()
+        .map(|f| TreeEntry {
+            path: f.path.clone(),
+            kind: EntryKind::File,
+            oid: f.blob_id.clone().unwrap_or_default(),
+            size: f.size,
+            lfs: match (&f.sha256, f.lfs) {
+                (Some(sha), true) => sha
+                    .parse::<Sha256>()
+                    .ok()
+                    .map(|oid| LfsPointer { oid, size: f.size }),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+pub(crate) async fn run_job(
+    client: &ModelScopeClient,
+    job: &Job,
+    observer: &Observer,
+) -> Result<RepoReport, UploadError> {
+    let id = model_id(&job.repo)?;
+    let repo_name = id.to_string();
+    let mut report = RepoReport {
+        repo: repo_name.clone(),
+        branch: job.branch.clone(),
+        created_repo: false,
+        created_branch: false,
+        parent_commit: None,
+        commit: None,
+        head: None,
+        replanned: false,
+        plan: Vec::new(),
+        bytes_sent: 0,
+        objects_sent: 0,
+        objects_already_present: 0,
+        tag: None,
+        verify: None,
+    };
+    let exists = client.model_exists(&id).await?;
+    let files = if exists {
+        let revs = client.revisions(&id).await?;
+        report.parent_commit = revs.branches.get(&job.branch).cloned();
+        client.list_files(&id, &job.branch).await?
+    } else {
+        Vec::new()
+    };
+    report.plan = make_plan(&job.wanted, &siblings(&files));
+    let count = |a: Action| report.plan.iter().filter(|e| e.action == a).count();
+    observer(Event::Step(format!(
+        "plan for ModelScope {repo_name}@{}: {} to add, {} to update, {} unchanged, {} extra",
+        job.branch,
+        count(Action::Add),
+        count(Action::Update),
+        count(Action::Unchanged),
+        count(Action::ExtraOnHub),
+    )));
+    if job.dry_run {
+        return Ok(report);
+    }
+    if !exists {
+        let visibility = if job.private {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        };
+        report.created_repo = client.create_model(&id, visibility, "apache-2.0").await?;
+        let revs = client.revisions(&id).await?;
+        report.parent_commit = revs.branches.get(&job.branch).cloned();
+    }
+    let wanted_by_path: BTreeMap<&str, &Wanted> =
+        job.wanted.iter().map(|w| (w.path.as_str(), w)).collect();
+    let changes: Vec<&Wanted> = report
+        .plan
+        .iter()
+        .filter(|e| matches!(e.action, Action::Add | Action::Update))
+        .filter_map(|e| wanted_by_path.get(e.path.as_str()).copied())
+        .collect();
+    let mut sent: BTreeSet<String> = BTreeSet::new();
+    if changes.is_empty() {
+        observer(Event::Notice(format!(
+            "ModelScope {repo_name}@{} already matches the manifest: nothing to upload, no commit",
+            job.branch
+        )));
+        report.head = report.parent_commit.clone();
+    } else {
+        // Which objects ModelScope lacks (one batch call), then the streamed uploads.
+        let mut objects: BTreeMap<String, (u64, &std::path::Path)> = BTreeMap::new();
+        for w in &changes {
+            if let Content::Lfs {
+                local,
+                sha256,
+                size,
+            } = &w.content
+            {
+                objects.insert(sha256.to_hex(), (*size, local.as_path()));
+            }
+        }
+        let asked: Vec<(String, u64)> = objects.iter().map(|(o, (s, _))| (o.clone(), *s)).collect();
+        let missing = if asked.is_empty() {
+            BTreeMap::new()
+        } else {
+            client.missing_objects(&id, &asked).await?
+        };
+        report.objects_already_present = (asked.len() - missing.len()) as u64;
+        for (oid, url) in &missing {
+            let (size, local) = objects[oid];
+            observer(Event::Step(format!(
+                "uploading {} ({size} bytes) to ModelScope",
+                local.display()
+            )));
+            client.upload_object(url, local, size).await?;
+            report.objects_sent += 1;
+            report.bytes_sent += size;
+            sent.insert(oid.clone());
+        }
+        let actions = changes
+            .iter()
+            .map(|w| match &w.content {
+                Content::Lfs { sha256, size, .. } => {
+                    modelscope_client::lfs_action(&w.path, &sha256.to_hex(), *size)
+                }
+                Content::Inline(bytes) => modelscope_client::inline_action(&w.path, bytes),
+            })
+            .collect();
+        let message = if job.description.is_empty() {
+            job.summary.clone()
+        } else {
+            format!("{}\n\n{}", job.summary, job.description)
+        };
+        let commit = client.commit(&id, &job.branch, &message, actions).await?;
+        observer(Event::Notice(format!(
+            "committed {} change(s) to ModelScope {repo_name}@{}: {commit}",
+            changes.len(),
+            job.branch
+        )));
+        report.commit = Some(commit.clone());
+        report.head = Some(commit);
+    }
+    for entry in &mut report.plan {
+        entry.result = match (entry.action, entry.transfer) {
+            (Action::Unchanged, _) => Some("unchanged"),
+            (Action::Add | Action::Update, Some("inline")) => Some("inline"),
+            (Action::Add | Action::Update, _) => {
+                Some(if entry.sha256.as_ref().is_some_and(|s| sent.contains(s)) {
+                    "uploaded"
+                } else {
+                    "already-on-hub"
+                })
+            }
+            (Action::ExtraOnHub, _) => None,
+        };
+    }
+
+    let head = report.head.clone().unwrap_or_else(|| job.branch.clone());
+    let manifest: Vec<ManifestEntry> = job.wanted.iter().map(ManifestEntry::of).collect();
+    observer(Event::Step(format!(
+        "verifying ModelScope {repo_name} at {head} against {} manifest path(s)",
+        manifest.len()
+    )));
+    let verify = verify(
+        client,
+        &job.repo,
+        &head,
+        &manifest,
+        &job.known,
+        job.deep_verify,
+        observer,
+    )
+    .await?;
+    let verified = verify.ok();
+    report.verify = Some(verify);
+    if let Some(tag) = &job.tag {
+        if verified {
+            let created = client.create_tag(&id, tag, &head).await.map_err(|e| {
+                UploadError::InvalidInput(format!("cannot tag ModelScope {repo_name}: {e}"))
+            })?;
+            report.tag = Some(TagReport {
+                name: tag.clone(),
+                commit: head.clone(),
+                created,
+            });
+        } else {
+            observer(Event::Warning(format!(
+                "not tagging {tag}: ModelScope does not match the manifest"
+            )));
+        }
+    }
+    Ok(report)
+}
+
+pub(crate) async fn verify(
+    client: &ModelScopeClient,
+    repo: &RepoId,
+    revision: &str,
+    manifest: &[ManifestEntry],
+    known: &BTreeSet<String>,
+    deep: bool,
+    observer: &Observer,
+) -> Result<VerifyReport, UploadError> {
+    let id = model_id(repo)?;
+    let files = client.list_files(&id, revision).await?;
+    let listed = tree(&files);
+    let (mut problems, extras, unverified) = compare_tree(manifest, &listed, known);
+    if deep {
+        for m in manifest {
+            let Some(f) = files.iter().find(|f| f.path == m.path) else {
+                continue;
+            };
+            let Some(expected) = m.sha256.map(|s| s.to_hex()).or_else(|| f.sha256.clone()) else {
+                continue;
+            };
+            observer(Event::Step(format!(
+                "downloading {} from ModelScope to hash it again",
+                m.path
+            )));
+            let (actual, _) = client.download_sha256(&id, revision, &m.path).await?;
+            if actual != expected {
+                problems.push(Difference {
+                    path: m.path.clone(),
+                    problem: "download",
+                    expected,
+                    actual,
+                });
+            }
+        }
+    }
+    problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.problem.cmp(b.problem)));
+    Ok(VerifyReport {
+        repo: repo.to_string(),
+        revision: revision.to_owned(),
+        checked: manifest.len(),
+        deep,
+        problems,
+        extras,
+        unverified,
+    })
+}

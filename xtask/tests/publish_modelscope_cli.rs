@@ -1,0 +1,269 @@
+//! `cargo xtask publish --to all` publishes one demo registry to the local server's Hub mode
+//! and its ModelScope mode in one run; the official `modelscope` SDK then lists and downloads
+//! what was published (sha256 checked) and `cargo xtask verify --deep` checks the Hub side.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hub_server::{HubServer, ServerConfig};
+use ruvltra_gguf::writer::SampleModel;
+use sha2::Digest as _;
+
+const TOKEN: &str = "both_sites_publish_token";
+const SMALL: &str = "ruvltra-small-0.5b-q4_k_m.gguf";
+const MEDIUM: &str = "ruvltra-medium-1.1b-q4_k_m.gguf";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sha256_hex(path: &Path) -> String {
+    hex_of(&sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Two models: the small one in the catalog's ModelScope repo, the medium one with its own.
+fn setup(dir: &Path) -> (PathBuf, PathBuf) {
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    for (name, params) in [(SMALL, 500_000), (MEDIUM, 700_000)] {
+        SampleModel::new("qwen2", 15, params)
+            .build()
+            .unwrap()
+            .write_file(files.join(name))
+            .unwrap();
+    }
+    let registry = serde_json::json!({
+        "schema_version": 1,
+        "repo": "ruv/ruvltra",
+        "revision": "main",
+        "catalog": {
+            "title": "RuvLTRA",
+            "license": "apache-2.0",
+            "languages": ["en"],
+            "modelscope_repo": "ruvnet/ruvltra"
+        },
+        "models": [
+            {
+                "id": "ruvltra-small-0.5b-q4_k_m", "file": SMALL, "quant": "q4_k_m",
+                "size": "0.5b", "variant": "small", "name": "RuvLTRA Small 0.5B Q4_K_M",
+                "architecture": "qwen2", "context_length": 32768
+            },
+            {
+                "id": "ruvltra-medium-1.1b-q4_k_m", "file": MEDIUM, "quant": "q4_k_m",
+                "size": "1.1b", "variant": "medium", "name": "RuvLTRA Medium 1.1B Q4_K_M",
+                "architecture": "qwen2", "context_length": 32768,
+                "modelscope_repo": "ruvnet/ruvltra-medium"
+            }
+        ]
+    });
+    let path = dir.join("registry.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&registry).unwrap()).unwrap();
+    (path, files)
+}
+
+fn xtask(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args).current_dir(dir);
+    for var in [
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_API_KEY",
+        "HF_TOKEN_PATH",
+        "HF_ENDPOINT",
+        "MODELSCOPE_ENDPOINT",
+        "MODELSCOPE_DOMAIN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "trace")
+        .env("HF_HOME", dir.join("hf-home"))
+        .env("HOME", dir.join("home"))
+        .env("HF_TOKEN", TOKEN)
+        .env("MODELSCOPE_API_TOKEN", TOKEN);
+    cmd.output().unwrap()
+}
+
+fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let python = std::env::var_os("RUVLTRA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let out = Command::new(&python)
+        .args(["-c", "import modelscope"])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; install tests/python/requirements.txt into .venv",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "the official modelscope SDK is missing from {}: pip install -r tests/python/requirements.txt\n{}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+/// Lists a ModelScope model with the official SDK and downloads every file, printing
+/// `{path: [listed sha256, downloaded sha256, size]}`.
+const SDK_SCRIPT: &str = r#"
+import hashlib, json, sys
+from modelscope.hub.api import HubApi
+from modelscope.hub.file_download import model_file_download
+repo = sys.argv[1]
+api = HubApi()
+out = {}
+readme = ""
+for f in api.list_repo_files(repo, "model", revision="master", recursive=True):
+    local = model_file_download(repo, f.path, revision="master")
+    h = hashlib.sha256(open(local, "rb").read()).hexdigest()
+    out[f.path] = [f.sha256, h, f.size]
+    if f.path == "README.md":
+        readme = open(local, encoding="utf-8").read()
+tags = api.get_model_branches_and_tags(repo)[1]
+print(json.dumps({"files": out, "tags": tags, "readme": readme}))
+"#;
+
+fn sdk_listing(dir: &Path, url: &str, repo: &str) -> serde_json::Value {
+    let out = Command::new(python())
+        .args(["-c", SDK_SCRIPT, repo])
+        .env_remove("MODELSCOPE_DOMAIN")
+        .env("MODELSCOPE_ENDPOINT", url)
+        .env("MODELSCOPE_API_TOKEN", TOKEN)
+        .env("MODELSCOPE_CACHE", dir.join("ms-cache"))
+        .env("HOME", dir.join("home"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn publish_to_hub_and_modelscope_in_one_run() {
+    let dir = scratch("publish-modelscope");
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    let mut config = ServerConfig::new(dir.join("server"));
+    config.write_tokens = vec![TOKEN.to_owned()];
+    let server = HubServer::spawn(config).unwrap();
+    let url = server.url();
+    let (registry, files) = setup(&dir);
+    let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
+    let args = [
+        "publish",
+        "--registry",
+        registry,
+        "--files",
+        files,
+        "--to",
+        "all",
+        "--endpoint",
+        &url,
+        "--modelscope-endpoint",
+        &url,
+        "--tag",
+        "v1.0.0",
+        "--json",
+    ];
+    let out = xtask(&dir, &args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let hub_repos: Vec<&str> = report["hub"]["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(hub_repos, ["ruv/ruvltra"], "{report}");
+    let ms = report["modelscope"]["repos"].as_array().unwrap();
+    let ms_repos: Vec<&str> = ms.iter().map(|r| r["repo"].as_str().unwrap()).collect();
+    assert_eq!(
+        ms_repos,
+        ["ruvnet/ruvltra", "ruvnet/ruvltra-medium"],
+        "{report}"
+    );
+    for r in ms.iter().chain(report["hub"]["repos"].as_array().unwrap()) {
+        assert_eq!(r["verify"]["problems"], serde_json::json!([]), "{r}");
+        assert_eq!(r["tag"]["name"], "v1.0.0", "{r}");
+    }
+    assert_eq!(ms[0]["branch"], "master");
+
+    // The official SDK lists and downloads what was published, with the right sha256.
+    let small = sdk_listing(&dir, &url, "ruvnet/ruvltra");
+    let files_listed = small["files"].as_object().unwrap();
+    let expected = sha256_hex(&dir.join("files").join(SMALL));
+    assert_eq!(files_listed[SMALL][0], expected.as_str(), "{small}");
+    assert_eq!(files_listed[SMALL][1], expected.as_str(), "{small}");
+    for (path, v) in files_listed {
+        assert_eq!(v[0], v[1], "{path}: listed and downloaded sha256 differ");
+    }
+    assert!(files_listed.contains_key("README.md"), "{small}");
+    assert!(small["tags"].as_array().unwrap().contains(&"v1.0.0".into()));
+    let card = small["readme"].as_str().unwrap();
+    assert!(
+        card.starts_with("---\n") && card.contains("tasks:") && card.contains("frameworks:"),
+        "the ModelScope card lacks its front matter: {card}"
+    );
+    let medium = sdk_listing(&dir, &url, "ruvnet/ruvltra-medium");
+    let expected = sha256_hex(&dir.join("files").join(MEDIUM));
+    assert_eq!(medium["files"][MEDIUM][1], expected.as_str(), "{medium}");
+    assert!(!medium["files"].as_object().unwrap().contains_key(SMALL));
+
+    // The Hub side holds the same files.
+    let out = xtask(
+        &dir,
+        &[
+            "verify",
+            "--registry",
+            registry,
+            "--endpoint",
+            &url,
+            "--deep",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A second run finds everything in place on both sites: no byte sent, no commit.
+    let out = xtask(&dir, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in again["hub"]["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(again["modelscope"]["repos"].as_array().unwrap())
+    {
+        assert_eq!(r["bytes_sent"], 0, "{r}");
+        assert!(r["commit"].is_null(), "{r}");
+    }
+    server.stop();
+}
