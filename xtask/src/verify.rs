@@ -1,5 +1,6 @@
-//! `cargo xtask verify`: checks on its own that the Hub holds every published model of the
-//! registry with the registry's sizes and sha256s (`--deep` downloads and re-hashes).
+//! `cargo xtask verify`: checks on its own that the Hub (or ModelScope, `--to modelscope`)
+//! holds every published model of the registry with the registry's sizes and sha256s
+//! (`--deep` downloads and re-hashes).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,9 @@ use anyhow::Context as _;
 use hub_client::{Endpoint, HubClient, Token};
 use ruvltra_uploader::{ModelUploader, VerifyOptions};
 
-use crate::publish::{Progress, print_verify_report, runtime};
+use modelscope_client::ModelScopeClient;
+
+use crate::publish::{Progress, To, print_verify_report, runtime};
 
 /// Arguments of `cargo xtask verify`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +31,14 @@ pub struct Args {
     /// Print a machine-readable JSON report on stdout.
     #[arg(long)]
     json: bool,
+    /// Which destination to check: the Hub (default), ModelScope (each model's ModelScope
+    /// repository on `master`), or both.
+    #[arg(long, value_enum, default_value_t = To::Hub)]
+    to: To,
+    /// The ModelScope endpoint; else `MODELSCOPE_ENDPOINT`, else `MODELSCOPE_DOMAIN`, else
+    /// https://www.modelscope.cn.
+    #[arg(long)]
+    modelscope_endpoint: Option<String>,
 }
 
 /// Runs `cargo xtask verify`: exit 0 when nothing is missing or different, 1 otherwise.
@@ -43,9 +54,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         branch: args.branch,
         deep: args.deep,
     };
-    let reports = runtime()?
-        .block_on(uploader.verify_registry(&reg, &opts))
-        .context("verify failed")?;
+    let rt = runtime()?;
+    let mut reports = Vec::new();
+    if matches!(args.to, To::Hub | To::All) {
+        reports.extend(
+            rt.block_on(uploader.verify_registry(&reg, &opts))
+                .context("verify on the Hub failed")?,
+        );
+    }
+    if matches!(args.to, To::Modelscope | To::All) {
+        let ms = ModelScopeClient::from_env(args.modelscope_endpoint.as_deref())?;
+        reports.extend(
+            rt.block_on(uploader.verify_registry_on(&ms, &reg, &opts))
+                .context("verify on ModelScope failed")?,
+        );
+    }
     progress.finish();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

@@ -248,6 +248,39 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         String::from_utf8_lossy(&out.stdout)
     );
 
+    // `verify --to modelscope --deep` reads ModelScope back on its own.
+    let out = xtask(
+        &dir,
+        &[
+            "verify",
+            "--registry",
+            registry,
+            "--to",
+            "modelscope",
+            "--modelscope-endpoint",
+            &url,
+            "--deep",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let repos: Vec<&str> = verified
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        repos,
+        ["ruvnet/ruvltra", "ruvnet/ruvltra-medium"],
+        "{verified}"
+    );
+
     // A second run finds everything in place on both sites: no byte sent, no commit.
     let out = xtask(&dir, &args);
     assert!(
@@ -265,5 +298,18 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         assert_eq!(r["bytes_sent"], 0, "{r}");
         assert!(r["commit"].is_null(), "{r}");
     }
+
+    // Without a ModelScope token, `--to modelscope` stops before anything is sent.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let out = cmd
+        .args(args)
+        .current_dir(&dir)
+        .env_remove("MODELSCOPE_API_TOKEN")
+        .env("HF_TOKEN", TOKEN)
+        .env("HOME", dir.join("home"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MODELSCOPE_API_TOKEN"));
     server.stop();
 }

@@ -45,6 +45,9 @@ pub struct Job {
     pub dry_run: bool,
     /// Download and hash every file after the commit.
     pub deep_verify: bool,
+    /// The licence id a new repository is created with where the destination asks for one
+    /// (ModelScope); the catalog's.
+    pub license: Option<String>,
 }
 
 /// What happened to the tag.

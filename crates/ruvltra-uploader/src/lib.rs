@@ -284,6 +284,7 @@ impl ModelUploader {
             tag: meta.tag.clone(),
             dry_run: false,
             deep_verify: false,
+            license: None,
         };
         let report = engine::run_job(client, &job, &self.observer).await?;
         Ok(PublishReport {
@@ -498,6 +499,7 @@ impl ModelUploader {
                 tag: opts.tag.clone(),
                 dry_run: opts.dry_run,
                 deep_verify: opts.deep_verify,
+                license: reg.catalog.license.clone(),
             };
             reports.push(dest.run_job(&job, observer).await?);
         }

@@ -108,7 +108,13 @@ pub(crate) async fn run_job(
         } else {
             Visibility::Public
         };
-        report.created_repo = client.create_model(&id, visibility, "apache-2.0").await?;
+        report.created_repo = client
+            .create_model(
+                &id,
+                visibility,
+                job.license.as_deref().unwrap_or("apache-2.0"),
+            )
+            .await?;
         let revs = client.revisions(&id).await?;
         report.parent_commit = revs.branches.get(&job.branch).cloned();
     }
