@@ -181,6 +181,37 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         "v1.0.0",
         "--json",
     ];
+    // A dry run to ModelScope needs no token, plans every file and creates nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(&args[..5])
+        .args(["--modelscope-endpoint", &url, "--dry-run", "--json"])
+        .arg("--to")
+        .arg("modelscope")
+        .current_dir(&dir)
+        .env_remove("MODELSCOPE_API_TOKEN")
+        .env_remove("HF_TOKEN")
+        .env("HOME", dir.join("home"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["dry_run"], true, "{plan}");
+    let planned: Vec<&str> = plan["repos"][0]["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        !planned.is_empty() && planned.iter().all(|a| *a == "add"),
+        "{plan}"
+    );
+    assert!(!dir.join("server/modelscope/repos/models/ruvnet").exists());
+
     let out = xtask(&dir, &args);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
