@@ -35,6 +35,9 @@
 //!   on a second port: another origin, so clients must drop the token there.
 //! * Deleting `main` is 403; commit ids are sha1 of a git-like commit text, tree ids real git
 //!   tree hashes of the manifest.
+//! * A ModelScope-compatible mode is served alongside, under `/api/v1` and `/openapi/v1` (paths
+//!   the Hub never uses): see `modelscope.rs`. Its models live in `{data_dir}/modelscope/`, on
+//!   branch `master`, and it is checked with the official `modelscope` SDK.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
