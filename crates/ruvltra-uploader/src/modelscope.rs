@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hub_client::{EntryKind, LfsPointer, RepoId, Sha256, Sibling, SiblingLfs, TreeEntry};
-use modelscope_client::{ModelId, ModelScopeClient, RepoFile, Visibility};
+use modelscope_client::{ModelId, ModelScopeClient, ModelScopeError, RepoFile, Visibility};
 
 use crate::engine::{Job, RepoReport, TagReport};
 use crate::error::UploadError;
@@ -178,7 +178,31 @@ pub(crate) async fn run_job(
         } else {
             format!("{}\n\n{}", job.summary, job.description)
         };
-        let commit = client.commit(&id, &job.branch, &message, actions).await?;
+        let commit = match client.commit(&id, &job.branch, &message, actions).await {
+            Ok(commit) => commit,
+            // The answer was lost, not necessarily the commit: read the branch back, and if it
+            // already holds every change, that commit is ours. Never send the commit twice.
+            Err(e @ ModelScopeError::Transport { .. }) => {
+                observer(Event::Warning(format!(
+                    "the commit answer from ModelScope {repo_name} was lost ({e}); reading the branch back"
+                )));
+                let now = client.list_files(&id, &job.branch).await?;
+                let landed = make_plan(&job.wanted, &siblings(&now))
+                    .iter()
+                    .all(|p| !matches!(p.action, Action::Add | Action::Update));
+                let head = client
+                    .revisions(&id)
+                    .await?
+                    .branches
+                    .get(&job.branch)
+                    .cloned();
+                match head {
+                    Some(head) if landed && report.parent_commit.as_ref() != Some(&head) => head,
+                    _ => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         observer(Event::Notice(format!(
             "committed {} change(s) to ModelScope {repo_name}@{}: {commit}",
             changes.len(),
