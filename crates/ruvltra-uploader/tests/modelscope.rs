@@ -124,13 +124,22 @@ async fn a_lost_commit_answer_never_makes_a_second_commit() {
         1,
         Action::DropResponseAfter(0),
     ));
+    let (observer, events) = recorder();
     let report = fx
         .uploader()
+        .observer(observer)
         .publish_to(&ms_client(&fx), &reg, &fx.files, &PublishOptions::default())
         .await
         .unwrap();
     assert!(report.verified(), "{report:#?}");
     assert_eq!(fx.server.faults().pending(), 0, "the fault fired");
+    let lost = events.lock().unwrap().iter().any(
+        |e| matches!(e, ruvltra_uploader::Event::Warning(w) if w.contains("answer") && w.contains("lost")),
+    );
+    assert!(
+        lost,
+        "the lost answer was noticed and resolved by reading the branch"
+    );
     assert_eq!(
         ms_commits(&fx, "ruvnet/ruvltra-ms"),
         2,
