@@ -6,11 +6,11 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../src/raw_http.rs"]
-mod raw_http;
-#[allow(dead_code)]
 #[path = "../../src/fuzz_checks.rs"]
 mod fuzz_checks;
+#[allow(dead_code)]
+#[path = "../../src/raw_http.rs"]
+mod raw_http;
 
 fuzz_target!(|data: &[u8]| {
     fuzz_checks::registry(data);

@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../src/raw_http.rs"]
-mod raw_http;
-#[allow(dead_code)]
 #[path = "../../src/fuzz_checks.rs"]
 mod fuzz_checks;
+#[allow(dead_code)]
+#[path = "../../src/raw_http.rs"]
+mod raw_http;
 use fuzz_checks::ServerTarget;
 
 static SERVER: OnceLock<ServerTarget> = OnceLock::new();
