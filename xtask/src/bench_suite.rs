@@ -742,20 +742,11 @@ pub fn run_exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Writes a file atomically: temporary file in the same folder, fsync, rename, fsync folder.
+/// Writes a file atomically through the registry crate's one implementation (temporary file
+/// in the same folder, fsync, rename, fsync folder), naming the file on failure.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    File::open(&dir)?.sync_all()?;
-    Ok(())
+    ruvltra_registry::write_file_atomically(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The machine the figures come from.
