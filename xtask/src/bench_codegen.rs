@@ -285,6 +285,7 @@ fn blank_model(id: &str, file: &str, quant: &str, size: &str) -> Model {
         extra_files: Vec::new(),
         modelscope_repo: None,
         hub: None,
+        modelscope: None,
         needs_review: false,
         extra: Default::default(),
     }

@@ -18,8 +18,8 @@ mod storage;
 mod validate;
 
 pub use model::{
-    ArtifactKind, Benchmark, CatalogInfo, ExtraFile, Hardware, HubState, Model, Registry,
-    SCHEMA_VERSION, Status,
+    ArtifactKind, Benchmark, CatalogInfo, ExtraFile, HUB_DEFAULT_BRANCH, Hardware, HubState,
+    MODELSCOPE_DEFAULT_BRANCH, Model, Registry, SCHEMA_VERSION, Status,
 };
 pub use quant::{Quant, UnknownQuant};
 pub use schema::{SCHEMA_FILE_NAME, json_schema, json_schema_text};

@@ -253,6 +253,10 @@ pub struct Model {
     /// What `cargo xtask sync` last saw on the Hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hub: Option<HubState>,
+    /// What `cargo xtask sync --from modelscope` last saw on the ModelScope mirror
+    /// ([`Model::modelscope_repo_name`] at [`Model::modelscope_revision`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modelscope: Option<HubState>,
     /// Set by `sync` for entries it added from the Hub: a person should review them.
     #[serde(default, skip_serializing_if = "is_default")]
     pub needs_review: bool,
@@ -324,7 +328,14 @@ pub struct Benchmark {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// What `cargo xtask sync` last saw on the Hub for a model.
+/// The Hub's default branch.
+pub const HUB_DEFAULT_BRANCH: &str = "main";
+
+/// ModelScope's default branch, where the Hub's `main` is mirrored.
+pub const MODELSCOPE_DEFAULT_BRANCH: &str = "master";
+
+/// What `cargo xtask sync` last saw on the Hub (or, in `Model::modelscope`, on ModelScope)
+/// for a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HubState {
     /// The 40-hex commit the model's revision resolved to.
@@ -366,6 +377,31 @@ impl Model {
     /// The revision this model is published to and read from: its pin, else the catalog's.
     pub fn revision<'a>(&'a self, registry: &'a Registry) -> &'a str {
         self.revision.as_deref().unwrap_or(&registry.revision)
+    }
+
+    /// The ModelScope repository this model is mirrored to: its own `modelscope_repo`, else
+    /// the catalog's `modelscope_repo` when the model lives in the catalog's Hub repository,
+    /// else the name of its Hub repository.
+    pub fn modelscope_repo_name<'a>(&'a self, registry: &'a Registry) -> &'a str {
+        if let Some(repo) = &self.modelscope_repo {
+            return repo;
+        }
+        if self.repo(registry) == registry.repo
+            && let Some(repo) = &registry.catalog.modelscope_repo
+        {
+            return repo;
+        }
+        self.repo(registry)
+    }
+
+    /// The ModelScope revision this model is mirrored to: its Hub revision, except that the
+    /// Hub's default branch `main` is ModelScope's default branch `master`. Experiment
+    /// branches and tags keep their names on both registries.
+    pub fn modelscope_revision<'a>(&'a self, registry: &'a Registry) -> &'a str {
+        match self.revision(registry) {
+            HUB_DEFAULT_BRANCH => MODELSCOPE_DEFAULT_BRANCH,
+            other => other,
+        }
     }
 
     /// Every file of the artifact, `file` first.

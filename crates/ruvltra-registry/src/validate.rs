@@ -330,6 +330,9 @@ impl<'a> Checker<'a> {
         if let Some(hub) = &model.hub {
             self.hub(at("hub"), hub);
         }
+        if let Some(mirror) = &model.modelscope {
+            self.hub(at("modelscope"), mirror);
+        }
         self.unknown_keys(here, &model.extra, MODEL_KEYS);
     }
 
@@ -816,6 +819,7 @@ const MODEL_KEYS: &[&str] = &[
     "extra_files",
     "modelscope_repo",
     "hub",
+    "modelscope",
     "needs_review",
 ];
 const EXTRA_FILE_KEYS: &[&str] = &["file", "bytes", "sha256"];

@@ -480,6 +480,7 @@ fn new_model(
             tags,
             extra: BTreeMap::new(),
         }),
+        modelscope: None,
         needs_review: true,
         extra: BTreeMap::new(),
     }

@@ -111,18 +111,9 @@ impl Destination for HubClient {
     }
 }
 
-/// The ModelScope repository of a model: its own `modelscope_repo`, else the catalog's when
-/// the model lives in the catalog's Hub repository, else the Hub repository's name.
+/// The ModelScope repository of a model (see [`Model::modelscope_repo_name`]).
 pub fn modelscope_repo_of(reg: &Registry, model: &Model) -> String {
-    if let Some(repo) = &model.modelscope_repo {
-        return repo.clone();
-    }
-    if model.repo(reg) == reg.repo
-        && let Some(repo) = &reg.catalog.modelscope_repo
-    {
-        return repo.clone();
-    }
-    model.repo(reg).to_owned()
+    model.modelscope_repo_name(reg).to_owned()
 }
 
 impl Destination for ModelScopeClient {

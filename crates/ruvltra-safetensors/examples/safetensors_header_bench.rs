@@ -1,7 +1,7 @@
 //! Measures how fast headers are read and checked: a model-sized header (thousands of tensors)
 //! and the sample SONA adapter. Prints figures; nothing is asserted.
 //!
-//! `cargo run --release -p ruvltra-safetensors --example header_bench`
+//! `cargo run --release -p ruvltra-safetensors --example safetensors_header_bench`
 
 use std::collections::BTreeMap;
 use std::time::Instant;
