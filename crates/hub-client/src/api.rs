@@ -238,6 +238,17 @@ impl HubClient {
         self.parse_json(&answer, "a JSON object with `branches` and `tags`")
     }
 
+    /// `/api/{t}/{repo}/{kind}/{name}`, the one URL shape of tag and branch requests
+    /// (`kind` is `tag` or `branch`; `name` is percent-encoded as one segment).
+    fn ref_url(&self, repo: &RepoId, kind: &str, name: &str) -> Result<Url, HubError> {
+        self.url(&format!(
+            "/api/{}/{}/{kind}/{}",
+            repo.repo_type().api_segment(),
+            repo.as_path(),
+            quote_segment(name)
+        ))
+    }
+
     /// `POST /api/{t}/{repo}/tag/{revision}`: tags `revision` (default `main`).
     /// An existing tag is [`HubError::Conflict`].
     pub async fn create_tag(
@@ -255,12 +266,7 @@ impl HubClient {
         if let Some(m) = message {
             body["message"] = json!(m);
         }
-        let url = self.url(&format!(
-            "/api/{}/{}/tag/{}",
-            repo.repo_type().api_segment(),
-            repo.as_path(),
-            quote_segment(revision)
-        ))?;
+        let url = self.ref_url(repo, "tag", revision)?;
         self.send_ok(&Call::new(Method::POST, url).json(&body))
             .await?;
         Ok(())
@@ -270,12 +276,7 @@ impl HubClient {
     pub async fn delete_tag(&self, repo: &RepoId, tag: &str) -> Result<(), HubError> {
         self.require_token("deleting a tag")?;
         validate_revision(tag)?;
-        let url = self.url(&format!(
-            "/api/{}/{}/tag/{}",
-            repo.repo_type().api_segment(),
-            repo.as_path(),
-            quote_segment(tag)
-        ))?;
+        let url = self.ref_url(repo, "tag", tag)?;
         self.send_ok(&Call::new(Method::DELETE, url)).await?;
         Ok(())
     }
@@ -297,12 +298,7 @@ impl HubClient {
             }
             None => json!({}),
         };
-        let url = self.url(&format!(
-            "/api/{}/{}/branch/{}",
-            repo.repo_type().api_segment(),
-            repo.as_path(),
-            quote_segment(branch)
-        ))?;
+        let url = self.ref_url(repo, "branch", branch)?;
         self.send_ok(&Call::new(Method::POST, url).json(&body))
             .await?;
         Ok(())
@@ -312,12 +308,7 @@ impl HubClient {
     pub async fn delete_branch(&self, repo: &RepoId, branch: &str) -> Result<(), HubError> {
         self.require_token("deleting a branch")?;
         validate_revision(branch)?;
-        let url = self.url(&format!(
-            "/api/{}/{}/branch/{}",
-            repo.repo_type().api_segment(),
-            repo.as_path(),
-            quote_segment(branch)
-        ))?;
+        let url = self.ref_url(repo, "branch", branch)?;
         self.send_ok(&Call::new(Method::DELETE, url)).await?;
         Ok(())
     }
