@@ -16,6 +16,13 @@
 //!   the bytes are streamed to a temporary file and become an object only if size and sha256
 //!   match what the batch request announced.
 //! * A commit's `create` action also replaces an existing file, as the SDK uses it for both.
+//! * A commit to a branch that does not exist yet, on an existing model, creates the branch from
+//!   the head of `master` and commits on top of it, as a `git push` of a new branch does. The
+//!   official SDK has no create-branch call: `upload_file`, `upload_folder` and `push_model`
+//!   with `revision=` just POST `/commit/{revision}` (`modelscope_hub/_legacy_api.py`
+//!   `create_commit`), so they only work with a new branch if the server does this; what
+//!   ModelScope itself answers is not documented. `modelscope-client` also copes with a 404
+//!   (tested with fault injection). A failed commit creates no branch; a tag name is refused.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
@@ -843,7 +850,23 @@ struct CommitAction {
     encoding: String,
 }
 
-/// `POST /api/v1/repos/models/{id}/commit/{revision}`: applies every action in one commit.
+/// Whether `name` may be a new branch: a git ref name of the characters ModelScope's tags allow.
+fn valid_branch_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(['-', '.', '/'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !store::is_sha1_hex(name)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/'))
+}
+
+/// `POST /api/v1/repos/models/{id}/commit/{revision}`: applies every action in one commit, on
+/// a new branch from `master` when `revision` is not a branch yet.
 async fn commit(ctx: &Ctx, owner: &str, name: &str, rev: &str, body: Body) -> MsResult {
     require_write(ctx)?;
     let bytes = read_body(body, MAX_COMMIT_BODY).await?;
@@ -860,11 +883,27 @@ async fn commit(ctx: &Ctx, owner: &str, name: &str, rev: &str, body: Body) -> Ms
     let lock = ms.locks.get(&id);
     let _guard = lock.lock().await;
     let mut refs = st.refs(&id)?;
-    let parent = refs
-        .branches
-        .get(rev)
-        .cloned()
-        .ok_or_else(|| MsError::not_found(format!("branch {rev} not found")))?;
+    let parent = match refs.branches.get(rev) {
+        Some(head) => head.clone(),
+        // A new branch starts at master's head (see the module documentation).
+        None => {
+            if refs.tags.contains_key(rev) {
+                return Err(MsError::bad(format!(
+                    "{rev} is a tag, not a branch: commit to a branch"
+                )));
+            }
+            if !valid_branch_name(rev) {
+                return Err(MsError::bad(format!(
+                    "invalid branch name {rev:?}: use letters, digits, '.', '-', '_' and '/'"
+                )));
+            }
+            refs.branches.get(DEFAULT_BRANCH).cloned().ok_or_else(|| {
+                MsError::not_found(format!(
+                    "branch {rev} not found and there is no {DEFAULT_BRANCH} to create it from"
+                ))
+            })?
+        }
+    };
     let parent_record = st
         .commit(&id, &parent)?
         .ok_or_else(|| MsError::internal(format!("commit {parent} is missing")))?;

@@ -638,6 +638,13 @@ impl ModelScopeClient {
     ///
     /// Only answers saying the request was not processed (429, 503) are retried: a commit whose
     /// answer was lost is never sent again blindly (run the publish again, it is idempotent).
+    ///
+    /// `revision` may be a branch the model does not have yet. The official SDK has no
+    /// create-branch call and sends such commits as they are, so this client does too and
+    /// assumes the server creates the branch from the default branch's head, as a `git push` of
+    /// a new branch does (the local server does; ModelScope does not document it). If the server
+    /// refuses instead (404, or a "branch/revision not found" message), and the model exists
+    /// without that branch, the error is [`ModelScopeError::MissingBranch`], which says what to do.
     pub async fn commit(
         &self,
         id: &ModelId,
@@ -657,7 +664,13 @@ impl ModelScopeClient {
         let mut call = self.call(Method::POST, url);
         call.retry = Retry::Unprocessed;
         call.json = Some(json!({"commit_message": message, "actions": actions}));
-        let data = self.api(call).await?;
+        let data = match self.api(call).await {
+            Ok(data) => data,
+            Err(e) if names_a_missing_revision(&e) => {
+                return Err(self.missing_branch(id, revision, e).await);
+            }
+            Err(e) => return Err(e),
+        };
         data.get("Id")
             .or_else(|| data.get("CommitId"))
             .and_then(Value::as_str)
@@ -974,6 +987,55 @@ impl ModelScopeClient {
         }
         report.commit = self.commit(id, revision, message, actions).await?;
         Ok(report)
+    }
+}
+
+impl ModelScopeClient {
+    /// A refused commit on `branch` becomes [`ModelScopeError::MissingBranch`] when the model
+    /// exists and has no such branch; otherwise (model gone, branch there, listing failed) the
+    /// original error stays.
+    async fn missing_branch(
+        &self,
+        id: &ModelId,
+        branch: &str,
+        original: ModelScopeError,
+    ) -> ModelScopeError {
+        match self.revisions(id).await {
+            Ok(revs) if !revs.branches.is_empty() && !revs.branches.contains_key(branch) => {
+                let detail = match &original {
+                    ModelScopeError::NotFound { message, .. } => format!("HTTP 404: {message}"),
+                    ModelScopeError::Status {
+                        status, message, ..
+                    } => format!("HTTP {status}: {message}"),
+                    other => other.to_string(),
+                };
+                ModelScopeError::MissingBranch {
+                    model: id.to_string(),
+                    branch: branch.to_owned(),
+                    detail,
+                }
+            }
+            _ => original,
+        }
+    }
+}
+
+/// Whether a refused commit may mean that its branch does not exist: any 404, or a client error
+/// whose message says a branch or revision was not found (ModelScope's business code for that
+/// is not documented, so the message is what can be recognised).
+fn names_a_missing_revision(e: &ModelScopeError) -> bool {
+    match e {
+        ModelScopeError::NotFound { .. } => true,
+        ModelScopeError::Status {
+            status, message, ..
+        } if (400..500).contains(status) => {
+            let m = message.to_lowercase();
+            (m.contains("branch") || m.contains("revision"))
+                && ["not found", "not exist", "no such", "unknown"]
+                    .iter()
+                    .any(|k| m.contains(k))
+        }
+        _ => false,
     }
 }
 

@@ -40,6 +40,19 @@ pub enum ModelScopeError {
         /// The server's message, token removed.
         message: String,
     },
+    /// A commit to a branch the model does not have was refused: the server did not create the
+    /// branch on commit (the local server does; see `commit`).
+    #[error(
+        "ModelScope model {model} has no branch {branch} and refused to create it on commit ({detail}): nothing was committed; create the branch on ModelScope first (for example by `git push` of the branch), or publish this revision to the Hub only"
+    )]
+    MissingBranch {
+        /// The model id.
+        model: String,
+        /// The branch the commit was for.
+        branch: String,
+        /// The server's answer, token removed.
+        detail: String,
+    },
     /// Any other failed answer.
     #[error("{request} failed with HTTP {status}{}: {message}; retry later or check the request", code.map(|c| format!(" (code {c})")).unwrap_or_default())]
     Status {
@@ -133,6 +146,7 @@ impl ModelScopeError {
             | Self::Status { status, .. }
             | Self::RetryAfterTooLong { status, .. } => Some(*status),
             Self::NotFound { .. } => Some(404),
+            Self::MissingBranch { .. } => None,
             _ => None,
         }
     }
