@@ -8,7 +8,7 @@ use std::future::Future;
 use hub_client::{HubClient, RepoId};
 use modelscope_client::ModelScopeClient;
 use ruvltra_card::{CardFacts, model_card, modelscope_card};
-use ruvltra_registry::{Model, Registry};
+use ruvltra_registry::{HUB_DEFAULT_BRANCH, MODELSCOPE_DEFAULT_BRANCH, Model, Registry};
 
 use crate::engine::{Job, RepoReport};
 use crate::error::UploadError;
@@ -35,6 +35,19 @@ pub trait Destination {
 
     /// The branch `model` is published to and read from by default.
     fn branch_of(&self, reg: &Registry, model: &Model) -> String;
+
+    /// The default branch of a new repository (`main` on the Hub, `master` on ModelScope).
+    fn default_branch(&self) -> &'static str;
+
+    /// The branch a name given for the Hub (`--branch`, an upload's `revision`) means here:
+    /// the Hub's default branch `main` is this destination's default branch, other names stay.
+    fn branch_name(&self, hub_branch: &str) -> String {
+        if hub_branch == HUB_DEFAULT_BRANCH {
+            self.default_branch().to_owned()
+        } else {
+            hub_branch.to_owned()
+        }
+    }
 
     /// The repository that carries the catalog's model card.
     fn catalog_repo(&self, reg: &Registry) -> String;
@@ -80,6 +93,10 @@ impl Destination for HubClient {
 
     fn branch_of(&self, reg: &Registry, model: &Model) -> String {
         model.revision(reg).to_owned()
+    }
+
+    fn default_branch(&self) -> &'static str {
+        HUB_DEFAULT_BRANCH
     }
 
     fn catalog_repo(&self, reg: &Registry) -> String {
@@ -135,9 +152,15 @@ impl Destination for ModelScopeClient {
         modelscope_repo_of(reg, model)
     }
 
-    fn branch_of(&self, _reg: &Registry, _model: &Model) -> String {
-        // The Hub's `main` has no meaning there: ModelScope repositories live on `master`.
-        modelscope_client::DEFAULT_REVISION.to_owned()
+    fn branch_of(&self, reg: &Registry, model: &Model) -> String {
+        // The Hub's `main` is ModelScope's `master`; an experiment branch keeps its name, so a
+        // model pinned to one is never mixed into master. A branch ModelScope does not have
+        // yet is created by the commit (see `modelscope::run_job`).
+        model.modelscope_revision(reg).to_owned()
+    }
+
+    fn default_branch(&self) -> &'static str {
+        MODELSCOPE_DEFAULT_BRANCH
     }
 
     fn catalog_repo(&self, reg: &Registry) -> String {

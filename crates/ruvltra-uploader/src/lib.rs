@@ -2,7 +2,9 @@
 //!
 //! A publish goes through the same steps whatever its entry point
 //! ([`ModelUploader::upload`] for one file, as ADR-013 writes it, or
-//! [`ModelUploader::publish`] for every model of a `registry.json` found in a folder):
+//! [`ModelUploader::publish`] for every model of a `registry.json` found in a folder) and
+//! whatever its [`Destination`] (the Hub, or ModelScope through [`ModelUploader::upload_to`] and
+//! [`ModelUploader::publish_to`]; the steps below are the Hub's, `modelscope.rs` has the other):
 //!
 //! 1. **Checks, before any byte leaves the machine.** Every file is hashed in one streaming
 //!    pass on a blocking thread; GGUF headers must be valid and agree with the file name and
@@ -63,7 +65,8 @@ pub const CARD_PATH: &str = "README.md";
 pub struct UploadMetadata {
     /// The commit title; `Upload <file name>` when absent.
     pub commit_message: Option<String>,
-    /// The branch to publish to; `main` when absent (created from `main` when missing).
+    /// The branch to publish to; the destination's default branch when absent (`main` on the
+    /// Hub, created from it when missing; `main` is `master` on ModelScope).
     pub revision: Option<String>,
     /// The path in the repository; the file name when absent.
     pub path_in_repo: Option<String>,
@@ -226,17 +229,33 @@ impl ModelUploader {
         }
     }
 
-    /// Uploads one file to `repo_id` (ADR-013's API): checks, plan, upload, one commit,
-    /// verify, and the optional tag of `metadata`.
+    /// Uploads one file to `repo_id` on the Hub (ADR-013's API): checks, plan, upload, one
+    /// commit, verify, and the optional tag of `metadata`.
     pub async fn upload(
         &self,
         path: impl AsRef<Path>,
         repo_id: &str,
         metadata: Option<UploadMetadata>,
     ) -> Result<PublishReport, UploadError> {
+        self.upload_to(self.writing_client()?, path, repo_id, metadata)
+            .await
+    }
+
+    /// Like [`upload`](Self::upload) to another [`Destination`] (ModelScope): the same checks,
+    /// one commit through that destination's engine, verify and tag. `metadata.revision`
+    /// defaults to the destination's default branch (`main`, `master`), and `main` means it.
+    pub async fn upload_to<D: Destination>(
+        &self,
+        dest: &D,
+        path: impl AsRef<Path>,
+        repo_id: &str,
+        metadata: Option<UploadMetadata>,
+    ) -> Result<PublishReport, UploadError> {
         let path = path.as_ref();
         let meta = metadata.unwrap_or_default();
-        let client = self.writing_client()?;
+        if !dest.can_write() {
+            return Err(dest.missing_token());
+        }
         let repo = RepoId::new(repo_id)?;
         check_ref_names(meta.revision.as_deref(), meta.tag.as_deref())?;
         let file_name = path
@@ -272,7 +291,10 @@ impl ModelUploader {
         }
         let job = engine::Job {
             repo,
-            branch: meta.revision.clone().unwrap_or_else(|| "main".to_owned()),
+            branch: meta
+                .revision
+                .as_deref()
+                .map_or_else(|| dest.default_branch().to_owned(), |b| dest.branch_name(b)),
             wanted,
             known: BTreeSet::new(),
             summary: meta
@@ -286,7 +308,7 @@ impl ModelUploader {
             deep_verify: false,
             license: None,
         };
-        let report = engine::run_job(client, &job, &self.observer).await?;
+        let report = dest.run_job(&job, &self.observer).await?;
         Ok(PublishReport {
             dry_run: false,
             repos: vec![report],
@@ -421,8 +443,8 @@ impl ModelUploader {
         for model in &present {
             let branch = opts
                 .branch
-                .clone()
-                .unwrap_or_else(|| dest.branch_of(reg, model));
+                .as_deref()
+                .map_or_else(|| dest.branch_of(reg, model), |b| dest.branch_name(b));
             if branch.len() == 40 && branch.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(UploadError::InvalidInput(format!(
                     "model {} pins commit {branch}, which cannot be published to; pass --branch",
@@ -532,8 +554,8 @@ impl ModelUploader {
         for model in &reg.models {
             let branch = opts
                 .branch
-                .clone()
-                .unwrap_or_else(|| dest.branch_of(reg, model));
+                .as_deref()
+                .map_or_else(|| dest.branch_of(reg, model), |b| dest.branch_name(b));
             let entries = groups
                 .entry((dest.repo_of(reg, model), branch))
                 .or_default();

@@ -2,6 +2,18 @@
 //! [`ModelScopeClient`]: create the model (existing is fine), plan against its listing, ask
 //! which LFS objects are missing (batch), upload them streamed, commit every change in one
 //! request, verify by listing the new commit, tag.
+//!
+//! **A branch ModelScope does not have yet** (a model pinned to an experiment branch on the
+//! Hub keeps that branch name here): ModelScope's API has no create-branch call and the
+//! official SDK simply commits to `/commit/{revision}`, so the engine plans against `master`
+//! (where the new branch will start) and makes its one commit on the new branch, assuming the
+//! server creates it from `master`'s head as a `git push` of a new branch does (the local
+//! server does). When the branch would otherwise get no commit (everything already on
+//! `master`), the whole manifest is committed again so that the branch comes to exist. If the
+//! server refuses the commit instead, the publish fails with
+//! [`ModelScopeError::MissingBranch`] (what to do: create the branch on ModelScope, or publish
+//! the experiment to the Hub only): no commit, no branch, no tag; only the LFS objects sent
+//! before the commit stay, unreferenced, and a later run reuses them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,14 +93,36 @@ pub(crate) async fn run_job(
         tag: None,
         verify: None,
     };
+    let default = modelscope_client::DEFAULT_REVISION;
     let exists = client.model_exists(&id).await?;
+    // Whether the commit will have to create the branch (from `master`).
+    let mut new_branch = job.branch != default;
     let files = if exists {
         let revs = client.revisions(&id).await?;
-        report.parent_commit = revs.branches.get(&job.branch).cloned();
-        client.list_files(&id, &job.branch).await?
+        if revs.tags.contains_key(&job.branch) && !revs.branches.contains_key(&job.branch) {
+            return Err(UploadError::InvalidInput(format!(
+                "{} is a tag of ModelScope {repo_name}, not a branch, so it cannot be published to; pass --branch",
+                job.branch
+            )));
+        }
+        new_branch = !revs.branches.contains_key(&job.branch);
+        let base = if new_branch { default } else { &job.branch };
+        report.parent_commit = revs.branches.get(base).cloned();
+        client.list_files(&id, base).await?
     } else {
         Vec::new()
     };
+    if new_branch {
+        observer(Event::Notice(format!(
+            "branch {} does not exist on ModelScope {repo_name} yet; {} it from {default} with the commit",
+            job.branch,
+            if job.dry_run {
+                "a publish would create"
+            } else {
+                "creating"
+            }
+        )));
+    }
     report.plan = make_plan(&job.wanted, &siblings(&files));
     let count = |a: Action| report.plan.iter().filter(|e| e.action == a).count();
     observer(Event::Step(format!(
@@ -116,16 +150,21 @@ pub(crate) async fn run_job(
             )
             .await?;
         let revs = client.revisions(&id).await?;
-        report.parent_commit = revs.branches.get(&job.branch).cloned();
+        report.parent_commit = revs.branches.get(default).cloned();
     }
     let wanted_by_path: BTreeMap<&str, &Wanted> =
         job.wanted.iter().map(|w| (w.path.as_str(), w)).collect();
-    let changes: Vec<&Wanted> = report
+    let mut changes: Vec<&Wanted> = report
         .plan
         .iter()
         .filter(|e| matches!(e.action, Action::Add | Action::Update))
         .filter_map(|e| wanted_by_path.get(e.path.as_str()).copied())
         .collect();
+    if new_branch && changes.is_empty() {
+        // Only a commit makes a branch on ModelScope: commit the manifest again (every object
+        // is already there, so no byte is uploaded) rather than tag master's commit.
+        changes = job.wanted.iter().collect();
+    }
     let mut sent: BTreeSet<String> = BTreeSet::new();
     if changes.is_empty() {
         observer(Event::Notice(format!(
@@ -186,23 +225,36 @@ pub(crate) async fn run_job(
                 observer(Event::Warning(format!(
                     "the commit answer from ModelScope {repo_name} was lost ({e}); reading the branch back"
                 )));
-                let now = client.list_files(&id, &job.branch).await?;
-                let landed = make_plan(&job.wanted, &siblings(&now))
-                    .iter()
-                    .all(|p| !matches!(p.action, Action::Add | Action::Update));
                 let head = client
                     .revisions(&id)
                     .await?
                     .branches
                     .get(&job.branch)
                     .cloned();
-                match head {
-                    Some(head) if landed && report.parent_commit.as_ref() != Some(&head) => head,
-                    _ => return Err(e.into()),
+                // A new branch that is still missing: the commit did not land.
+                let Some(head) = head else {
+                    return Err(e.into());
+                };
+                let now = client.list_files(&id, &job.branch).await?;
+                let landed = make_plan(&job.wanted, &siblings(&now))
+                    .iter()
+                    .all(|p| !matches!(p.action, Action::Add | Action::Update));
+                if landed && (new_branch || report.parent_commit.as_ref() != Some(&head)) {
+                    head
+                } else {
+                    return Err(e.into());
                 }
+            }
+            Err(e @ ModelScopeError::MissingBranch { .. }) => {
+                observer(Event::Warning(format!(
+                    "ModelScope {repo_name} did not create branch {}: nothing was committed or tagged",
+                    job.branch
+                )));
+                return Err(e.into());
             }
             Err(e) => return Err(e.into()),
         };
+        report.created_branch = new_branch;
         observer(Event::Notice(format!(
             "committed {} change(s) to ModelScope {repo_name}@{}: {commit}",
             changes.len(),
