@@ -585,8 +585,14 @@ async fn upload_of_one_file_as_adr_013_writes_it_and_its_request_budget() {
         s1.commits,
         s2.commits - before.commits
     );
-    // model_info, LFS batch, LFS verify, commit, tree for verify.
-    assert!(update_requests <= 5, "{update_requests} API requests");
+    // create (409: it exists), model_info, LFS batch, LFS verify (a basic upload; a multipart
+    // one has none), commit, tree for verify. The create is what a first publish saves a
+    // second model_info with (see `a_first_publish_makes_five_api_requests_and_a_no_op_two`).
+    assert_eq!(
+        s1.api_requests, 6,
+        "the first upload makes the same requests"
+    );
+    assert_eq!(update_requests, 6, "{update_requests} API requests");
     assert_eq!(s2.commits - before.commits, 1);
     let recorded = events.lock().unwrap();
     assert!(recorded.iter().any(|e| matches!(e, Event::HashDone { .. })));
@@ -727,4 +733,91 @@ async fn upload_with_a_card_to_a_branch_with_a_tag() {
         .await
         .unwrap();
     assert!(!main.iter().any(|e| e.path == "models/a.gguf"));
+}
+
+/// The API endpoints a publish may call, each as (name, method, a substring of its path).
+const ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("create", "POST", "/api/repos/create"),
+    ("model_info", "GET", "/revision/"),
+    ("validate-yaml", "POST", "/api/validate-yaml"),
+    ("lfs batch", "POST", "/info/lfs/objects/batch"),
+    ("lfs verify", "POST", "/info/lfs/objects/verify"),
+    ("commit", "POST", "/commit/"),
+    ("tree", "GET", "/tree/"),
+    ("refs", "GET", "/refs"),
+    ("tag", "POST", "/tag/"),
+];
+
+/// Publishes one model into a new repository, then again unchanged, on a fresh server with
+/// one counting rule (a zero-length stall) on `endpoint`. Returns, for each of the two
+/// publishes, the server's API request count and how many of those were `endpoint`.
+async fn count_publish_requests(endpoint: (&str, &str)) -> [(u64, u64); 2] {
+    // Multipart for every object, as for the benchmark's 1 GiB file: a basic upload would add
+    // its LFS verify POST.
+    let fx = Fixture::with_config(|c| c.multipart_threshold = 1);
+    fx.write_sample(&A, 1);
+    let reg = registry(&[A]);
+    let up = fx.uploader();
+    fx.server.faults().add(hub_server::Fault::new(
+        hub_server::Match::any()
+            .method(endpoint.0)
+            .path_contains(endpoint.1),
+        u32::MAX,
+        hub_server::Action::Stall(std::time::Duration::ZERO),
+    ));
+    let mut counts = [(0, 0); 2];
+    for (round, count) in counts.iter_mut().enumerate() {
+        let (requests, fired) = (fx.stats().api_requests, fx.server.faults().fired());
+        let report = up
+            .publish(&reg, &fx.files, &PublishOptions::default())
+            .await
+            .unwrap();
+        assert!(report.verified(), "{report:#?}");
+        assert_eq!(report.repos[0].commit.is_some(), round == 0);
+        *count = (
+            fx.stats().api_requests - requests,
+            fx.server.faults().fired() - fired,
+        );
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_publish_makes_five_api_requests_and_a_no_op_two() {
+    let mut first: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut again: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut totals = None;
+    for (name, method, path) in ENDPOINTS {
+        let [(total_first, n_first), (total_again, n_again)] =
+            count_publish_requests((method, path)).await;
+        // Every run makes the same requests, so the totals agree between runs.
+        assert_eq!(
+            *totals.get_or_insert((total_first, total_again)),
+            (total_first, total_again)
+        );
+        if n_first > 0 {
+            first.insert(name, n_first);
+        }
+        if n_again > 0 {
+            again.insert(name, n_again);
+        }
+    }
+    let (total_first, total_again) = totals.unwrap();
+    eprintln!(
+        "first publish: {total_first} API requests {first:?}; no-op: {total_again} {again:?}"
+    );
+    // The breakdown accounts for every API request the server counted.
+    assert_eq!(first.values().sum::<u64>(), total_first, "{first:?}");
+    assert_eq!(again.values().sum::<u64>(), total_again, "{again:?}");
+    assert_eq!(
+        first,
+        BTreeMap::from([
+            ("create", 1),
+            ("model_info", 1),
+            ("lfs batch", 1),
+            ("commit", 1),
+            ("tree", 1),
+        ])
+    );
+    assert_eq!(again, BTreeMap::from([("create", 1), ("model_info", 1)]));
 }
