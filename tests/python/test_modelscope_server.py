@@ -109,6 +109,43 @@ def test_upload_folder_snapshot_download_and_tag(api, tmp_path):
         assert sha256_of(pathlib.Path(local) / rel) == sha256_of(folder / rel), rel
 
 
+def test_upload_to_a_new_branch_then_list_and_download_it(api, tmp_path):
+    # The SDK has no create-branch call: upload_file(revision=...) commits to
+    # /commit/{revision}, and the server creates the branch from master's head.
+    repo = f"{OWNER}/ms-branch"
+    api.create_model(repo)
+    base = tmp_path / "config.json"
+    base.write_text('{"model_type": "ruvltra"}\n')
+    api.upload_file(path_or_fileobj=str(base), path_in_repo="config.json", repo_id=repo)
+    master_before = dict(
+        (b["Revision"], b["CommitId"]) for b in api.get_model_branches_and_tags_details(repo)[0]
+    )["master"]
+    exp = tmp_path / "exp.gguf"
+    exp.write_bytes(os.urandom(300_000))
+    api.upload_file(
+        path_or_fileobj=str(exp),
+        path_in_repo="exp/model.gguf",
+        repo_id=repo,
+        revision="experiment-x",
+        commit_message="experiment",
+    )
+
+    branches, _ = api.get_model_branches_and_tags(repo)
+    assert set(branches) == {"master", "experiment-x"}
+    details = dict((b["Revision"], b["CommitId"]) for b in api.get_model_branches_and_tags_details(repo)[0])
+    assert details["master"] == master_before
+    listed = {f.path: f for f in api.list_repo_files(repo, "model", revision="experiment-x", recursive=True)}
+    assert set(listed) == {".gitattributes", "config.json", "exp/model.gguf"}
+    assert listed["exp/model.gguf"].sha256 == sha256_of(exp)
+    on_master = {f.path for f in api.list_repo_files(repo, "model", revision="master", recursive=True)}
+    assert "exp/model.gguf" not in on_master
+
+    got = model_file_download(repo, "exp/model.gguf", revision="experiment-x")
+    assert sha256_of(got) == sha256_of(exp)
+    with pytest.raises(Exception):
+        model_file_download(repo, "exp/model.gguf", revision="master")
+
+
 def test_download_range_and_missing_file(api):
     repo = f"{OWNER}/ms-files"
     url = f"{ENDPOINT}/api/v1/models/{repo}/repo"

@@ -1,6 +1,7 @@
 //! Proves the ModelScope mode is faithful: runs the official `modelscope` Python SDK against it
 //! (`tests/python/test_modelscope_server.py`: login, create_model, upload_file, upload_folder with
-//! LFS objects, listing, downloads checked by sha256, tags), then checks what the server stored.
+//! LFS objects, listing, downloads checked by sha256, tags, an upload to a branch that does not
+//! exist yet and its listing and download with `revision=`), then checks what the server stored.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,7 +85,7 @@ fn official_modelscope_sdk_round_trips() {
 
     // The ModelScope side has its own store; the Hub side saw none of these models.
     let ms = tmp.path().join("data/modelscope/repos/models/ruvnet");
-    for name in ["ms-create", "ms-files", "ms-folder"] {
+    for name in ["ms-create", "ms-files", "ms-folder", "ms-branch"] {
         assert!(ms.join(name).join("repo.json").is_file(), "{name} missing");
         assert!(
             !tmp.path()
@@ -93,10 +94,16 @@ fn official_modelscope_sdk_round_trips() {
                 .exists()
         );
     }
-    // Three LFS objects went through batch + PUT (model.gguf, sub/a.bin, b.gguf); the one with a
-    // wrong sha256 was refused and left nothing behind.
+    // Four LFS objects went through batch + PUT (model.gguf, sub/a.bin, b.gguf, the branch's
+    // exp/model.gguf); the one with a wrong sha256 was refused and left nothing behind.
     let objects: Vec<_> = walk(&tmp.path().join("data/modelscope/objects/lfs"));
-    assert_eq!(objects.len(), 3, "{objects:?}");
+    assert_eq!(objects.len(), 4, "{objects:?}");
+    // The SDK's commit to `experiment-x` made that branch next to master.
+    let refs = std::fs::read_to_string(ms.join("ms-branch/refs.json")).unwrap();
+    assert!(
+        refs.contains("\"experiment-x\"") && refs.contains("\"master\""),
+        "{refs}"
+    );
     let leftovers = walk(&tmp.path().join("data/modelscope/tmp"));
     assert!(leftovers.is_empty(), "{leftovers:?}");
     server.stop();
