@@ -205,6 +205,39 @@ async fn a_model_pinned_to_an_experiment_branch_goes_to_that_branch_not_master()
         tag: Some("exp-v1".to_owned()),
         ..PublishOptions::default()
     };
+    // A dry run plans against master, where the branch will start, and creates nothing.
+    let dry = fx
+        .uploader()
+        .publish_to(
+            &ms,
+            &reg,
+            &fx.files,
+            &PublishOptions {
+                dry_run: true,
+                ..opts.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let planned = &dry.repos[0];
+    assert_eq!(planned.branch, "experiment-x");
+    assert_eq!(planned.parent_commit.as_deref(), Some(master.as_str()));
+    let add: Vec<&str> = planned
+        .plan
+        .iter()
+        .filter(|e| e.action == ruvltra_uploader::Action::Add)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert!(add.contains(&B.file().as_str()), "{planned:#?}");
+    assert!(!add.contains(&A.file().as_str()), "{planned:#?}");
+    assert!(
+        !ms.revisions(&id)
+            .await
+            .unwrap()
+            .branches
+            .contains_key("experiment-x")
+    );
+
     let report = fx
         .uploader()
         .publish_to(&ms, &reg, &fx.files, &opts)
@@ -263,6 +296,71 @@ async fn a_model_pinned_to_an_experiment_branch_goes_to_that_branch_not_master()
         "{again:#?}"
     );
     assert!(!again.repos[0].created_branch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_the_commit_that_created_a_branch_is_resolved_once() {
+    let (fx, reg) = setup();
+    let reg = with_experiment(reg);
+    let ms = ms_client(&fx);
+    let only_a = PublishOptions {
+        only: vec![A.id()],
+        ..PublishOptions::default()
+    };
+    fx.uploader()
+        .publish_to(&ms, &reg, &fx.files, &only_a)
+        .await
+        .unwrap();
+    let commits = ms_commits(&fx, "ruvnet/ruvltra-ms");
+    let only_b = PublishOptions {
+        only: vec![B.id()],
+        ..PublishOptions::default()
+    };
+    // The connection drops before the commit is read: the branch is still missing, so the
+    // commit did not land, and the transport error is what is reported (not a 404 of the read).
+    fx.server.faults().add(Fault::once(
+        Match::any()
+            .method("POST")
+            .path_contains("/commit/experiment-x"),
+        Action::DropAfter(0),
+    ));
+    let err = fx
+        .uploader()
+        .publish_to(&ms, &reg, &fx.files, &only_b)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UploadError::ModelScope(ModelScopeError::Transport { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(ms_commits(&fx, "ruvnet/ruvltra-ms"), commits, "no commit");
+
+    // The commit lands and its answer is lost: read back, taken as ours, never sent twice.
+    fx.server.faults().add(Fault::once(
+        Match::any()
+            .method("POST")
+            .path_contains("/commit/experiment-x"),
+        Action::DropResponseAfter(0),
+    ));
+    let report = fx
+        .uploader()
+        .publish_to(&ms, &reg, &fx.files, &only_b)
+        .await
+        .unwrap();
+    assert_eq!(fx.server.faults().pending(), 0, "the fault fired");
+    assert!(report.verified(), "{report:#?}");
+    assert!(report.repos[0].created_branch);
+    assert_eq!(
+        ms_commits(&fx, "ruvnet/ruvltra-ms"),
+        commits + 1,
+        "one commit"
+    );
+    let id = ModelId::new("ruvnet/ruvltra-ms").unwrap();
+    let head = ms.revisions(&id).await.unwrap().branches["experiment-x"].clone();
+    assert_eq!(report.repos[0].commit.as_deref(), Some(head.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
