@@ -1,19 +1,49 @@
-//! The async fetch layer: reads everything sync needs from the Hub into a [`HubSnapshot`],
-//! before anything is reconciled or written.
+//! The async fetch layer: reads everything sync needs from one registry (the Hub or the
+//! ModelScope mirror) into a [`HubSnapshot`], before anything is reconciled or written.
 //!
-//! Per repository it makes one refs request, and per revision one repository-info request
-//! (to resolve the revision to a commit) and the recursive tree at that commit (one request
-//! per 1000 entries). It never asks about single files, so a registry of a hundred models in
-//! one repository costs three requests. Several repositories are read concurrently.
+//! A [`SnapshotSource`] reads one repository at the revisions the registry names; the Hub's
+//! [`HubClient`] and ModelScope's [`ModelScopeClient`](modelscope_client::ModelScopeClient)
+//! are the two implementations, and [`fetch_snapshot`] runs either over every [`targets_of`]
+//! repository, several at once.
+//!
+//! On the Hub it makes per repository one refs request, and per revision one repository-info
+//! request (to resolve the revision to a commit) and the recursive tree at that commit (one
+//! request per 1000 entries). It never asks about single files, so a registry of a hundred
+//! models in one repository costs three requests. ModelScope's reads are described in its
+//! module.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use hub_client::{EntryKind, HubClient, RepoId};
 use ruvltra_registry::Registry;
 
 use crate::error::SyncError;
-use crate::snapshot::{HubFile, HubSnapshot, RevisionSnapshot};
+use crate::snapshot::{Absence, HubFile, HubSnapshot, Origin, RevisionSnapshot};
+
+/// What a [`SnapshotSource`] read for one revision of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevisionRead {
+    /// The revision's commit, tags and files.
+    Found(RevisionSnapshot),
+    /// The registry answered that the repository or revision does not exist.
+    Absent(Absence),
+}
+
+/// A registry sync can read: resolves revisions to commits and lists their files.
+pub trait SnapshotSource: Sync {
+    /// Which registry this is; it decides the targets and what reconcile does with them.
+    fn origin(&self) -> Origin;
+
+    /// Reads `repo` at every one of `revisions`, returning one [`RevisionRead`] per revision
+    /// (by name). Any failure is an error: nothing is reconciled from a partial read.
+    fn read_repo(
+        &self,
+        repo: &str,
+        revisions: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<Vec<(String, RevisionRead)>, SyncError>> + Send;
+}
 
 /// How many repositories are read at the same time by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -35,31 +65,75 @@ pub fn targets(registry: &Registry) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
-/// Reads every [`targets`] repository and revision, up to `concurrency` repositories at a
-/// time. The first failure stops everything and is returned.
-pub async fn fetch_snapshot(
-    client: &HubClient,
+/// Every repository of `origin` the registry names, with the revisions to read in it: for
+/// the Hub, [`targets`]; for ModelScope, each model's `modelscope_repo_name` at its
+/// `modelscope_revision` (the default Hub repository is not read for its own sake, since no
+/// model is added from ModelScope).
+pub fn targets_of(origin: Origin, registry: &Registry) -> BTreeMap<String, BTreeSet<String>> {
+    match origin {
+        Origin::Hub => targets(registry),
+        Origin::ModelScope => {
+            let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for model in &registry.models {
+                out.entry(model.modelscope_repo_name(registry).to_owned())
+                    .or_default()
+                    .insert(model.modelscope_revision(registry).to_owned());
+            }
+            out
+        }
+    }
+}
+
+/// Reads every [`targets_of`] repository and revision of `source`, up to `concurrency`
+/// repositories at a time. The first failure stops everything and is returned.
+pub async fn fetch_snapshot<S: SnapshotSource>(
+    source: &S,
     registry: &Registry,
     concurrency: usize,
 ) -> Result<HubSnapshot, SyncError> {
-    let repos: Vec<(String, BTreeSet<String>)> = targets(registry).into_iter().collect();
-    let fetched: Vec<Vec<(String, String, RevisionSnapshot)>> = stream::iter(repos)
-        .map(|(repo, revisions)| async move { fetch_repo(client, &repo, &revisions).await })
+    let origin = source.origin();
+    let repos: Vec<(String, BTreeSet<String>)> = targets_of(origin, registry).into_iter().collect();
+    let fetched: Vec<(String, Vec<(String, RevisionRead)>)> = stream::iter(repos)
+        .map(|(repo, revisions)| async move {
+            let read = source.read_repo(&repo, &revisions).await?;
+            Ok::<_, SyncError>((repo, read))
+        })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    let mut snapshot = HubSnapshot::new();
-    for (repo, revision, snap) in fetched.into_iter().flatten() {
-        snapshot.insert(&repo, &revision, snap);
+    let mut snapshot = HubSnapshot::of(origin);
+    for (repo, reads) in fetched {
+        for (revision, read) in reads {
+            match read {
+                RevisionRead::Found(snap) => snapshot.insert(&repo, &revision, snap),
+                RevisionRead::Absent(absence) => {
+                    snapshot.insert_absent(&repo, &revision, absence);
+                }
+            }
+        }
     }
     Ok(snapshot)
+}
+
+impl SnapshotSource for HubClient {
+    fn origin(&self) -> Origin {
+        Origin::Hub
+    }
+
+    async fn read_repo(
+        &self,
+        repo: &str,
+        revisions: &BTreeSet<String>,
+    ) -> Result<Vec<(String, RevisionRead)>, SyncError> {
+        fetch_repo(self, repo, revisions).await
+    }
 }
 
 async fn fetch_repo(
     client: &HubClient,
     repo: &str,
     revisions: &BTreeSet<String>,
-) -> Result<Vec<(String, String, RevisionSnapshot)>, SyncError> {
+) -> Result<Vec<(String, RevisionRead)>, SyncError> {
     let hub_error = |revision: Option<&str>| {
         let revision = revision.map(str::to_owned);
         move |source| SyncError::Hub {
@@ -125,13 +199,12 @@ async fn fetch_repo(
         tags.sort();
         tags.dedup();
         out.push((
-            repo.to_owned(),
             revision.clone(),
-            RevisionSnapshot {
+            RevisionRead::Found(RevisionSnapshot {
                 commit,
                 tags,
                 files,
-            },
+            }),
         ));
     }
     Ok(out)

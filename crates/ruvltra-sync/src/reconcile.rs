@@ -15,6 +15,16 @@
 //!   added as a new model with `needs_review`, after the existing models, sorted by id;
 //!   shards 2..N of a split belong to shard 1's model, and an incomplete split is reported,
 //!   not added.
+//!
+//! A ModelScope snapshot ([`Origin::ModelScope`]) follows the same file rules at each model's
+//! `modelscope_repo_name` and `modelscope_revision`, with three differences:
+//! * the resolved commit, tags and `synced_at` go to `model.modelscope`, never `model.hub`;
+//! * a repository or revision that does not exist is reported per model (an error for a
+//!   published or deprecated model, with the advice to run `cargo xtask publish --to
+//!   modelscope` first; info for a planned one);
+//! * nothing is added: the Hub is where models are released and the registry's source of new
+//!   entries, so a convention-named GGUF found only on ModelScope is a notice (it makes no
+//!   registry fact wrong, and sync could not repair it, so `--check` does not fail on it).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -22,56 +32,122 @@ use ruvltra_registry::naming::{ParsedName, parse_file_name};
 use ruvltra_registry::{ArtifactKind, ExtraFile, HubState, Model, Registry, Status};
 
 use crate::report::{Finding, FindingKind, SyncReport};
-use crate::snapshot::{HubFile, HubSnapshot, RevisionSnapshot};
+use crate::snapshot::{Absence, HubFile, HubSnapshot, Origin, RevisionSnapshot};
 
 /// How to reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncOptions {
-    /// Take the Hub's sha256 (and size) where it differs from the registry's (drift).
+    /// Take the Hub's (or ModelScope's) sha256 and size where they differ from the
+    /// registry's (drift).
     pub accept: bool,
-    /// The RFC 3339 UTC time written to `hub.synced_at` where the Hub state is rewritten.
+    /// The RFC 3339 UTC time written to `synced_at` where the Hub (or ModelScope) state is
+    /// rewritten.
     pub now: String,
 }
 
-/// Reconciles `registry` with `hub`: returns the updated registry and the report of every
-/// change and difference. Every field sync does not own (descriptions, hardware, unknown
-/// keys, ...) is carried over untouched.
+/// Reconciles `registry` with `hub` (a snapshot of the Hub or of ModelScope, see
+/// [`HubSnapshot::origin`]): returns the updated registry and the report of every change and
+/// difference. Every field sync does not own (descriptions, hardware, unknown keys, ...) is
+/// carried over untouched.
 pub fn reconcile(
     registry: &Registry,
     hub: &HubSnapshot,
     opts: &SyncOptions,
 ) -> (Registry, SyncReport) {
+    let origin = hub.origin();
     let mut out = registry.clone();
     let mut report = SyncReport::default();
     for model in &mut out.models {
-        let repo = model.repo.clone().unwrap_or_else(|| registry.repo.clone());
-        let revision = model
-            .revision
-            .clone()
-            .unwrap_or_else(|| registry.revision.clone());
+        let (repo, revision) = match origin {
+            Origin::Hub => (model.repo(registry), model.revision(registry)),
+            Origin::ModelScope => (
+                model.modelscope_repo_name(registry),
+                model.modelscope_revision(registry),
+            ),
+        };
+        let (repo, revision) = (repo.to_owned(), revision.to_owned());
         let place = Place {
+            origin,
             repo: &repo,
             revision: &revision,
         };
-        match hub.get(&repo, &revision) {
-            Some(snap) => sync_model(model, place, snap, opts, &mut report),
-            None => report.push(place.finding(Some(&model.id), None, FindingKind::NotFetched)),
+        match (hub.get(&repo, &revision), hub.absence(&repo, &revision)) {
+            (Some(snap), _) => sync_model(model, place, snap, opts, &mut report),
+            (None, Some(absence)) => {
+                let status = status_name(model.status).to_owned();
+                let kind = match absence {
+                    Absence::Repo => FindingKind::RepoNotFound { status },
+                    Absence::Revision => FindingKind::RevisionNotFound { status },
+                };
+                report.push(place.finding(Some(&model.id), None, kind));
+            }
+            (None, None) => {
+                report.push(place.finding(Some(&model.id), None, FindingKind::NotFetched));
+            }
         }
     }
-    add_new_models(registry, hub, opts, &mut out, &mut report);
+    match origin {
+        Origin::Hub => add_new_models(registry, hub, opts, &mut out, &mut report),
+        Origin::ModelScope => report_modelscope_only(registry, hub, &mut report),
+    }
     (out, report)
 }
 
-/// A repository at a revision, for findings.
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Planned => "planned",
+        Status::Published => "published",
+        Status::Deprecated => "deprecated",
+    }
+}
+
+/// A repository at a revision of one registry, for findings.
 #[derive(Clone, Copy)]
 struct Place<'a> {
+    origin: Origin,
     repo: &'a str,
     revision: &'a str,
 }
 
 impl Place<'_> {
     fn finding(self, model: Option<&str>, file: Option<&str>, kind: FindingKind) -> Finding {
-        Finding::new(model, self.repo, self.revision, file, kind)
+        Finding::new(model, self.repo, self.revision, file, kind).from_source(self.origin)
+    }
+}
+
+/// Reports every convention-named GGUF of a ModelScope snapshot that no registry model lists
+/// in that ModelScope repository, once per repository and path (at the first revision that
+/// has it), sorted by repository and path.
+fn report_modelscope_only(registry: &Registry, hub: &HubSnapshot, report: &mut SyncReport) {
+    let known: HashSet<(&str, &str)> = registry
+        .models
+        .iter()
+        .flat_map(|m| {
+            let repo = m.modelscope_repo_name(registry);
+            m.all_files().map(move |(file, _, _)| (repo, file))
+        })
+        .collect();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    for (repo, revision, snap) in hub.iter() {
+        let place = Place {
+            origin: Origin::ModelScope,
+            repo,
+            revision,
+        };
+        for path in snap.files.keys() {
+            let key = (repo, path.as_str());
+            if known.contains(&key) || !seen.insert(key) {
+                continue;
+            }
+            let Some(parsed) = parse_file_name(path) else {
+                continue;
+            };
+            report.push(place.finding(
+                Some(&parsed.stem()),
+                Some(path),
+                FindingKind::OnlyOnModelScope,
+            ));
+        }
     }
 }
 
@@ -118,39 +194,36 @@ fn sync_model(
     let mut tags = snap.tags.clone();
     tags.sort();
     tags.dedup();
-    let same_state = model
-        .hub
+    let state = match place.origin {
+        Origin::Hub => &mut model.hub,
+        Origin::ModelScope => &mut model.modelscope,
+    };
+    let same_state = state
         .as_ref()
         .is_some_and(|h| h.commit == snap.commit && h.tags == tags);
     if same_state && !changed {
         return;
     }
     if !same_state {
-        report.push(
-            place.finding(
-                Some(&id),
-                None,
-                FindingKind::HubStateUpdated {
-                    old_commit: model.hub.as_ref().map(|h| h.commit.clone()),
-                    commit: snap.commit.clone(),
-                    old_tags: model
-                        .hub
-                        .as_ref()
-                        .map(|h| h.tags.clone())
-                        .unwrap_or_default(),
-                    tags: tags.clone(),
-                },
-            ),
-        );
+        report.push(place.finding(
+            Some(&id),
+            None,
+            FindingKind::HubStateUpdated {
+                old_commit: state.as_ref().map(|h| h.commit.clone()),
+                commit: snap.commit.clone(),
+                old_tags: state.as_ref().map(|h| h.tags.clone()).unwrap_or_default(),
+                tags: tags.clone(),
+            },
+        ));
     }
-    match &mut model.hub {
+    match state {
         Some(hub) => {
             hub.commit.clone_from(&snap.commit);
             hub.tags = tags;
             hub.synced_at.clone_from(&opts.now);
         }
         None => {
-            model.hub = Some(HubState {
+            *state = Some(HubState {
                 commit: snap.commit.clone(),
                 synced_at: opts.now.clone(),
                 tags,
@@ -266,7 +339,11 @@ fn add_new_models(
     snapshots.sort_by_key(|(repo, rev, _)| *repo != registry.repo || *rev != registry.revision);
 
     for (repo, revision, snap) in snapshots {
-        let place = Place { repo, revision };
+        let place = Place {
+            origin: Origin::Hub,
+            repo,
+            revision,
+        };
         let mut groups: BTreeMap<(Option<&str>, String), Group> = BTreeMap::new();
         for path in snap.files.keys() {
             if known.contains(&(repo, path.as_str())) {
@@ -1007,6 +1084,110 @@ mod tests {
             Some("ruvltra-small-0.5b-q4_k_m.gguf"),
             &FindingKind::NoHubSha256
         )));
+    }
+
+    fn modelscope_of(repo: &str, rev: &str, s: RevisionSnapshot) -> HubSnapshot {
+        let mut ms = HubSnapshot::of(Origin::ModelScope);
+        ms.insert(repo, rev, s);
+        ms
+    }
+
+    #[test]
+    fn a_modelscope_snapshot_fills_the_modelscope_state_and_adds_nothing() {
+        let reg = registry(&REGISTRY.replace(
+            r#""title": "RuvLTRA""#,
+            r#""title": "RuvLTRA", "modelscope_repo": "ruvnet/ruvltra""#,
+        ));
+        let files = [
+            ("ruvltra-small-0.5b-q4_k_m.gguf", lfs(100, SHA_A)),
+            ("ruvltra-new-1b-q4_0.gguf", lfs(5, SHA_B)),
+        ];
+        // The Hub first, then the mirror at a different commit.
+        let (synced, _) = reconcile(
+            &reg,
+            &hub_of("ruv/ruvltra", "main", snap(COMMIT_1, &[], &files[..1])),
+            &opts(false, T0),
+        );
+        // A mirror snapshot under the Hub's names is not the model's mirror: nothing read.
+        let (_, wrong) = reconcile(
+            &synced,
+            &modelscope_of("ruv/ruvltra", "main", snap(COMMIT_2, &[], &files)),
+            &opts(false, T1),
+        );
+        assert!(
+            wrong
+                .findings
+                .iter()
+                .any(|f| f.model.as_deref() == Some("ruvltra-small-0.5b-q4_k_m")
+                    && f.kind == FindingKind::NotFetched
+                    && f.remaining)
+        );
+        assert!(!wrong.changes_registry());
+        let ms = modelscope_of("ruvnet/ruvltra", "master", snap(COMMIT_2, &["v1"], &files));
+        let (out, report) = reconcile(&synced, &ms, &opts(false, T1));
+        let small = &out.models[0];
+        assert_eq!(
+            small.hub, synced.models[0].hub,
+            "the Hub state is untouched"
+        );
+        let state = small.modelscope.as_ref().unwrap();
+        assert_eq!(
+            (
+                state.commit.as_str(),
+                state.synced_at.as_str(),
+                state.tags.clone()
+            ),
+            (COMMIT_2, T1, vec!["v1".to_owned()])
+        );
+        // The unknown GGUF is a notice, not a new model.
+        assert_eq!(out.models.len(), 2);
+        let only: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::OnlyOnModelScope)
+            .collect();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].file.as_deref(), Some("ruvltra-new-1b-q4_0.gguf"));
+        assert!(!only[0].difference && only[0].source == Origin::ModelScope);
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.source == Origin::ModelScope)
+        );
+        assert_eq!(report.remaining().count(), 0);
+        ruvltra_registry::validate(&out).unwrap();
+        // A second run changes nothing.
+        let (again, report) = reconcile(&out, &ms, &opts(false, T0));
+        assert_eq!(again, out);
+        assert!(!report.changes_registry());
+    }
+
+    #[test]
+    fn an_absent_modelscope_repository_is_an_error_only_for_released_models() {
+        let reg = registry(REGISTRY);
+        let mut ms = HubSnapshot::of(Origin::ModelScope);
+        // Without a catalog mirror, the Hub repository's name at `master`.
+        ms.insert_absent("ruv/ruvltra", "master", Absence::Repo);
+        let (out, report) = reconcile(&reg, &ms, &opts(false, T0));
+        assert_eq!(out, reg);
+        let severities: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| (f.model.as_deref().unwrap(), f.severity, f.remaining))
+            .collect();
+        assert_eq!(
+            severities,
+            [
+                ("ruvltra-small-0.5b-q4_k_m", Severity::Error, true),
+                ("ruvltra-small-0.5b-q8_0", Severity::Info, false),
+            ]
+        );
+        assert!(
+            report.findings[0]
+                .to_string()
+                .contains("cargo xtask publish --to modelscope")
+        );
     }
 
     #[test]

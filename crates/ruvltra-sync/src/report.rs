@@ -5,13 +5,16 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::snapshot::Origin;
+
 /// How much a finding matters, loudest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// A sha256 on the Hub differs from the one the registry already had.
+    /// A sha256 on the Hub (or ModelScope) differs from the one the registry already had.
     Drift,
-    /// The registry and the Hub disagree in a way sync does not repair by itself.
+    /// The registry and the Hub (or ModelScope) disagree in a way sync does not repair by
+    /// itself.
     Error,
     /// Sync updates the registry to match the Hub.
     Change,
@@ -33,7 +36,9 @@ impl Severity {
     }
 }
 
-/// What was found.
+/// What was found. The names speak of the Hub; in a finding whose `source` is
+/// [`Origin::ModelScope`] they mean the ModelScope mirror (`hub` fields hold its values and
+/// `HubStateUpdated` is about `model.modelscope`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FindingKind {
@@ -101,6 +106,19 @@ pub enum FindingKind {
     },
     /// The snapshot holds nothing for this model's repository and revision.
     NotFetched,
+    /// The model's ModelScope repository does not exist (or is private to another token).
+    RepoNotFound {
+        /// The model's status: `planned` makes this expected (info), any other an error.
+        status: String,
+    },
+    /// The model's ModelScope repository exists, but not its branch or tag.
+    RevisionNotFound {
+        /// The model's status: `planned` makes this expected (info), any other an error.
+        status: String,
+    },
+    /// A convention-named GGUF is on ModelScope in a repository where no registry model
+    /// lists it. Sync adds models from the Hub only, so it is reported, not added.
+    OnlyOnModelScope,
 }
 
 impl FindingKind {
@@ -125,6 +143,16 @@ impl FindingKind {
                     | FindingKind::MissingOnHub { .. }
                     | FindingKind::NotFetched
             )
+            || self.is_absent_error()
+    }
+
+    /// A repository or revision that does not exist, for a model that should be on it.
+    fn is_absent_error(&self) -> bool {
+        matches!(
+            self,
+            FindingKind::RepoNotFound { status } | FindingKind::RevisionNotFound { status }
+                if status != "planned"
+        )
     }
 
     /// True when the registry still does not match the Hub after sync: sync exits 1.
@@ -136,7 +164,7 @@ impl FindingKind {
                 ..
             } | FindingKind::MissingOnHub { .. }
                 | FindingKind::NotFetched
-        )
+        ) || self.is_absent_error()
     }
 
     /// How loud to be about it.
@@ -144,11 +172,19 @@ impl FindingKind {
         match self {
             FindingKind::Drift { .. } => Severity::Drift,
             FindingKind::MissingOnHub { .. } | FindingKind::NotFetched => Severity::Error,
+            FindingKind::RepoNotFound { .. } | FindingKind::RevisionNotFound { .. } => {
+                if self.is_absent_error() {
+                    Severity::Error
+                } else {
+                    Severity::Info
+                }
+            }
             FindingKind::PlannedAbsent => Severity::Info,
             FindingKind::PlannedOnHub
             | FindingKind::NoHubSha256
             | FindingKind::EmptyOnHub
-            | FindingKind::NotAdded { .. } => Severity::Notice,
+            | FindingKind::NotAdded { .. }
+            | FindingKind::OnlyOnModelScope => Severity::Notice,
             _ => Severity::Change,
         }
     }
@@ -159,9 +195,11 @@ impl FindingKind {
 pub struct Finding {
     /// How much it matters.
     pub severity: Severity,
+    /// The registry it was read from (`hub` or `modelscope`).
+    pub source: Origin,
     /// The registry model it concerns (for an added model, the new id).
     pub model: Option<String>,
-    /// The repository.
+    /// The repository (on ModelScope for a ModelScope finding).
     pub repo: String,
     /// The revision, as the registry names it.
     pub revision: String,
@@ -179,7 +217,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding; the flags and severity follow from `kind`.
+    /// A finding about the Hub; the flags and severity follow from `kind`.
     pub fn new(
         model: Option<&str>,
         repo: &str,
@@ -189,6 +227,7 @@ impl Finding {
     ) -> Finding {
         Finding {
             severity: kind.severity(),
+            source: Origin::Hub,
             model: model.map(str::to_owned),
             repo: repo.to_owned(),
             revision: revision.to_owned(),
@@ -199,14 +238,31 @@ impl Finding {
             kind,
         }
     }
+
+    /// The same finding, about `source`.
+    pub fn from_source(mut self, source: Origin) -> Finding {
+        self.source = source;
+        self
+    }
 }
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The Hub's lines are what they always were; ModelScope's name their site and the
+        // commands that act on it.
+        let ms = self.source == Origin::ModelScope;
+        let site = self.source.site();
+        let sites = self.source.sites();
+        let (from, to) = if ms {
+            (" --from modelscope", " --to modelscope")
+        } else {
+            ("", "")
+        };
         write!(
             f,
-            "{:<7} {}@{}",
+            "{:<7} {}{}@{}",
             self.severity.label(),
+            if ms { "modelscope:" } else { "" },
             self.repo,
             self.revision
         )?;
@@ -236,18 +292,23 @@ impl fmt::Display for Finding {
                 let old_bytes = registry_bytes.map_or("unknown".to_owned(), |b| b.to_string());
                 write!(
                     f,
-                    "the Hub's sha256 {hub} ({hub_bytes} bytes) differs from the registry's \
-                     {registry} ({old_bytes} bytes); the file was replaced on the Hub or the \
+                    "{sites} sha256 {hub} ({hub_bytes} bytes) differs from the registry's \
+                     {registry} ({old_bytes} bytes); the file was replaced on {site} or the \
                      registry is wrong; "
                 )?;
                 if *accepted {
-                    f.write_str("the Hub's value was accepted (--accept)")
+                    write!(f, "{sites} value was accepted (--accept)")
                 } else {
-                    f.write_str(
+                    write!(
+                        f,
                         "the registry keeps its value: check the file, then run \
-                         `cargo xtask sync --accept` to take the Hub's value or re-publish the \
-                         registry's file",
-                    )
+                         `cargo xtask sync{from} --accept` to take {sites} value or re-publish \
+                         the registry's file"
+                    )?;
+                    if ms {
+                        f.write_str(" (`cargo xtask publish --to modelscope`)")?;
+                    }
+                    Ok(())
                 }
             }
             FindingKind::HubStateUpdated {
@@ -256,10 +317,11 @@ impl fmt::Display for Finding {
                 old_tags,
                 tags,
             } => {
+                let what = if ms { "modelscope" } else { "hub" };
                 match old_commit {
-                    Some(old) if old != commit => write!(f, "hub commit {old} -> {commit}")?,
-                    Some(_) => write!(f, "hub commit {commit}")?,
-                    None => write!(f, "hub commit set to {commit}")?,
+                    Some(old) if old != commit => write!(f, "{what} commit {old} -> {commit}")?,
+                    Some(_) => write!(f, "{what} commit {commit}")?,
+                    None => write!(f, "{what} commit set to {commit}")?,
                 }
                 if old_tags != tags {
                     write!(
@@ -273,29 +335,80 @@ impl fmt::Display for Finding {
             }
             FindingKind::ModelAdded { files } => write!(
                 f,
-                "added from the Hub ({files} file{}) with needs_review: review its fields",
+                "added from {site} ({files} file{}) with needs_review: review its fields",
                 if *files == 1 { "" } else { "s" }
             ),
             FindingKind::MissingOnHub { status } => write!(
                 f,
-                "the {status} model's file is not on the Hub; publish it, fix `file`, or set \
-                 `status` to `planned` (the model was not deleted)"
+                "the {status} model's file is not on {site}; publish it{}, fix `file`, or set \
+                 `status` to `planned` (the model was not deleted)",
+                if ms {
+                    " (`cargo xtask publish --to modelscope`)"
+                } else {
+                    ""
+                }
             ),
-            FindingKind::PlannedAbsent => f.write_str("planned, not on the Hub yet (expected)"),
-            FindingKind::PlannedOnHub => f.write_str(
-                "the planned model's file is on the Hub; set `status` to `published` when it \
+            FindingKind::PlannedAbsent => write!(f, "planned, not on {site} yet (expected)"),
+            FindingKind::PlannedOnHub => write!(
+                f,
+                "the planned model's file is on {site}; set `status` to `published` when it \
                  is released",
+            ),
+            FindingKind::NoHubSha256 if ms => f.write_str(
+                "ModelScope lists no sha256 for it; the registry's sha256 is left as it is",
             ),
             FindingKind::NoHubSha256 => f.write_str(
                 "not an LFS file, so the Hub gives no sha256 for it; the registry's sha256 is \
                  left as it is",
             ),
             FindingKind::EmptyOnHub => {
-                f.write_str("the file on the Hub is empty; the registry is left as it is")
+                write!(
+                    f,
+                    "the file on {site} is empty; the registry is left as it is"
+                )
             }
             FindingKind::NotAdded { reason } => write!(f, "not added to the registry: {reason}"),
-            FindingKind::NotFetched => f.write_str(
-                "this repository and revision were not read from the Hub; run sync again",
+            FindingKind::NotFetched => write!(
+                f,
+                "this repository and revision were not read from {site}; run sync{from} again",
+            ),
+            FindingKind::RepoNotFound { status } => {
+                write!(
+                    f,
+                    "the {status} model's repository does not exist on {site} (or is private \
+                     and the token may not read it)"
+                )?;
+                if status == "planned" {
+                    f.write_str(" (expected)")
+                } else {
+                    write!(
+                        f,
+                        "; publish it first with `cargo xtask publish{to}`, then run \
+                         `cargo xtask sync{from}`"
+                    )
+                }
+            }
+            FindingKind::RevisionNotFound { status } => {
+                write!(
+                    f,
+                    "the {status} model's revision is not a branch or tag of the repository on \
+                     {site}"
+                )?;
+                if status == "planned" {
+                    f.write_str(" (expected)")
+                } else {
+                    write!(
+                        f,
+                        "; publish it first with `cargo xtask publish{to}` (with `--branch` or \
+                         `--tag` for a revision other than the default branch), then run \
+                         `cargo xtask sync{from}`"
+                    )
+                }
+            }
+            FindingKind::OnlyOnModelScope => f.write_str(
+                "a convention-named GGUF on ModelScope that no registry model lists in this \
+                 repository; sync adds models from the Hub only, so add it to the registry and \
+                 publish it, or delete it from ModelScope",
             ),
         }
     }

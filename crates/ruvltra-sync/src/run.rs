@@ -1,21 +1,24 @@
-//! One whole sync of a registry file: load, fetch everything, reconcile, validate, save once.
+//! One whole sync of a registry file: load, fetch everything (from one registry or several),
+//! reconcile, validate, save once.
 
 use std::path::Path;
 
 use hub_client::HubClient;
+use modelscope_client::ModelScopeClient;
 use ruvltra_registry::Registry;
 
 use crate::error::SyncError;
-use crate::fetch::fetch_snapshot;
+use crate::fetch::{RevisionRead, SnapshotSource, fetch_snapshot};
 use crate::reconcile::{SyncOptions, reconcile};
 use crate::report::SyncReport;
+use crate::snapshot::Origin;
 
 /// What a run does with the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Update the registry file; take drifted values only when `accept` is set.
     Sync {
-        /// Take the Hub's sha256 where it differs from the registry's.
+        /// Take the Hub's (or ModelScope's) sha256 where it differs from the registry's.
         accept: bool,
     },
     /// Change nothing; only report the differences.
@@ -47,24 +50,78 @@ impl Outcome {
     }
 }
 
-/// Syncs (or checks) the registry file at `path` against the Hub `client` talks to.
+/// Either registry, for syncing from several in one run ([`sync_registry_file_from`]).
+#[derive(Debug, Clone, Copy)]
+pub enum AnySource<'a> {
+    /// The Hugging Face Hub.
+    Hub(&'a HubClient),
+    /// The ModelScope mirror.
+    ModelScope(&'a ModelScopeClient),
+}
+
+impl SnapshotSource for AnySource<'_> {
+    fn origin(&self) -> Origin {
+        match self {
+            AnySource::Hub(client) => client.origin(),
+            AnySource::ModelScope(client) => client.origin(),
+        }
+    }
+
+    async fn read_repo(
+        &self,
+        repo: &str,
+        revisions: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<(String, RevisionRead)>, SyncError> {
+        match self {
+            AnySource::Hub(client) => client.read_repo(repo, revisions).await,
+            AnySource::ModelScope(client) => client.read_repo(repo, revisions).await,
+        }
+    }
+}
+
+/// Syncs (or checks) the registry file at `path` against the registry `source` reads (the
+/// Hub through a `HubClient`, ModelScope through a `ModelScopeClient`).
 ///
-/// Everything is read from the Hub before anything is decided; any failure (an unreadable
-/// or invalid registry, a Hub error of any kind) returns an error and leaves the file as it
-/// was. The file is rewritten once, atomically and in canonical form, only in sync mode and
-/// only when something changed, so a sync with no Hub change keeps it byte-identical.
+/// Everything is read before anything is decided; any failure (an unreadable or invalid
+/// registry, a Hub or ModelScope error of any kind) returns an error and leaves the file as
+/// it was. The file is rewritten once, atomically and in canonical form, only in sync mode
+/// and only when something changed, so a sync with no change keeps it byte-identical.
 /// Updates other than unaccepted drift are written even when the drift makes the run fail.
-pub async fn sync_registry_file(
+pub async fn sync_registry_file<S: SnapshotSource>(
     path: &Path,
-    client: &HubClient,
+    source: &S,
+    mode: Mode,
+    concurrency: usize,
+    now: String,
+) -> Result<Outcome, SyncError> {
+    sync_registry_file_from(path, std::slice::from_ref(source), mode, concurrency, now).await
+}
+
+/// Like [`sync_registry_file`] with several sources (`cargo xtask sync --from all`): every
+/// source is read before anything is decided, the snapshots are reconciled in order (each
+/// on the result of the one before; the report lists their findings in that order), and the
+/// file is saved at most once.
+pub async fn sync_registry_file_from<S: SnapshotSource>(
+    path: &Path,
+    sources: &[S],
     mode: Mode,
     concurrency: usize,
     now: String,
 ) -> Result<Outcome, SyncError> {
     let registry = ruvltra_registry::load(path)?;
-    let hub = fetch_snapshot(client, &registry, concurrency).await?;
+    let mut snapshots = Vec::with_capacity(sources.len());
+    for source in sources {
+        snapshots.push(fetch_snapshot(source, &registry, concurrency).await?);
+    }
     let accept = matches!(mode, Mode::Sync { accept: true });
-    let (updated, report) = reconcile(&registry, &hub, &SyncOptions { accept, now });
+    let opts = SyncOptions { accept, now };
+    let mut updated = registry;
+    let mut report = SyncReport::default();
+    for snapshot in &snapshots {
+        let (next, part) = reconcile(&updated, snapshot, &opts);
+        updated = next;
+        report.findings.extend(part.findings);
+    }
     let mut written = false;
     if matches!(mode, Mode::Sync { .. }) && report.changes_registry() {
         // A reconciled registry always validates; checking anyway means a bug can never
