@@ -507,10 +507,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
         ["api", kind] if m == Method::GET && RepoKind::from_plural(kind).is_some() => {
             list_repos(ctx, RepoKind::from_plural(kind).unwrap_or(RepoKind::Model))
         }
-        ["api", "validate-yaml"] if m == Method::POST => {
-            let _ = read_body(body, ctx.state.config.max_json_bytes).await?;
-            Ok(axum::Json(json!({"errors": [], "warnings": []})).into_response())
-        }
+        ["api", "validate-yaml"] if m == Method::POST => validate_yaml(ctx, body).await,
         ["api", kind, ns, name, rest @ ..] if RepoKind::from_plural(kind).is_some() => {
             let kind = RepoKind::from_plural(kind).unwrap_or(RepoKind::Model);
             let id = RepoId::new(kind, ns, name).ok_or_else(|| ctx.repo_not_found())?;
@@ -1336,7 +1333,81 @@ fn invalid_path(msg: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, msg).code("InvalidPath")
 }
 
-fn parse_op(ctx: &Ctx, key: &str, value: Value) -> Result<Op, ApiError> {
+/// `POST /api/validate-yaml` with `{"content": "<README.md>", "repoType"?: "model"}`: the
+/// card's front matter checked as at commit time (see the `yaml` module).
+///
+/// Answer: 200 `{"errors": [], "warnings": [{"message"}]}`, or 400 with the same shape and
+/// at least one error. huggingface_hub reads `errors[].message` and `warnings[].message`
+/// and calls `response.json()` before it checks the status, so every answer, even a refused
+/// body, is this JSON. The Hub's exact messages are not public; the shape is what the client
+/// reads.
+async fn validate_yaml(ctx: &Ctx, body: Body) -> ApiResult {
+    #[derive(Deserialize)]
+    struct ValidateBody {
+        content: String,
+        #[serde(rename = "repoType")]
+        repo_type: Option<String>,
+    }
+    let refused = |message: String| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errors": [{"message": message}], "warnings": []})),
+        )
+            .into_response()
+    };
+    let bytes = read_body(body, ctx.state.config.max_json_bytes).await?;
+    let req: ValidateBody = match serde_json::from_slice(&bytes) {
+        Ok(req) => req,
+        Err(e) => {
+            return Ok(refused(format!(
+                "the body must be JSON with a string \"content\" and an optional \"repoType\": {e}"
+            )));
+        }
+    };
+    let repo_type = req.repo_type.as_deref().unwrap_or("model");
+    if !matches!(repo_type, "model" | "dataset" | "space") {
+        return Ok(refused(format!(
+            "unknown repoType {repo_type:?}: use model, dataset or space"
+        )));
+    }
+    let found = crate::yaml::check_card(&req.content, repo_type);
+    let messages =
+        |list: &[String]| -> Vec<Value> { list.iter().map(|m| json!({ "message": m })).collect() };
+    let status = if found.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((
+        status,
+        axum::Json(json!({
+            "errors": messages(&found.errors),
+            "warnings": messages(&found.warnings),
+        })),
+    )
+        .into_response())
+}
+
+/// Refuses a root `README.md` whose front matter the Hub would refuse, as the Hub does when
+/// it applies a commit: 400 "Invalid metadata in README.md: ..." (the words huggingface_hub
+/// uses for a refused validate-yaml), every problem in the one `error` message.
+fn check_readme(kind: RepoKind, path: &str, bytes: &[u8]) -> Result<(), ApiError> {
+    if path != "README.md" {
+        return Ok(());
+    }
+    // Bytes that are not UTF-8 are replaced, as a renderer would; only the metadata counts.
+    let text = String::from_utf8_lossy(bytes);
+    let found = crate::yaml::check_card(&text, kind.singular());
+    if found.errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Invalid metadata in README.md: {}; fix the YAML block at the top of the card",
+        found.errors.join("; ")
+    )))
+}
+
+fn parse_op(ctx: &Ctx, kind: RepoKind, key: &str, value: Value) -> Result<Op, ApiError> {
     let field = |name: &str| -> Result<String, ApiError> {
         value
             .get(name)
@@ -1375,6 +1446,7 @@ fn parse_op(ctx: &Ctx, key: &str, value: Value) -> Result<Op, ApiError> {
                      Please use https://huggingface.co/docs/hub/xet to store binary files."
                 )));
             }
+            check_readme(kind, &path, &bytes)?;
             let oid = ctx.state.store.put_blob(&bytes)?;
             Ok(Op::Add(
                 path,
@@ -1497,7 +1569,7 @@ async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
                     .map_err(|e| ApiError::bad_request(format!("invalid commit header: {e}")))?,
             );
         } else {
-            ops.push(parse_op(ctx, &parsed.key, parsed.value)?);
+            ops.push(parse_op(ctx, id.kind, &parsed.key, parsed.value)?);
         }
     }
     let header = header.ok_or_else(|| ApiError::bad_request("the commit has no header line"))?;

@@ -49,6 +49,7 @@ mod fault;
 mod modelscope;
 mod store;
 mod transfer;
+mod yaml;
 
 pub use fault::{Action, Fault, Faults, Match};
 pub use store::{DEFAULT_GITATTRIBUTES, RepoKind, git_blob_id, lfs_pointer};

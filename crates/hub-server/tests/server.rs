@@ -1115,3 +1115,147 @@ async fn conditional_requests_batch_downloads_and_cdn_redirects() {
     assert!(!hub.server.stats().auth_on_presigned);
     hub.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_yaml_answers_errors_and_warnings_as_huggingface_hub_reads_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(ServerConfig::new(tmp.path())).await;
+    let validate = |body: Value| {
+        let hub = &hub;
+        async move {
+            let r = hub
+                .send(reqwest::Method::POST, "/api/validate-yaml", Some(body))
+                .await;
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.expect("every answer is JSON");
+            (status, v)
+        }
+    };
+    let good = "---\nlicense: apache-2.0\ntags:\n- gguf\nlibrary_name: gguf\n---\n# Card\n";
+    let (status, v) = validate(json!({"content": good, "repoType": "model"})).await;
+    assert_eq!((status, v), (200, json!({"errors": [], "warnings": []})));
+    // No front matter at all is fine; an empty block is a warning.
+    let (status, v) = validate(json!({"content": "# Only text\n"})).await;
+    assert_eq!((status, &v["errors"]), (200, &json!([])));
+    let (status, v) = validate(json!({"content": "---\n---\n# x\n"})).await;
+    assert_eq!(status, 200);
+    assert!(
+        v["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("empty metadata")
+    );
+
+    for (card, needle) in [
+        ("---\nlicense: [apache-2.0\n---\n", "not valid YAML"),
+        ("---\n- a\n- b\n---\n", "must be a mapping"),
+        ("---\nlicense: 3\n---\n", "\"license\" must be a string"),
+        (
+            "---\ntags: {a: b}\n---\n",
+            "\"tags\" must be a string or a list of strings",
+        ),
+        (
+            "---\nlanguage: [en, {x: 1}]\n---\n",
+            "\"language[1]\" must be a string",
+        ),
+        (
+            "---\nbase_model: 12\n---\n",
+            "\"base_model\" must be a string or a list",
+        ),
+        (
+            "---\npipeline_tag: [text-generation]\n---\n",
+            "\"pipeline_tag\" must be a string",
+        ),
+        (
+            "---\nmodel-index: [{name: m}]\n---\n",
+            "\"model-index[0].results\" is required",
+        ),
+        ("---\na: 1\na: 2\n---\n", "not valid YAML"),
+    ] {
+        let (status, v) = validate(json!({"content": card, "repoType": "model"})).await;
+        assert_eq!(status, 400, "{card:?}: {v}");
+        let message = v["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{card:?}: {v}");
+        assert_eq!(v["warnings"], json!([]));
+    }
+    // A body the endpoint cannot read is refused in the same JSON shape.
+    let (status, v) = validate(json!({"text": "x"})).await;
+    assert_eq!(status, 400);
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("content")
+    );
+    let (status, _) = validate(json!({"content": good, "repoType": "bucket"})).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_readme_has_invalid_metadata_is_refused_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(ServerConfig::new(tmp.path())).await;
+    let repo = hub.create_repo("card").await;
+    let head_path = format!("/api/models/{repo}/revision/main");
+    let head = async |hub: &Hub| {
+        hub.get_json(&head_path).await["sha"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let before = head(&hub).await;
+    let r = hub
+        .commit(
+            &repo,
+            "main",
+            &[
+                header("bad card", Some(&before)),
+                file("notes.txt", b"kept out too\n"),
+                file("README.md", b"---\nlicense: [mit\n---\n# x\n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["x-error-code"], "BadRequest");
+    let v: Value = r.json().await.unwrap();
+    let error = v["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("Invalid metadata in README.md: the YAML metadata is not valid YAML"),
+        "{v}"
+    );
+    assert_eq!(head(&hub).await, before, "nothing was committed");
+
+    let r = hub
+        .commit(
+            &repo,
+            "main",
+            &[
+                header("types", None),
+                file("README.md", b"---\ntags: 5\n---\n"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"tags\" must be a string or a list of strings"),
+        "{v}"
+    );
+    assert_eq!(head(&hub).await, before);
+
+    // Only the root card is a card; a valid one, and a README without metadata, commit.
+    for (path, content) in [
+        ("docs/README.md", &b"---\n- not: a card\n---\n"[..]),
+        ("README.md", b"---\nlicense: apache-2.0\n---\n# ok\n"),
+        ("README.md", b"# no metadata\n"),
+    ] {
+        let r = hub
+            .commit(&repo, "main", &[header("ok", None), file(path, content)])
+            .await;
+        assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+    }
+    assert_ne!(head(&hub).await, before);
+}

@@ -821,3 +821,128 @@ async fn a_first_publish_makes_five_api_requests_and_a_no_op_two() {
     );
     assert_eq!(again, BTreeMap::from([("create", 1), ("model_info", 1)]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_card_of_the_real_registry_passes_the_metadata_checks_of_the_server() {
+    let fx = Fixture::new();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let reg = ruvltra_registry::load(&path).unwrap();
+    let card = ruvltra_card::model_card(&reg, &ruvltra_card::CardFacts::default());
+    let client = fx.client();
+    let checked = client
+        .validate_yaml(&card, hub_client::RepoType::Model)
+        .await
+        .unwrap();
+    assert_eq!(
+        (checked.errors.as_slice(), checked.warnings.as_slice()),
+        (&[][..], &[][..])
+    );
+    // The same check refuses the card once a well-known key has the wrong type.
+    let broken = card.replacen("library_name: gguf", "library_name: [gguf]", 1);
+    assert_ne!(broken, card);
+    let refused = client
+        .validate_yaml(&broken, hub_client::RepoType::Model)
+        .await
+        .unwrap();
+    assert!(
+        refused.errors.iter().any(|e| e.contains("library_name")),
+        "{refused:?}"
+    );
+    // And a commit of the card is accepted.
+    fx.write_sample(&A, 1);
+    let report = fx
+        .uploader()
+        .upload(
+            &fx.files.join(A.file()),
+            REPO,
+            Some(UploadMetadata {
+                model_card: Some(card),
+                ..UploadMetadata::default()
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(report.verified());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_the_hub_refuses_at_commit_time_is_an_invalid_card_error_and_commits_nothing() {
+    let fx = Fixture::new();
+    let a = fx.write_sample(&A, 1);
+    let err = fx
+        .uploader()
+        .upload(
+            &a,
+            REPO,
+            Some(UploadMetadata {
+                model_card: Some("---\nlicense: [apache-2.0\n---\n# Card\n".into()),
+                ..UploadMetadata::default()
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UploadError::InvalidCard(_)), "{err}");
+    assert!(err.to_string().contains("not valid YAML"), "{err}");
+    assert_eq!(fx.stats().commits, 0);
+    // The object was uploaded before the commit was refused; a fixed card sends it no more.
+    let sent = fx.stats().upload_bytes;
+    assert_eq!(sent, file_size(&a));
+    let report = fx
+        .uploader()
+        .upload(
+            &a,
+            REPO,
+            Some(UploadMetadata {
+                model_card: Some("---\nlicense: apache-2.0\n---\n# Card\n".into()),
+                ..UploadMetadata::default()
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(report.verified());
+    assert_eq!(fx.stats().upload_bytes, sent);
+    assert_eq!(fx.stats().commits, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_create_is_not_fatal_when_the_repository_exists() {
+    let fx = Fixture::new();
+    fx.write_sample(&A, 1);
+    let reg = registry(&[A]);
+    let refuse_create = || {
+        hub_server::Fault::once(
+            hub_server::Match::any()
+                .method("POST")
+                .path_contains("/api/repos/create"),
+            hub_server::Action::Status(403),
+        )
+    };
+    // A new repository cannot be published without the right to create it: that error shows.
+    fx.server.faults().add(refuse_create());
+    let err = fx
+        .uploader()
+        .publish(&reg, &fx.files, &PublishOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("403") || err.to_string().contains("forbidden"),
+        "{err}"
+    );
+    assert_eq!(fx.server.faults().pending(), 0);
+    // Once it exists, a token that may not create repositories (403) still publishes.
+    fx.uploader()
+        .publish(&reg, &fx.files, &PublishOptions::default())
+        .await
+        .unwrap();
+    fx.write_sample(&A, 2);
+    fx.server.faults().add(refuse_create());
+    let report = fx
+        .uploader()
+        .publish(&reg, &fx.files, &PublishOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(fx.server.faults().pending(), 0, "the create was refused");
+    assert!(report.verified());
+    assert!(!report.repos[0].created_repo);
+    assert!(report.repos[0].commit.is_some());
+}
