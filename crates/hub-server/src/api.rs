@@ -1340,7 +1340,7 @@ fn invalid_path(msg: String) -> ApiError {
 /// at least one error. huggingface_hub reads `errors[].message` and `warnings[].message`
 /// and calls `response.json()` before it checks the status, so every answer, even a refused
 /// body, is this JSON. The Hub's exact messages are not public; the shape is what the client
-/// reads.
+/// reads. A request that accepts only `text/plain` gets the error messages as text.
 async fn validate_yaml(ctx: &Ctx, body: Body) -> ApiResult {
     #[derive(Deserialize)]
     struct ValidateBody {
@@ -1371,13 +1371,30 @@ async fn validate_yaml(ctx: &Ctx, body: Body) -> ApiResult {
         )));
     }
     let found = crate::yaml::check_card(&req.content, repo_type);
-    let messages =
-        |list: &[String]| -> Vec<Value> { list.iter().map(|m| json!({ "message": m })).collect() };
     let status = if found.errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::BAD_REQUEST
     };
+    // `ModelCard.validate` asks for `text/plain` and raises the body as its error: the
+    // messages, one a line (assumption: the Hub answers in kind; either way the client shows
+    // the body).
+    let wants_text = ctx
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/plain") && !a.contains("json"));
+    if wants_text {
+        let text: String = found.errors.iter().map(|e| format!("{e}\n")).collect();
+        return Ok((
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            text,
+        )
+            .into_response());
+    }
+    let messages =
+        |list: &[String]| -> Vec<Value> { list.iter().map(|m| json!({ "message": m })).collect() };
     Ok((
         status,
         axum::Json(json!({

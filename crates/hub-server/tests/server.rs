@@ -1259,3 +1259,84 @@ async fn a_commit_whose_readme_has_invalid_metadata_is_refused_and_changes_nothi
     }
     assert_ne!(head(&hub).await, before);
 }
+
+/// The venv's python with huggingface_hub; panics (never skips) when it is missing.
+fn python() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("RUVLTRA_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import huggingface_hub"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} with huggingface_hub is needed: run `cargo xtask test` or `.ci/run` (they create the venv)",
+        python.display()
+    );
+    python
+}
+
+/// What huggingface_hub does with the server's validate-yaml answers: `upload_file` of a
+/// README.md calls it before uploading and raises ValueError with each error message.
+const PYTHON_CARD_CHECK: &str = r#"
+import sys, warnings
+from huggingface_hub import HfApi, ModelCard
+api = HfApi()
+repo = api.create_repo("cards").repo_id
+try:
+    api.upload_file(path_or_fileobj=b"---\nlicense: [mit\n---\n# x\n", path_in_repo="README.md", repo_id=repo)
+    sys.exit("an invalid card was accepted")
+except ValueError as e:
+    assert "Invalid metadata in README.md" in str(e) and "not valid YAML" in str(e), str(e)
+try:
+    api.upload_file(path_or_fileobj=b"---\ntags: 5\n---\n", path_in_repo="README.md", repo_id=repo)
+    sys.exit("a wrong type was accepted")
+except ValueError as e:
+    assert '"tags" must be a string or a list of strings' in str(e), str(e)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    api.upload_file(path_or_fileobj=b"---\n---\n# empty\n", path_in_repo="README.md", repo_id=repo)
+assert any("empty metadata" in str(w.message) for w in caught), [str(w.message) for w in caught]
+good = "---\nlicense: apache-2.0\ntags:\n- gguf\n---\n# Card\n"
+api.upload_file(path_or_fileobj=good.encode(), path_in_repo="README.md", repo_id=repo)
+ModelCard(good).validate()
+try:
+    ModelCard("---\nlicense: 3\n---\n").validate()
+    sys.exit("ModelCard.validate accepted a wrong type")
+except ValueError as e:
+    assert '"license" must be a string' in str(e), str(e)
+print("ok")
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_client_reads_the_validate_yaml_answers() {
+    let python = python();
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(ServerConfig::new(tmp.path().join("data"))).await;
+    let mut cmd = std::process::Command::new(&python);
+    cmd.args(["-c", PYTHON_CARD_CHECK])
+        .env_remove("HUGGINGFACE_CO_STAGING")
+        .env_remove("HF_HUB_OFFLINE")
+        .env("HF_ENDPOINT", hub.server.url())
+        .env("HF_TOKEN", TOKEN)
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        .env("HF_HOME", tmp.path().join("hf-home"))
+        .env("HF_HUB_CACHE", tmp.path().join("hf-cache"));
+    // The server runs on this runtime; the client waits on a blocking thread.
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The two refused cards never reached a commit; the empty and the good one did.
+    assert_eq!(hub.server.stats().commits, 2);
+}
