@@ -39,9 +39,9 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// True when the registry matches the Hub: in check mode, before the run (nothing to
-    /// change, nothing missing); in sync mode, after it (no unaccepted drift, nothing
-    /// missing). The CLI exits 0 when this holds and 1 otherwise.
+    /// True when the registry matches the Hub (or ModelScope): in check mode, before the
+    /// run (nothing to change, nothing missing); in sync mode, after it (no unaccepted
+    /// drift, nothing missing). The CLI exits 0 when this holds and 1 otherwise.
     pub fn in_sync(&self) -> bool {
         match self.mode {
             Mode::Check => self.report.differences().next().is_none(),
