@@ -1,6 +1,8 @@
 //! `cargo xtask demo`: the newcomer's first command. Runs the main job end to end on a local
-//! Hub: sample GGUF files for the registry's published models, publish with the model card,
-//! tag v1.0.0, verify, publish again (nothing sent, no commit), with every step printed.
+//! server: sample GGUF files for the registry's published models, publish with the model card
+//! to the server's Hub mode and to its ModelScope mode (one port, like `cargo xtask publish
+//! --to all`), tag v1.0.0, verify both, publish both again (nothing sent, no commit), with
+//! every step printed and a summary per destination.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -9,9 +11,12 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail, ensure};
 use hub_client::{Endpoint, HubClient, Token};
 use hub_server::{HubServer, ServerConfig, Stats};
+use modelscope_client::ModelScopeClient;
 use ruvltra_gguf::writer::SampleModel;
 use ruvltra_registry::{Quant, Registry, Status};
-use ruvltra_uploader::{ModelUploader, PublishOptions, VerifyOptions};
+use ruvltra_uploader::{
+    Destination, ModelUploader, PublishOptions, PublishReport, VerifyOptions, VerifyReport,
+};
 
 use crate::publish::{Progress, print_publish_report, print_verify_report, runtime};
 
@@ -67,7 +72,10 @@ fn stats_line(label: &str, before: &Stats, after: &Stats) {
 }
 
 async fn demo(registry_path: &Path, tmp: &Path) -> anyhow::Result<ExitCode> {
-    step(1, "starting the local Hub server on a free loopback port");
+    step(
+        1,
+        "starting the local Hub server (Hub and ModelScope modes) on a free loopback port",
+    );
     let mut config = ServerConfig::new(tmp.join("hub-data"));
     config.write_tokens = vec![DEMO_TOKEN.to_owned()];
     let server = HubServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
@@ -77,6 +85,10 @@ async fn demo(registry_path: &Path, tmp: &Path) -> anyhow::Result<ExitCode> {
         "    {} (data in {})",
         server.url(),
         tmp.join("hub-data").display()
+    );
+    println!(
+        "    its ModelScope mode answers on the same port: {}/api/v1",
+        server.url()
     );
     let outcome = run_steps(registry_path, tmp, &server).await;
     server.shutdown().await;
@@ -117,81 +129,291 @@ async fn run_steps(
     );
     let demo_reg = ruvltra_registry::load(&demo_registry_path)?;
 
-    let client = HubClient::builder()
-        .endpoint(Endpoint::parse(&server.url())?)
+    let endpoint = Endpoint::parse(&server.url())?;
+    let hub = HubClient::builder()
+        .endpoint(endpoint.clone())
+        .token(Token::new(DEMO_TOKEN))
+        .build()?;
+    let modelscope = ModelScopeClient::builder()
+        .endpoint(endpoint)
         .token(Token::new(DEMO_TOKEN))
         .build()?;
     let progress = Progress::new();
-    let uploader = ModelUploader::with_client(client).observer(progress.observer());
+    let uploader = ModelUploader::with_client(hub.clone()).observer(progress.observer());
     let opts = PublishOptions {
         tag: Some("v1.0.0".to_owned()),
         ..PublishOptions::default()
     };
+    let mut hub_run = Run::new("hub", "Hub mode", &server.url());
+    let mut ms_run = Run::new(
+        "modelscope",
+        "ModelScope mode",
+        &format!("{}/api/v1", server.url()),
+    );
 
     step(
         3,
         &format!(
-            "publishing to {} with the model card and Modelfiles, tag v1.0.0 (like `cargo xtask publish --tag v1.0.0`)",
+            "publishing to {} on the Hub mode, then to the ModelScope mode of the same server, with the model cards and Modelfiles, tag v1.0.0 (like `cargo xtask publish --to all --tag v1.0.0`)",
             demo_reg.repo
         ),
     );
-    let before = server.stats();
-    let first = uploader.publish(&demo_reg, &files, &opts).await?;
-    progress.finish();
-    print_publish_report(&first);
-    let after_first = server.stats();
-    stats_line("for this publish", &before, &after_first);
-    ensure!(first.verified(), "the first publish did not verify");
-    ensure!(
-        first.repos.iter().all(|r| r.commit.is_some()),
-        "the first publish made no commit"
+    hub_run.first = Some(
+        publish_once(server, &progress, &hub_run, "for this publish", || {
+            uploader.publish_to(&hub, &demo_reg, &files, &opts)
+        })
+        .await?,
     );
+    ms_run.first = Some(
+        publish_once(server, &progress, &ms_run, "for this publish", || {
+            uploader.publish_to(&modelscope, &demo_reg, &files, &opts)
+        })
+        .await?,
+    );
+    for run in [&hub_run, &ms_run] {
+        let first = run.first.as_ref().map(|(r, _)| r);
+        ensure!(
+            first.is_some_and(PublishReport::verified),
+            "the first publish to the {} did not verify",
+            run.label
+        );
+        ensure!(
+            first.is_some_and(|r| r.repos.iter().all(|repo| repo.commit.is_some())),
+            "the first publish to the {} made no commit",
+            run.label
+        );
+    }
 
     step(
         4,
-        "verifying the Hub against the registry, downloading and re-hashing every file (like `cargo xtask verify --deep`)",
+        "verifying both modes against the registry, downloading and re-hashing every file (like `cargo xtask verify --to all --deep`)",
     );
-    let reports = uploader
-        .verify_registry(
-            &demo_reg,
-            &VerifyOptions {
-                branch: None,
-                deep: true,
-            },
+    let verify_opts = VerifyOptions {
+        branch: None,
+        deep: true,
+    };
+    hub_run.verified = verify_on(
+        &uploader,
+        &progress,
+        &hub_run,
+        &hub,
+        &demo_reg,
+        &verify_opts,
+    )
+    .await?;
+    ms_run.verified = verify_on(
+        &uploader,
+        &progress,
+        &ms_run,
+        &modelscope,
+        &demo_reg,
+        &verify_opts,
+    )
+    .await?;
+
+    step(
+        5,
+        "publishing the same files again to both modes: nothing to upload, no new commit",
+    );
+    hub_run.again = Some(
+        publish_once(
+            server,
+            &progress,
+            &hub_run,
+            "for the second publish",
+            || uploader.publish_to(&hub, &demo_reg, &files, &opts),
         )
-        .await?;
+        .await?,
+    );
+    ms_run.again = Some(
+        publish_once(server, &progress, &ms_run, "for the second publish", || {
+            uploader.publish_to(&modelscope, &demo_reg, &files, &opts)
+        })
+        .await?,
+    );
+    for run in [&hub_run, &ms_run] {
+        run.check_no_op()?;
+    }
+
+    println!("\nsummary:");
+    for run in [&hub_run, &ms_run] {
+        run.print_summary();
+    }
+    println!(
+        "\ndone: {} model(s) published, verified and tagged v1.0.0 on a local Hub and the ModelScope mode of the same server; the re-publish sent 0 bytes and made no commit.",
+        demo_reg.models.len()
+    );
+    println!(
+        "next: `cargo xtask publish --registry registry.json --files <folder> --dry-run` against the real Hub (HF_TOKEN), `--to all` for ModelScope too (MODELSCOPE_API_TOKEN)."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One destination of the demo and what happened there.
+struct Run {
+    /// `hub` or `modelscope` (the `--to` value).
+    name: &'static str,
+    /// For messages: "Hub mode", "ModelScope mode".
+    label: &'static str,
+    /// The API root it was reached at.
+    url: String,
+    /// The first publish and the server's counters around it.
+    first: Option<(PublishReport, Counts)>,
+    /// The deep verification after it.
+    verified: Vec<VerifyReport>,
+    /// The second publish and the server's counters around it.
+    again: Option<(PublishReport, Counts)>,
+}
+
+/// What the server counted during one publish.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    api_requests: u64,
+    transfer_requests: u64,
+}
+
+impl Run {
+    fn new(name: &'static str, label: &'static str, url: &str) -> Run {
+        Run {
+            name,
+            label,
+            url: url.to_owned(),
+            first: None,
+            verified: Vec::new(),
+            again: None,
+        }
+    }
+
+    /// The second publish must send nothing and leave every branch where the first put it.
+    fn check_no_op(&self) -> anyhow::Result<()> {
+        let (Some((first, _)), Some((again, counts))) = (&self.first, &self.again) else {
+            bail!("the {} was not published twice", self.label);
+        };
+        ensure!(
+            again.verified(),
+            "the second publish to the {} did not verify",
+            self.label
+        );
+        let sent: u64 = again.repos.iter().map(|r| r.bytes_sent).sum();
+        let objects: u64 = again.repos.iter().map(|r| r.objects_sent).sum();
+        let commits = again.repos.iter().filter(|r| r.commit.is_some()).count();
+        let moved = again
+            .repos
+            .iter()
+            .zip(&first.repos)
+            .any(|(a, f)| a.head != f.commit || a.repo != f.repo);
+        // The transfer counter is the Hub mode's (downloads and upload URLs); zero there too.
+        if sent != 0 || objects != 0 || commits != 0 || counts.transfer_requests != 0 || moved {
+            bail!(
+                "the second publish to the {} sent {sent} bytes in {objects} object(s) with {} transfer request(s), made {commits} commit(s) or moved a branch; it should have been a no-op",
+                self.label,
+                counts.transfer_requests
+            );
+        }
+        Ok(())
+    }
+
+    fn print_summary(&self) {
+        let (Some((first, first_counts)), Some((_, again_counts))) = (&self.first, &self.again)
+        else {
+            return;
+        };
+        for repo in &first.repos {
+            println!(
+                "  {:<10} {}  {}@{}  commit {}  tag {}  sent {} bytes in {} object(s)",
+                self.name,
+                self.url,
+                repo.repo,
+                repo.branch,
+                repo.commit.as_deref().unwrap_or("-"),
+                repo.tag.as_ref().map(|t| t.name.as_str()).unwrap_or("-"),
+                repo.bytes_sent,
+                repo.objects_sent,
+            );
+        }
+        let checked: usize = self.verified.iter().map(|v| v.checked).sum();
+        let requests = |c: &Counts| {
+            if self.name == "hub" {
+                format!(
+                    "{} API + {} transfer requests",
+                    c.api_requests, c.transfer_requests
+                )
+            } else {
+                format!("{} requests", c.api_requests + c.transfer_requests)
+            }
+        };
+        println!(
+            "  {:<10} first publish {}; deep verify {checked} path(s) OK; re-publish {}, 0 bytes, no commit",
+            "",
+            requests(first_counts),
+            requests(again_counts),
+        );
+    }
+}
+
+/// Publishes once to one destination, prints the report and the server's counters.
+async fn publish_once<F, Fut>(
+    server: &HubServer,
+    progress: &Progress,
+    run: &Run,
+    label: &str,
+    publish: F,
+) -> anyhow::Result<(PublishReport, Counts)>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<PublishReport, ruvltra_uploader::UploadError>>,
+{
+    let before = server.stats();
+    let report = publish()
+        .await
+        .with_context(|| format!("publish to the {} failed", run.label))?;
     progress.finish();
+    println!("== {} ==", run.name);
+    print_publish_report(&report);
+    let after = server.stats();
+    if run.name == "hub" {
+        stats_line(label, &before, &after);
+    } else {
+        // The server's commit, byte and transfer counters are the Hub mode's; the ModelScope
+        // mode's uploads go to `/api/v1/lfs-upload/...` and count as API requests.
+        println!(
+            "    server counters {label}: {} requests (uploads included; the commits and bytes are in the report above)",
+            after.api_requests - before.api_requests
+        );
+    }
+    Ok((
+        report,
+        Counts {
+            api_requests: after.api_requests - before.api_requests,
+            transfer_requests: after.transfer_requests - before.transfer_requests,
+        },
+    ))
+}
+
+/// Verifies the registry on one destination (deep) and prints each report.
+async fn verify_on<D: Destination>(
+    uploader: &ModelUploader,
+    progress: &Progress,
+    run: &Run,
+    dest: &D,
+    reg: &Registry,
+    opts: &VerifyOptions,
+) -> anyhow::Result<Vec<VerifyReport>> {
+    let reports = uploader
+        .verify_registry_on(dest, reg, opts)
+        .await
+        .with_context(|| format!("verifying the {} failed", run.label))?;
+    progress.finish();
+    println!("== {} ==", run.name);
     for report in &reports {
         print_verify_report(report);
     }
     ensure!(
         !reports.is_empty() && reports.iter().all(|r| r.ok() && r.unverified.is_empty()),
-        "verification found differences"
+        "verification of the {} found differences",
+        run.label
     );
-
-    step(
-        5,
-        "publishing the same files again: nothing to upload, no new commit",
-    );
-    let before = server.stats();
-    let again = uploader.publish(&demo_reg, &files, &opts).await?;
-    progress.finish();
-    print_publish_report(&again);
-    let after = server.stats();
-    stats_line("for the second publish", &before, &after);
-    ensure!(again.verified(), "the second publish did not verify");
-    if after.commits != before.commits || after.upload_bytes != before.upload_bytes {
-        bail!("the second publish sent bytes or made a commit; it should have been a no-op");
-    }
-
-    println!(
-        "\ndone: {} model(s) published, verified and tagged v1.0.0 on a local Hub; the re-publish sent 0 bytes and made no commit.",
-        demo_reg.models.len()
-    );
-    println!(
-        "next: `cargo xtask publish --registry registry.json --files <folder> --dry-run` against the real Hub (HF_TOKEN)."
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(reports)
 }
 
 /// The demo registry: the real registry's published GGUF models, each with a small sample

@@ -242,4 +242,24 @@ fn the_demo_runs_end_to_end() {
         "the second publish must be a no-op: {stdout}"
     );
     assert!(stdout.contains("tag v1.0.0 ->"), "{stdout}");
+    // Both modes of the one local server: published, verified, re-published as a no-op.
+    assert_eq!(stdout.matches("== modelscope ==").count(), 3, "{stdout}");
+    assert!(
+        stdout.contains("ruv/ruvltra@master (repository created)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("(downloaded and re-hashed)").count(),
+        2,
+        "a deep verify per destination: {stdout}"
+    );
+    let summary = stdout.split("\nsummary:\n").nth(1).expect("a summary");
+    for destination in ["  hub ", "  modelscope "] {
+        assert!(summary.contains(destination), "{summary}");
+    }
+    assert_eq!(
+        summary.matches("0 bytes, no commit").count(),
+        2,
+        "{summary}"
+    );
 }
