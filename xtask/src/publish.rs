@@ -32,7 +32,8 @@ pub struct Args {
     /// Tag the published commit once verified (e.g. v1.0.0); an existing tag is never moved.
     #[arg(long)]
     tag: Option<String>,
-    /// Publish to this branch (created from main when missing) instead of the registry's revision.
+    /// Publish to this branch instead of the registry's revision (created when missing from
+    /// the default branch: `main` on the Hub, `master` on ModelScope).
     #[arg(long)]
     branch: Option<String>,
     /// Print the plan (every file's action, size and sha256) and stop.
@@ -167,7 +168,7 @@ pub fn print_publish_report(report: &PublishReport) {
                 ""
             },
             if repo.created_branch {
-                " (branch created from main)"
+                " (branch created from the default branch)"
             } else {
                 ""
             }

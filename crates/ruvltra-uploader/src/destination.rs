@@ -8,7 +8,7 @@ use std::future::Future;
 use hub_client::{HubClient, RepoId};
 use modelscope_client::ModelScopeClient;
 use ruvltra_card::{CardFacts, model_card, modelscope_card};
-use ruvltra_registry::{HUB_DEFAULT_BRANCH, MODELSCOPE_DEFAULT_BRANCH, Model, Registry};
+use ruvltra_registry::{HUB_DEFAULT_BRANCH, HubState, MODELSCOPE_DEFAULT_BRANCH, Model, Registry};
 
 use crate::engine::{Job, RepoReport};
 use crate::error::UploadError;
@@ -48,6 +48,10 @@ pub trait Destination {
             hub_branch.to_owned()
         }
     }
+
+    /// What `cargo xtask sync` last recorded of `model` on this destination (`hub` or
+    /// `modelscope` in the registry): proof that its repository existed then.
+    fn last_sync<'m>(&self, model: &'m Model) -> Option<&'m HubState>;
 
     /// The repository that carries the catalog's model card.
     fn catalog_repo(&self, reg: &Registry) -> String;
@@ -97,6 +101,10 @@ impl Destination for HubClient {
 
     fn default_branch(&self) -> &'static str {
         HUB_DEFAULT_BRANCH
+    }
+
+    fn last_sync<'m>(&self, model: &'m Model) -> Option<&'m HubState> {
+        model.hub.as_ref()
     }
 
     fn catalog_repo(&self, reg: &Registry) -> String {
@@ -161,6 +169,10 @@ impl Destination for ModelScopeClient {
 
     fn default_branch(&self) -> &'static str {
         MODELSCOPE_DEFAULT_BRANCH
+    }
+
+    fn last_sync<'m>(&self, model: &'m Model) -> Option<&'m HubState> {
+        model.modelscope.as_ref()
     }
 
     fn catalog_repo(&self, reg: &Registry) -> String {

@@ -9,9 +9,13 @@
 //! files to plan against), the LFS batch, the commit and `GET tree/{commit}` (the
 //! verification); a basic (single PUT) upload adds its LFS verify POST. An update makes the
 //! same five; a publish that changes nothing makes two (create, answered 409, and the read).
+//! When the repository is expected to exist ([`Job::expect_existing`]: the registry records a
+//! sync of it, or a single file is uploaded) the branch is read first and the create is only
+//! sent on a 404: an update then makes four requests and a publish that changes nothing one.
 //!
-//! * **The repository is created first**, as `create_repo(exist_ok=True)` before an upload
-//!   does in huggingface_hub and transformers: a 409 means it exists. Reading first and
+//! * **The repository is created first** (unless expected to exist), as
+//!   `create_repo(exist_ok=True)` before an upload does in huggingface_hub and transformers:
+//!   a 409 means it exists. Reading first and
 //!   creating on a 404 costs a second read of the new repository, because the Hub's create
 //!   answer holds no commit id and every commit carries a `parentCommit` (hub-client's rule),
 //!   so the head must be read after creating. A create refused for lack of rights (a token
@@ -75,6 +79,11 @@ pub struct Job {
     /// The licence id a new repository is created with where the destination asks for one
     /// (ModelScope); the catalog's.
     pub license: Option<String>,
+    /// The repository is expected to exist (the registry records a sync of it, or a single
+    /// file is uploaded, which is nearly always an update): read the branch first and create
+    /// the repository only on a 404, instead of creating first. Either way is correct; this
+    /// only decides which case costs the extra request.
+    pub expect_existing: bool,
 }
 
 /// What happened to the tag.
@@ -97,7 +106,8 @@ pub struct RepoReport {
     pub branch: String,
     /// True when the repository was created by this publish.
     pub created_repo: bool,
-    /// True when the branch was created by this publish (from `main`).
+    /// True when the branch was created by this publish (from the destination's default
+    /// branch: `main` on the Hub, `master` on ModelScope).
     pub created_branch: bool,
     /// The branch head the plan was made against (absent in a dry run of a new repository).
     pub parent_commit: Option<String>,
@@ -465,7 +475,7 @@ async fn open_branch(
         async move { client.model_info(&repo, Some(&branch), true).await }
     };
     let mut refused = None;
-    if first && !job.dry_run {
+    if first && !job.dry_run && !job.expect_existing {
         match create_repo(client, job, report, observer).await {
             Ok(()) => {}
             Err(e) if create_refused(&e) => refused = Some(e),

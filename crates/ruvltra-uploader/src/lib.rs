@@ -87,7 +87,7 @@ pub struct UploadMetadata {
 /// Options of [`ModelUploader::publish`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishOptions {
-    /// Publish to this branch instead of each model's revision (created from `main` if missing).
+    /// Publish to this branch instead of each model's revision (created from the default branch if missing).
     pub branch: Option<String>,
     /// Tag the resulting commit once verified (`v1.0.0`).
     pub tag: Option<String>,
@@ -307,6 +307,7 @@ impl ModelUploader {
             dry_run: false,
             deep_verify: false,
             license: None,
+            expect_existing: true,
         };
         let report = dest.run_job(&job, &self.observer).await?;
         Ok(PublishReport {
@@ -522,6 +523,7 @@ impl ModelUploader {
                 dry_run: opts.dry_run,
                 deep_verify: opts.deep_verify,
                 license: reg.catalog.license.clone(),
+                expect_existing: synced_before(reg, dest, &repo_name),
             };
             reports.push(dest.run_job(&job, observer).await?);
         }
@@ -667,6 +669,14 @@ fn card_facts(checked: &[CheckedFile]) -> CardFacts {
             })
             .collect(),
     }
+}
+
+/// True when the registry records a sync of some model in `repo` on `dest`: the repository
+/// existed then, so the publish reads it first instead of creating it first.
+fn synced_before<D: Destination>(reg: &Registry, dest: &D, repo: &str) -> bool {
+    reg.models
+        .iter()
+        .any(|m| dest.repo_of(reg, m) == repo && dest.last_sync(m).is_some())
 }
 
 /// Every path the registry accounts for in a repository: model files, Modelfiles, the card.

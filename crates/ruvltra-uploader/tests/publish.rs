@@ -585,14 +585,14 @@ async fn upload_of_one_file_as_adr_013_writes_it_and_its_request_budget() {
         s1.commits,
         s2.commits - before.commits
     );
-    // create (409: it exists), model_info, LFS batch, LFS verify (a basic upload; a multipart
-    // one has none), commit, tree for verify. The create is what a first publish saves a
-    // second model_info with (see `a_first_publish_makes_five_api_requests_and_a_no_op_two`).
+    // A single-file upload expects the repository to exist, so it reads first: an update is
+    // model_info, LFS batch, LFS verify (a basic upload; a multipart one has none), commit and
+    // tree for verify. Into a new repository the read answers 404, then create and read again.
+    assert_eq!(update_requests, 5, "{update_requests} API requests");
     assert_eq!(
-        s1.api_requests, 6,
-        "the first upload makes the same requests"
+        s1.api_requests, 7,
+        "the first upload also creates the repository"
     );
-    assert_eq!(update_requests, 6, "{update_requests} API requests");
     assert_eq!(s2.commits - before.commits, 1);
     let recorded = events.lock().unwrap();
     assert!(recorded.iter().any(|e| matches!(e, Event::HashDone { .. })));
@@ -748,15 +748,17 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("tag", "POST", "/tag/"),
 ];
 
-/// Publishes one model into a new repository, then again unchanged, on a fresh server with
-/// one counting rule (a zero-length stall) on `endpoint`. Returns, for each of the two
-/// publishes, the server's API request count and how many of those were `endpoint`.
-async fn count_publish_requests(endpoint: (&str, &str)) -> [(u64, u64); 2] {
+/// Publishes one model into a new repository, then again unchanged; then, with the registry
+/// recording a sync of the repository (as `cargo xtask sync` leaves it), a new version of the
+/// file and again unchanged. Runs on a fresh server with one counting rule (a zero-length
+/// stall) on `endpoint`. Returns, for each of the four publishes, the server's API request
+/// count and how many of those were `endpoint`.
+async fn count_publish_requests(endpoint: (&str, &str)) -> [(u64, u64); 4] {
     // Multipart for every object, as for the benchmark's 1 GiB file: a basic upload would add
     // its LFS verify POST.
     let fx = Fixture::with_config(|c| c.multipart_threshold = 1);
     fx.write_sample(&A, 1);
-    let reg = registry(&[A]);
+    let mut reg = registry(&[A]);
     let up = fx.uploader();
     fx.server.faults().add(hub_server::Fault::new(
         hub_server::Match::any()
@@ -765,15 +767,26 @@ async fn count_publish_requests(endpoint: (&str, &str)) -> [(u64, u64); 2] {
         u32::MAX,
         hub_server::Action::Stall(std::time::Duration::ZERO),
     ));
-    let mut counts = [(0, 0); 2];
+    let mut counts = [(0, 0); 4];
+    let mut head = None;
     for (round, count) in counts.iter_mut().enumerate() {
+        if round == 2 {
+            reg.models[0].hub = Some(ruvltra_registry::HubState {
+                commit: head.take().expect("the head after the first publishes"),
+                synced_at: "2026-11-26T00:00:00Z".to_owned(),
+                tags: Vec::new(),
+                extra: Default::default(),
+            });
+            fx.write_sample(&A, 2);
+        }
         let (requests, fired) = (fx.stats().api_requests, fx.server.faults().fired());
         let report = up
             .publish(&reg, &fx.files, &PublishOptions::default())
             .await
             .unwrap();
         assert!(report.verified(), "{report:#?}");
-        assert_eq!(report.repos[0].commit.is_some(), round == 0);
+        assert_eq!(report.repos[0].commit.is_some(), round % 2 == 0);
+        head = report.repos[0].head.clone();
         *count = (
             fx.stats().api_requests - requests,
             fx.server.faults().fired() - fired,
@@ -783,34 +796,33 @@ async fn count_publish_requests(endpoint: (&str, &str)) -> [(u64, u64); 2] {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_publish_makes_five_api_requests_and_a_no_op_two() {
-    let mut first: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut again: BTreeMap<&str, u64> = BTreeMap::new();
+async fn a_first_publish_makes_five_api_requests_an_update_four_and_a_no_op_one_or_two() {
+    let mut rounds: [BTreeMap<&str, u64>; 4] = Default::default();
     let mut totals = None;
     for (name, method, path) in ENDPOINTS {
-        let [(total_first, n_first), (total_again, n_again)] =
-            count_publish_requests((method, path)).await;
+        let counts = count_publish_requests((method, path)).await;
         // Every run makes the same requests, so the totals agree between runs.
-        assert_eq!(
-            *totals.get_or_insert((total_first, total_again)),
-            (total_first, total_again)
-        );
-        if n_first > 0 {
-            first.insert(name, n_first);
-        }
-        if n_again > 0 {
-            again.insert(name, n_again);
+        let these = counts.map(|(total, _)| total);
+        assert_eq!(*totals.get_or_insert(these), these);
+        for (round, (_, n)) in rounds.iter_mut().zip(counts) {
+            if n > 0 {
+                round.insert(*name, n);
+            }
         }
     }
-    let (total_first, total_again) = totals.unwrap();
+    let totals = totals.unwrap();
     eprintln!(
-        "first publish: {total_first} API requests {first:?}; no-op: {total_again} {again:?}"
+        "API requests: first publish {} {:?}; no-op {} {:?}; update of a synced repo {} {:?}; \
+         no-op of a synced repo {} {:?}",
+        totals[0], rounds[0], totals[1], rounds[1], totals[2], rounds[2], totals[3], rounds[3]
     );
     // The breakdown accounts for every API request the server counted.
-    assert_eq!(first.values().sum::<u64>(), total_first, "{first:?}");
-    assert_eq!(again.values().sum::<u64>(), total_again, "{again:?}");
+    for (round, total) in rounds.iter().zip(totals) {
+        assert_eq!(round.values().sum::<u64>(), total, "{round:?}");
+    }
+    // A new repository is created first: its head is read once, after the create.
     assert_eq!(
-        first,
+        rounds[0],
         BTreeMap::from([
             ("create", 1),
             ("model_info", 1),
@@ -819,7 +831,21 @@ async fn a_first_publish_makes_five_api_requests_and_a_no_op_two() {
             ("tree", 1),
         ])
     );
-    assert_eq!(again, BTreeMap::from([("create", 1), ("model_info", 1)]));
+    assert_eq!(
+        rounds[1],
+        BTreeMap::from([("create", 1), ("model_info", 1)])
+    );
+    // Once the registry records a sync of the repository, it is read first and never created.
+    assert_eq!(
+        rounds[2],
+        BTreeMap::from([
+            ("model_info", 1),
+            ("lfs batch", 1),
+            ("commit", 1),
+            ("tree", 1),
+        ])
+    );
+    assert_eq!(rounds[3], BTreeMap::from([("model_info", 1)]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
