@@ -67,8 +67,8 @@ pub fn targets(registry: &Registry) -> BTreeMap<String, BTreeSet<String>> {
 
 /// Every repository of `origin` the registry names, with the revisions to read in it: for
 /// the Hub, [`targets`]; for ModelScope, each model's `modelscope_repo_name` at its
-/// `modelscope_revision` (the default Hub repository is not read for its own sake, since no
-/// model is added from ModelScope).
+/// `modelscope_revision`, and the catalog's ModelScope repository at the catalog's revision
+/// even when no model names it, so that GGUFs published only there are reported.
 pub fn targets_of(origin: Origin, registry: &Registry) -> BTreeMap<String, BTreeSet<String>> {
     match origin {
         Origin::Hub => targets(registry),
@@ -79,6 +79,18 @@ pub fn targets_of(origin: Origin, registry: &Registry) -> BTreeMap<String, BTree
                     .or_default()
                     .insert(model.modelscope_revision(registry).to_owned());
             }
+            let catalog_repo = registry
+                .catalog
+                .modelscope_repo
+                .clone()
+                .unwrap_or_else(|| registry.repo.clone());
+            let catalog_revision = match registry.revision.as_str() {
+                ruvltra_registry::HUB_DEFAULT_BRANCH => ruvltra_registry::MODELSCOPE_DEFAULT_BRANCH,
+                other => other,
+            };
+            out.entry(catalog_repo)
+                .or_default()
+                .insert(catalog_revision.to_owned());
             out
         }
     }

@@ -561,3 +561,43 @@ async fn a_file_uploaded_by_the_official_modelscope_sdk_is_synced_exactly() {
             .clone();
     assert_eq!(entry["modelscope"]["commit"], head.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_repository_is_read_even_when_no_model_is_mirrored_there() {
+    let m = mirror();
+    // Every model of the registry is mirrored to its own ModelScope repository; the catalog's
+    // (MS_REPO) holds a GGUF that the registry does not list.
+    let own = m.gguf(SMALL, 20_000, 1);
+    m.publish("ruvnet/small-only", &[(SMALL, own.as_path())])
+        .await;
+    let stray = m.gguf(MEDIUM, 20_000, 2);
+    m.publish(MS_REPO, &[(MEDIUM, stray.as_path())]).await;
+    let small = with(
+        model("small", "0.5b", "q4_k_m"),
+        json!({"status": "published", "modelscope_repo": "ruvnet/small-only"}),
+    );
+    let path = m.hub.dir.path().join("registry.json");
+    fs::write(
+        &path,
+        serde_json::to_vec_pretty(&registry_json(vec![small])).unwrap(),
+    )
+    .unwrap();
+
+    let targets =
+        ruvltra_sync::targets_of(Origin::ModelScope, &ruvltra_registry::load(&path).unwrap());
+    assert_eq!(
+        targets.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["ruvnet/ruvltra-ms", "ruvnet/small-only"]
+    );
+    let outcome = m.sync(&path, Mode::Check, T0).await.unwrap();
+    let stray_findings: Vec<&Finding> = outcome
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::OnlyOnModelScope)
+        .collect();
+    assert_eq!(stray_findings.len(), 1, "{:#?}", outcome.report);
+    assert_eq!(stray_findings[0].repo, MS_REPO);
+    assert_eq!(stray_findings[0].file.as_deref(), Some(MEDIUM));
+    assert_eq!(stray_findings[0].severity, Severity::Notice);
+}
