@@ -50,6 +50,7 @@ fn the_generator_stack_is_not_a_runtime_dependency() {
         "prettyplease",
         "ruvltra-codegen",
         "ruvltra-registry",
+        "ruvltra-registry-macro",
         "ruvltra-uploader",
     ] {
         assert!(
@@ -64,6 +65,7 @@ fn the_generator_stack_is_not_a_runtime_dependency() {
         "prettyplease",
         "ruvltra-codegen",
         "ruvltra-registry",
+        "ruvltra-registry-macro",
         "ruvltra-uploader",
     ] {
         assert!(
