@@ -18,9 +18,7 @@ fn workspace_root() -> PathBuf {
 
 /// `<venv>/bin/actionlint`, next to `RUVLTRA_PYTHON` (default `.venv/bin/python`).
 fn actionlint() -> PathBuf {
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map_or_else(|| workspace_root().join(".venv/bin/python"), PathBuf::from);
-    let binary = python
+    let binary = dev_python::interpreter_path()
         .parent()
         .expect("RUVLTRA_PYTHON names a file")
         .join("actionlint");

@@ -55,17 +55,6 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("download", "peak RSS of the client", "curl -o /dev/null"),
 ];
 
-fn python() -> PathBuf {
-    std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .parent()
-                .unwrap()
-                .join(".venv/bin/python")
-        })
-}
-
 /// The `ruvllm` binary `cargo test --workspace` has just built next to xtask's, if there is
 /// one (else the benchmark builds it with `cargo build -p ruvllm`).
 fn ruvllm_bin() -> Option<(&'static str, PathBuf)> {
@@ -75,12 +64,8 @@ fn ruvllm_bin() -> Option<(&'static str, PathBuf)> {
 
 #[test]
 fn bench_all_prints_every_figure_in_the_table_and_the_json() {
-    let python = python();
-    assert!(
-        python.exists(),
-        "{} is missing: run `cargo xtask test` (it creates the virtualenv) or set RUVLTRA_PYTHON",
-        python.display()
-    );
+    // The benchmark's reference client runs on the venv's python; fails (never skips) if missing.
+    let python = dev_python::Python::find();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cli");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -91,7 +76,7 @@ fn bench_all_prints_every_figure_in_the_table_and_the_json() {
             "--out",
         ])
         .arg(&json_path)
-        .env("RUVLTRA_PYTHON", &python)
+        .env(dev_python::ENV_VAR, python.path())
         .envs(ruvllm_bin())
         .output()
         .unwrap();

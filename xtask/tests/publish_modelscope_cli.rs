@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use dev_python::Python;
 use hub_server::{HubServer, ServerConfig};
 use ruvltra_gguf::writer::SampleModel;
 use sha2::Digest as _;
@@ -90,32 +91,6 @@ fn xtask(dir: &Path, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
-fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let out = Command::new(&python)
-        .args(["-c", "import modelscope"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; install tests/python/requirements.txt into .venv",
-                python.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "the official modelscope SDK is missing from {}: pip install -r tests/python/requirements.txt\n{}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
-}
-
 /// Lists a ModelScope model with the official SDK and downloads every file, printing
 /// `{path: [listed sha256, downloaded sha256, size]}`.
 const SDK_SCRIPT: &str = r#"
@@ -137,22 +112,17 @@ print(json.dumps({"files": out, "tags": tags, "readme": readme}))
 "#;
 
 fn sdk_listing(dir: &Path, url: &str, repo: &str) -> serde_json::Value {
-    let out = Command::new(python())
-        .args(["-c", SDK_SCRIPT, repo])
+    // The venv's python with the official modelscope SDK; fails (never skips) when missing.
+    let out = Python::with_modules(&["modelscope"])
+        .snippet(SDK_SCRIPT)
+        .arg(repo)
         .env_remove("MODELSCOPE_DOMAIN")
         .env("MODELSCOPE_ENDPOINT", url)
         .env("MODELSCOPE_API_TOKEN", TOKEN)
         .env("MODELSCOPE_CACHE", dir.join("ms-cache"))
         .env("HOME", dir.join("home"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+        .run();
+    serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap()
 }
 
 #[test]

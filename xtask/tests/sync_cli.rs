@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use dev_python::Python;
 use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
 
 const TOKEN: &str = "hf_test_write";
@@ -61,37 +62,20 @@ fn sync_as(
 
 /// Uploads `files` (path in repo, contents) with the official Python client.
 fn python_upload(server: &HubServer, dir: &Path, repo: &str, files: &[(&str, &[u8])]) {
-    let root = workspace_root();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let mut cmd = Command::new(&python);
-    cmd.arg(root.join("crates/ruvltra-sync/tests/python/upload.py"))
+    let mut run = Python::find()
+        .script(workspace_root().join("crates/ruvltra-sync/tests/python/upload.py"))
         .arg(repo);
     for (n, (path, bytes)) in files.iter().enumerate() {
         let local = dir.join(format!("upload-{n}"));
         fs::write(&local, bytes).unwrap();
-        cmd.arg(format!("{path}={}", local.display()));
+        run = run.arg(format!("{path}={}", local.display()));
     }
-    let out = cmd
-        .env("HF_ENDPOINT", server.url())
+    run.env("HF_ENDPOINT", server.url())
         .env("HF_TOKEN", TOKEN)
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", dir.join("hf-home"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; run `cargo xtask test` or `.ci/run` to create the venv with \
-                 huggingface_hub",
-                python.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "upload.py failed (the venv needs huggingface_hub):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
 }
 
 const REGISTRY: &str = r#"{

@@ -4,67 +4,23 @@
 //! exist yet and its listing and download with `revision=`), then checks what the server stored.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use dev_python::Python;
 use hub_server::{HubServer, ServerConfig};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/hub-server sits two levels below the workspace root")
-        .to_path_buf()
-}
-
-/// The venv's python, which must have modelscope and pytest; panics (never skips) if not.
-fn python() -> PathBuf {
-    let root = workspace_root();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let help = format!(
-        "the ModelScope cross-check needs {} with modelscope and pytest: run `cargo xtask test` \
-         or `{venv}/bin/pip install -r tests/python/requirements.txt`",
-        python.display(),
-        venv = root.join(".venv").display()
-    );
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import modelscope, pytest; print(modelscope.__version__)",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{help}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("modelscope {}", String::from_utf8_lossy(&out.stdout).trim());
-    python
-}
 
 #[test]
 fn official_modelscope_sdk_round_trips() {
-    let python = python();
+    // The venv's python, which must have modelscope and pytest; fails (never skips) if not.
+    let python = Python::with_modules(&["modelscope", "pytest"]);
     let tmp = tempfile::tempdir().unwrap();
     let mut config = ServerConfig::new(tmp.path().join("data"));
     config.write_tokens = vec!["ms_python_write".to_owned()];
     let server = HubServer::spawn(config).unwrap();
 
-    let root = workspace_root();
     let home = tmp.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new(&python)
-        .current_dir(&root)
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/python/test_modelscope_server.py",
-        ])
+    let out = python
+        .pytest("tests/python/test_modelscope_server.py")
         .env_remove("MODELSCOPE_DOMAIN")
         .env("MODELSCOPE_ENDPOINT", server.url())
         .env("MODELSCOPE_API_TOKEN", "ms_python_write")
@@ -73,8 +29,7 @@ fn official_modelscope_sdk_round_trips() {
         // The SDK keeps credentials under ~/.modelscope: a temporary home keeps the real one out.
         .env("HOME", &home)
         .env("MODELSCOPE_LOG_LEVEL", "40")
-        .output()
-        .expect("pytest could not be started");
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(

@@ -1,54 +1,13 @@
 //! Proves the server is faithful: runs the official `huggingface_hub` Python client against it
 //! (`tests/python/test_hub_server.py`), then checks what the server saw.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use dev_python::Python;
 use hub_server::{HubServer, ServerConfig};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/hub-server sits two levels below the workspace root")
-        .to_path_buf()
-}
-
-/// The venv's python, which must have huggingface_hub and pytest; panics (never skips) if not.
-fn python() -> PathBuf {
-    let root = workspace_root();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let help = format!(
-        "the Python cross-check needs {} with huggingface_hub and pytest: run `cargo xtask test` \
-         or `.ci/run` (they create the venv), or `python3 -m venv {venv} && {venv}/bin/pip install \
-         -r tests/python/requirements.txt`",
-        python.display(),
-        venv = root.join(".venv").display()
-    );
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import huggingface_hub, pytest; print(huggingface_hub.__version__)",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{help}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!(
-        "huggingface_hub {}",
-        String::from_utf8_lossy(&out.stdout).trim()
-    );
-    python
-}
 
 #[test]
 fn official_python_client_round_trips() {
-    let python = python();
+    // The venv's python, which must have huggingface_hub and pytest; fails (never skips) if not.
+    let python = Python::with_modules(&["huggingface_hub", "pytest"]);
     let tmp = tempfile::tempdir().unwrap();
     let threshold: u64 = 5 * 1024 * 1024;
     let page = 7;
@@ -67,17 +26,8 @@ fn official_python_client_round_trips() {
     redirect_config.write_tokens = vec!["hf_python_write".to_owned()];
     let redirect = HubServer::spawn(redirect_config).unwrap();
 
-    let root = workspace_root();
-    let mut cmd = Command::new(&python);
-    cmd.current_dir(&root)
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/python/test_hub_server.py",
-        ])
+    let out = python
+        .pytest("tests/python/test_hub_server.py")
         .env_remove("HUGGINGFACE_CO_STAGING")
         .env_remove("HF_HUB_OFFLINE")
         .env_remove("HF_HUB_CACHE")
@@ -91,8 +41,8 @@ fn official_python_client_round_trips() {
         .env("HF_HUB_CACHE", tmp.path().join("hf-cache"))
         .env("HUB_TEST_REDIRECT_ENDPOINT", redirect.url())
         .env("HUB_TEST_MULTIPART_THRESHOLD", threshold.to_string())
-        .env("HUB_TEST_TREE_PAGE_SIZE", page.to_string());
-    let out = cmd.output().expect("pytest could not be started");
+        .env("HUB_TEST_TREE_PAGE_SIZE", page.to_string())
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the Python cross-check failed");

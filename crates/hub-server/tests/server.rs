@@ -1260,24 +1260,6 @@ async fn a_commit_whose_readme_has_invalid_metadata_is_refused_and_changes_nothi
     assert_ne!(head(&hub).await, before);
 }
 
-/// The venv's python with huggingface_hub; panics (never skips) when it is missing.
-fn python() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import huggingface_hub"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} with huggingface_hub is needed: run `cargo xtask test` or `.ci/run` (they create the venv)",
-        python.display()
-    );
-    python
-}
-
 /// What huggingface_hub does with the server's validate-yaml answers: `upload_file` of a
 /// README.md calls it before uploading and raises ValueError with each error message.
 const PYTHON_CARD_CHECK: &str = r#"
@@ -1312,11 +1294,12 @@ print("ok")
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_client_reads_the_validate_yaml_answers() {
-    let python = python();
+    // The venv's python with huggingface_hub; fails (never skips) when it is missing.
+    let python = dev_python::Python::with_modules(&["huggingface_hub"]);
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start(ServerConfig::new(tmp.path().join("data"))).await;
-    let mut cmd = std::process::Command::new(&python);
-    cmd.args(["-c", PYTHON_CARD_CHECK])
+    let run = python
+        .snippet(PYTHON_CARD_CHECK)
         .env_remove("HUGGINGFACE_CO_STAGING")
         .env_remove("HF_HUB_OFFLINE")
         .env("HF_ENDPOINT", hub.server.url())
@@ -1327,9 +1310,8 @@ async fn the_official_client_reads_the_validate_yaml_answers() {
         .env("HF_HOME", tmp.path().join("hf-home"))
         .env("HF_HUB_CACHE", tmp.path().join("hf-cache"));
     // The server runs on this runtime; the client waits on a blocking thread.
-    let out = tokio::task::spawn_blocking(move || cmd.output())
+    let out = tokio::task::spawn_blocking(move || run.output())
         .await
-        .unwrap()
         .unwrap();
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",

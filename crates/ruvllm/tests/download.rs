@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use dev_python::Python;
 use hub_server::{Action, Fault, Match};
 use ruvllm::hub::download::{
     DownloadError, DownloadOptions, ProgressEvent, Source, download, fetch,
@@ -634,12 +635,12 @@ async fn two_tasks_downloading_the_same_file_share_one_transfer() {
 
 /// Runs `hf_hub_download` of the official client against the server, with the cache at `cache`.
 fn python_download(endpoint: &str, cache: &Path, repo: &str, file: &str) -> String {
-    let python = python();
     let script = "import sys\nfrom huggingface_hub import hf_hub_download\n\
                   print(hf_hub_download(repo_id=sys.argv[1], filename=sys.argv[2]))\n";
     let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(&python)
-        .args(["-c", script, repo, file])
+    let out = Python::find()
+        .snippet(script)
+        .args([repo, file])
         .env("HF_ENDPOINT", endpoint)
         .env("HF_HUB_CACHE", cache)
         .env("HF_HOME", home.path())
@@ -649,24 +650,8 @@ fn python_download(endpoint: &str, cache: &Path, repo: &str, file: &str) -> Stri
         .env("HF_TOKEN", TOKEN)
         .env_remove("HF_HUB_OFFLINE")
         .env_remove("HUGGINGFACE_CO_STAGING")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}); create the venv with huggingface_hub or set RUVLTRA_PYTHON",
-                python.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_owned()
+        .run();
+    out.stdout.lines().last().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -725,24 +710,16 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
         before.transfer_requests + 1
     );
     // The shared cache still scans cleanly for huggingface_hub.
-    let python = python();
-    let out = std::process::Command::new(&python)
-        .args([
-            "-c",
+    let text = Python::find()
+        .snippet(
             "import sys\nfrom huggingface_hub import scan_cache_dir\n\
              info = scan_cache_dir(sys.argv[1])\n\
              print(len(info.repos), len(info.warnings))\n\
              [print(r.repo_id, r.nb_files) for r in info.repos]",
-            &cache.path().display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        )
+        .arg(cache.path())
+        .run()
+        .stdout;
     assert!(text.starts_with("1 0\nlocal/shared 2"), "{text}");
 }
 

@@ -2,8 +2,8 @@
 //! on fixture registries (and the real `registry.json` at the workspace root).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use dev_python::Python;
 use ruvltra_card::compat::{self, Tool};
 use ruvltra_card::{CardError, CardFacts, FileFacts, front_matter, model_card, modelfile};
 use ruvltra_registry::Registry;
@@ -313,34 +313,17 @@ fn modelfile_points_from_its_folder_to_the_file() {
     assert!(text.contains("PARAMETER stop \"<|im_end|>\""));
 }
 
-/// The workspace's Python (venv with PyYAML, a dependency of huggingface_hub).
-fn python() -> PathBuf {
-    std::env::var_os("RUVLTRA_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 /// Parses front matter with PyYAML's `safe_load` and returns it as JSON.
 fn yaml_to_json(front: &str) -> serde_json::Value {
     let body = front
         .strip_prefix("---\n")
         .and_then(|s| s.strip_suffix("---\n"))
         .expect("front matter is framed by --- lines");
-    let python = python();
-    let output = Command::new(&python)
-        .args([
-            "-c",
-            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.argv[1])))",
-            body,
-        ])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}); run `cargo xtask test` to create the venv or set RUVLTRA_PYTHON",
-                python.display()
-            )
-        });
+    // The workspace's Python (venv with PyYAML, a dependency of huggingface_hub).
+    let output = Python::find()
+        .snippet("import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.argv[1])))")
+        .arg(body)
+        .output();
     assert!(
         output.status.success(),
         "PyYAML rejected the front matter:\n{front}\n{}",
@@ -402,27 +385,18 @@ fn front_matter_is_valid_yaml_with_hub_keys() {
 /// becomes its card data and the body starts with the title.
 #[test]
 fn official_client_reads_the_card() {
-    let python = python();
+    let python = Python::find();
     for name in ["catalog.json", "adapters.json", "sizes.json"] {
         let card = model_card(&fixture(name), &CardFacts::default());
-        let output = Command::new(&python)
-            .args([
-                "-c",
+        let output = python
+            .snippet(
                 "import json, sys\n\
                  from huggingface_hub import ModelCard\n\
                  card = ModelCard(sys.stdin.read())\n\
                  print(json.dumps({'data': card.data.to_dict(), 'text': card.text.lstrip()[:2]}))",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write as _;
-                child.stdin.take().unwrap().write_all(card.as_bytes())?;
-                child.wait_with_output()
-            })
-            .unwrap_or_else(|e| panic!("cannot run {} ({e})", python.display()));
+            )
+            .stdin(card)
+            .output();
         assert!(
             output.status.success(),
             "{name}: {}",

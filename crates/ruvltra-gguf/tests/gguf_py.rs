@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use dev_python::Python;
 use ruvltra_gguf::writer::{GgufWriter, SampleModel};
 use ruvltra_gguf::{
     Array, GgmlType, GgufError, Header, Limits, Summary, Value, quant::FILE_TYPES, read_header,
@@ -16,43 +16,14 @@ use ruvltra_gguf::{
 };
 use serde_json::{Value as Json, json};
 
-fn python() -> PathBuf {
-    let python = match std::env::var_os("RUVLTRA_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "python not found at {}: create the venv with `python3 -m venv .venv && .venv/bin/pip install gguf numpy` \
-         at the workspace root, or set RUVLTRA_PYTHON",
-        python.display()
-    );
-    python
-}
-
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gguf_py/make_fixtures.py")
 }
 
-/// Runs the fixture script and returns its stdout.
+/// Runs the fixture script and returns its stdout (a missing `gguf` or `numpy` package fails
+/// with how to install it).
 fn run_script(args: &[&std::ffi::OsStr]) -> String {
-    let python = python();
-    let out = Command::new(&python)
-        .arg(script())
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("ModuleNotFoundError"),
-        "the gguf (or numpy) package is missing: run `{} -m pip install gguf numpy`\n{stderr}",
-        python.display()
-    );
-    assert!(
-        out.status.success(),
-        "make_fixtures.py {args:?} failed:\n{stderr}"
-    );
-    String::from_utf8(out.stdout).expect("the script prints utf-8")
+    Python::find().script(script()).args(args).run().stdout
 }
 
 /// What gguf-py reads from each file.

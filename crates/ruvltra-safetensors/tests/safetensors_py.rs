@@ -10,47 +10,19 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use dev_python::Python;
 use ruvltra_safetensors::adapter::ADAPTER_MODEL;
 use ruvltra_safetensors::writer::{encode_header, sample_sona_export, write_adapter_safetensors};
 use ruvltra_safetensors::{Dtype, SafetensorsError, SafetensorsHeader, read_header};
 use serde_json::{Value as Json, json};
 
-fn python() -> PathBuf {
-    let python = match std::env::var_os("RUVLTRA_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    };
-    assert!(
-        python.exists(),
-        "python not found at {}: run `cargo xtask test` (or `python3 -m venv .venv && \
-         .venv/bin/pip install -r tests/python/requirements.txt`) at the workspace root, or set RUVLTRA_PYTHON",
-        python.display()
-    );
-    python
-}
-
-/// Runs the reference script and parses its JSON output.
+/// Runs the reference script and parses its JSON output (a missing `safetensors` or `numpy`
+/// package fails with how to install it).
 fn reference(args: &[&OsStr]) -> BTreeMap<String, Json> {
-    let python = python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/safetensors_py/reference.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("ModuleNotFoundError"),
-        "the safetensors (or numpy) package is missing: run `{} -m pip install -r tests/python/requirements.txt`\n{stderr}",
-        python.display()
-    );
-    assert!(
-        out.status.success(),
-        "reference.py {args:?} failed:\n{stderr}"
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints json")
+    let out = Python::find().script(script).args(args).run();
+    serde_json::from_str(&out.stdout).expect("the script prints json")
 }
 
 /// Our reading of a header in the script's `describe` form (tensors and metadata).

@@ -3,44 +3,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::*;
+use dev_python::Python;
 use ruvltra_registry::Quant;
 use ruvltra_uploader::PublishOptions;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/ruvltra-uploader sits two levels below the workspace root")
-        .to_path_buf()
-}
-
-/// `RUVLTRA_PYTHON`, else the workspace's `.venv/bin/python`; panics when it cannot import
-/// huggingface_hub.
-fn python() -> PathBuf {
-    let root = workspace_root();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let help = format!(
-        "this cross-check needs {} with huggingface_hub: run `cargo xtask test` or `.ci/run` \
-         (they create the venv), or `python3 -m venv .venv && .venv/bin/pip install huggingface_hub`",
-        python.display()
-    );
-    let out = Command::new(&python)
-        .args(["-c", "import huggingface_hub"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{help}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
-}
 
 const SCRIPT: &str = r#"
 import hashlib, json, sys
@@ -59,7 +25,8 @@ print(json.dumps(out))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_client_downloads_the_same_bytes() {
-    let python = python();
+    // The venv's python with huggingface_hub; fails (never skips) when it is missing.
+    let python = Python::with_modules(&["huggingface_hub"]);
     let small = Spec::new("small", "0.5b", Quant::Q4_K_M);
     let big = Spec::new("small", "0.5b", Quant::F16);
     let staging = tempfile::tempdir().unwrap();
@@ -99,9 +66,8 @@ async fn the_official_client_downloads_the_same_bytes() {
     let paths: Vec<&str> = plan.iter().map(|e| e.path.as_str()).collect();
     assert!(paths.len() >= 5, "{paths:?}");
     let home = tempfile::tempdir().unwrap();
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(SCRIPT)
+    let out = python
+        .snippet(SCRIPT)
         .arg(REPO)
         .arg("v1.0.0")
         .args(&paths)
@@ -110,15 +76,9 @@ async fn the_official_client_downloads_the_same_bytes() {
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", home.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .run();
     let hashes: std::collections::BTreeMap<String, String> =
-        serde_json::from_slice(&out.stdout).unwrap();
+        serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(hashes.len(), paths.len());
     for entry in plan {
         assert_eq!(

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -354,12 +354,4 @@ pub fn pull_args(
         "--cache-dir".into(),
         cache.display().to_string(),
     ]
-}
-
-/// The Python interpreter with huggingface_hub: `RUVLTRA_PYTHON`, else the workspace venv.
-pub fn python() -> PathBuf {
-    match std::env::var_os("RUVLTRA_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-    }
 }

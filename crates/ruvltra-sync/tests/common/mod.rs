@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use dev_python::Python;
 use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, RetryPolicy, Sha256, Token};
 use hub_server::{HubServer, ServerConfig};
 use ruvltra_sync::{Mode, Outcome, SyncError};
@@ -155,59 +155,27 @@ pub fn model(variant: &str, size: &str, quant: &str) -> serde_json::Value {
     })
 }
 
-/// The workspace's python with huggingface_hub; panics (never skips) when it is missing.
-pub fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/ruvltra-sync sits two levels below the workspace root")
-        .to_path_buf();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let help = format!(
-        "this test needs {} with huggingface_hub: run `cargo xtask test` or `.ci/run` (they \
-         create the venv), or `python3 -m venv .venv && .venv/bin/pip install huggingface_hub`",
-        python.display()
-    );
-    let out = Command::new(&python)
-        .args(["-c", "import huggingface_hub"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{help}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
-}
-
 /// Uploads files with the official Python client (`tests/python/upload.py`), optionally
-/// tagging the commit; returns the commit id it printed.
+/// tagging the commit; returns the commit id it printed. Fails (never skips) when the venv's
+/// python or its huggingface_hub is missing.
 pub fn python_upload(hub: &Hub, repo: &str, tag: Option<&str>, files: &[(&str, &Path)]) -> String {
-    let mut cmd = Command::new(python());
-    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/upload.py"))
+    let python = Python::with_modules(&["huggingface_hub"]);
+    let mut run = python
+        .script(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/upload.py"))
         .arg(repo);
     if let Some(tag) = tag {
-        cmd.args(["--tag", tag]);
+        run = run.args(["--tag", tag]);
     }
     for (path, local) in files {
-        cmd.arg(format!("{path}={}", local.display()));
+        run = run.arg(format!("{path}={}", local.display()));
     }
     let home = hub.dir.path().join("hf-home");
-    let out = cmd
+    let out = run
         .env("HF_ENDPOINT", hub.server.url())
         .env("HF_TOKEN", TOKEN)
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", &home)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "upload.py failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        .run();
+    out.stdout.trim().to_owned()
 }
