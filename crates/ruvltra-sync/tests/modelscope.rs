@@ -483,29 +483,9 @@ async fn from_all_reads_both_sites_and_saves_once() {
 /// The workspace's python with the official `modelscope` SDK; panics (never skips) when it
 /// is missing.
 fn python_with_modelscope() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("crates/ruvltra-sync sits two levels below the workspace root")
-        .to_path_buf();
-    let python = std::env::var_os("RUVLTRA_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let help = format!(
-        "this test needs {} with the modelscope SDK: run `cargo xtask test` or `.ci/run`, or \
-         `.venv/bin/pip install -r tests/python/requirements.txt`",
-        python.display()
-    );
-    let out = Command::new(&python)
-        .args(["-c", "import modelscope"])
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {help}", python.display()));
-    assert!(
-        out.status.success(),
-        "{help}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
+    dev_python::Python::with_modules(&["modelscope"])
+        .path()
+        .to_path_buf()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
