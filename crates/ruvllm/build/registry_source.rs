@@ -41,14 +41,7 @@ pub fn generate_source(path: &Path) -> Result<String, String> {
         )
     };
     let registry = ruvltra_registry::load(path).map_err(|err| failure(err.to_string()))?;
-    ruvltra_codegen::render(&registry).map_err(|err| match err {
-        ruvltra_codegen::Error::Invalid(problems) => failure(format!(
-            "registry {} cannot be turned into Rust constants; fix these entries:\n{}",
-            path.display(),
-            ruvltra_codegen::Error::Invalid(problems)
-        )),
-        other => failure(other.to_string()),
-    })
+    ruvltra_codegen::render(&registry).map_err(|err| failure(err.for_registry_file(path)))
 }
 
 /// Writes `source` to `path` atomically, leaving the file untouched when it already holds

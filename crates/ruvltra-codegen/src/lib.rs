@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, format_ident, quote};
@@ -67,6 +68,21 @@ pub enum Error {
         "generated code does not parse ({0}); this is a bug in ruvltra-codegen, please report it"
     )]
     Unparsable(#[from] syn::Error),
+}
+
+impl Error {
+    /// The message for whoever maintains the registry file at `path`: invalid entries under a
+    /// headline naming the file, a generator bug as is. `ruvllm`'s build script and the
+    /// `ruvltra_registry!` macro both print this, so the two never drift apart.
+    pub fn for_registry_file(&self, path: &Path) -> String {
+        match self {
+            Error::Invalid(_) => format!(
+                "registry {} cannot be turned into Rust constants; fix these entries:\n{self}",
+                path.display()
+            ),
+            Error::Unparsable(_) => self.to_string(),
+        }
+    }
 }
 
 fn list(problems: &[Problem]) -> String {

@@ -144,21 +144,15 @@ enum Error {
     /// The file cannot be read, is not a registry, or breaks validation rules.
     #[error(transparent)]
     Load(#[from] ruvltra_registry::LoadError),
-    /// The registry is valid but cannot become Rust constants (clashing names, ...); the
-    /// headline is the one `ruvllm`'s build script prints.
-    #[error(
-        "registry {} cannot be turned into Rust constants; fix these entries:\n{source}",
-        path.display()
-    )]
-    Invalid {
+    /// The registry is valid but cannot become Rust constants (clashing names, ...), or the
+    /// generator failed; the message is the one `ruvllm`'s build script prints.
+    #[error("{}", source.for_registry_file(path))]
+    Generate {
         /// The registry file.
         path: PathBuf,
         /// Every problem, one per line.
         source: ruvltra_codegen::Error,
     },
-    /// The generator failed in a way no registry should cause.
-    #[error(transparent)]
-    Generator(ruvltra_codegen::Error),
 }
 
 impl Error {
@@ -199,12 +193,9 @@ fn registry_module(literal: &LitStr, manifest_dir: Option<&Path>) -> Result<Toke
     };
     let tracked = LitStr::new(tracked, literal.span());
     let registry = ruvltra_registry::load(&path)?;
-    let mut tokens = ruvltra_codegen::generate(&registry).map_err(|source| match source {
-        ruvltra_codegen::Error::Invalid(_) => Error::Invalid {
-            path: path.clone(),
-            source,
-        },
-        other => Error::Generator(other),
+    let mut tokens = ruvltra_codegen::generate(&registry).map_err(|source| Error::Generate {
+        path: path.clone(),
+        source,
     })?;
     tokens.extend(quote! {
         const _: &[u8] = ::core::include_bytes!(#tracked);
