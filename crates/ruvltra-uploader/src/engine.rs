@@ -132,6 +132,27 @@ pub struct RepoReport {
 }
 
 impl RepoReport {
+    /// The report of a publish to `repo`@`branch` before anything was planned or sent (both
+    /// engines, the Hub's and ModelScope's, start from it).
+    pub(crate) fn new(repo: String, branch: String) -> Self {
+        Self {
+            repo,
+            branch,
+            created_repo: false,
+            created_branch: false,
+            parent_commit: None,
+            commit: None,
+            head: None,
+            replanned: false,
+            plan: Vec::new(),
+            bytes_sent: 0,
+            objects_sent: 0,
+            objects_already_present: 0,
+            tag: None,
+            verify: None,
+        }
+    }
+
     /// True when the Hub was verified to match the manifest.
     pub fn verified(&self) -> bool {
         self.verify.as_ref().is_some_and(VerifyReport::ok)
@@ -150,22 +171,7 @@ pub(crate) async fn run_job(
     observer: &Observer,
 ) -> Result<RepoReport, UploadError> {
     let repo_name = job.repo.to_string();
-    let mut report = RepoReport {
-        repo: repo_name.clone(),
-        branch: job.branch.clone(),
-        created_repo: false,
-        created_branch: false,
-        parent_commit: None,
-        commit: None,
-        head: None,
-        replanned: false,
-        plan: Vec::new(),
-        bytes_sent: 0,
-        objects_sent: 0,
-        objects_already_present: 0,
-        tag: None,
-        verify: None,
-    };
+    let mut report = RepoReport::new(repo_name.clone(), job.branch.clone());
     let wanted_by_path: BTreeMap<&str, &Wanted> =
         job.wanted.iter().map(|w| (w.path.as_str(), w)).collect();
     // Per LFS object handled so far: true when its bytes were sent, false when the Hub had it.

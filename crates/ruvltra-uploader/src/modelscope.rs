@@ -30,6 +30,12 @@ fn model_id(repo: &RepoId) -> Result<ModelId, UploadError> {
     Ok(ModelId::new(&repo.to_string())?)
 }
 
+/// The sha256 of a file ModelScope stores through LFS (none for an inline file, or when the
+/// listing gives no valid digest).
+fn lfs_sha256(f: &RepoFile) -> Option<Sha256> {
+    f.sha256.as_deref().filter(|_| f.lfs)?.parse().ok()
+}
+
 /// A ModelScope listing as the Hub-shaped siblings the planner reads.
 fn siblings(files: &[RepoFile]) -> Vec<Sibling> {
     files
@@ -38,14 +44,11 @@ fn siblings(files: &[RepoFile]) -> Vec<Sibling> {
             rfilename: f.path.clone(),
             size: Some(f.size),
             blob_id: f.blob_id.clone(),
-            lfs: match (&f.sha256, f.lfs) {
-                (Some(sha), true) => sha.parse::<Sha256>().ok().map(|sha256| SiblingLfs {
-                    sha256,
-                    size: f.size,
-                    pointer_size: None,
-                }),
-                _ => None,
-            },
+            lfs: lfs_sha256(f).map(|sha256| SiblingLfs {
+                sha256,
+                size: f.size,
+                pointer_size: None,
+            }),
         })
         .collect()
 }
@@ -59,13 +62,7 @@ fn tree(files: &[RepoFile]) -> Vec<TreeEntry> {
             kind: EntryKind::File,
             oid: f.blob_id.clone().unwrap_or_default(),
             size: f.size,
-            lfs: match (&f.sha256, f.lfs) {
-                (Some(sha), true) => sha
-                    .parse::<Sha256>()
-                    .ok()
-                    .map(|oid| LfsPointer { oid, size: f.size }),
-                _ => None,
-            },
+            lfs: lfs_sha256(f).map(|oid| LfsPointer { oid, size: f.size }),
         })
         .collect()
 }
@@ -77,22 +74,7 @@ pub(crate) async fn run_job(
 ) -> Result<RepoReport, UploadError> {
     let id = model_id(&job.repo)?;
     let repo_name = id.to_string();
-    let mut report = RepoReport {
-        repo: repo_name.clone(),
-        branch: job.branch.clone(),
-        created_repo: false,
-        created_branch: false,
-        parent_commit: None,
-        commit: None,
-        head: None,
-        replanned: false,
-        plan: Vec::new(),
-        bytes_sent: 0,
-        objects_sent: 0,
-        objects_already_present: 0,
-        tag: None,
-        verify: None,
-    };
+    let mut report = RepoReport::new(repo_name.clone(), job.branch.clone());
     let default = modelscope_client::DEFAULT_REVISION;
     let exists = client.model_exists(&id).await?;
     // Whether the commit will have to create the branch (from `master`).
