@@ -812,6 +812,7 @@ impl ModelScopeClient {
         )?;
         let request = self.describe(&Method::GET, &url);
         let mut hop = url;
+        let mut hops = 0usize;
         let resp = loop {
             let mut rb = self.http.get(hop.clone());
             for (k, v) in self.auth_headers(&hop) {
@@ -824,6 +825,14 @@ impl ModelScopeClient {
             if resp.status().is_redirection()
                 && let Some(loc) = resp.headers().get(header::LOCATION)
             {
+                // A server that keeps redirecting must not hold the download forever.
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(ModelScopeError::Redirect {
+                        request,
+                        reason: format!("more than {MAX_REDIRECTS} redirects"),
+                    });
+                }
                 hop = self.next_hop(&request, &hop, loc)?;
                 continue;
             }

@@ -72,3 +72,40 @@ async fn token_stays_on_the_endpoint_origin() {
         "the token must go to the API host and never to the storage host"
     );
 }
+
+/// A download that is redirected without end stops after `MAX_REDIRECTS` hops with a
+/// `Redirect` error instead of looping forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_download_redirects_stop() {
+    let hits: Arc<Mutex<usize>> = Arc::default();
+    let counted = hits.clone();
+    let api = listen(Router::new().route(
+        "/api/v1/models/{owner}/{name}/repo",
+        get(move || async move {
+            *counted.lock().unwrap() += 1;
+            (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    "/api/v1/models/ruvnet/ruvltra/repo?again=1",
+                )],
+            )
+                .into_response()
+        }),
+    ))
+    .await;
+    let client = ModelScopeClient::builder()
+        .endpoint(resolve_endpoint_with(Some(&api), |_| None).unwrap())
+        .build()
+        .unwrap();
+    let id = ModelId::new("ruvnet/ruvltra").unwrap();
+    let err = client
+        .download_sha256(&id, "master", "model.gguf")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, modelscope_client::ModelScopeError::Redirect { .. }),
+        "expected a redirect error, got {err:?}"
+    );
+    assert_eq!(*hits.lock().unwrap(), modelscope_client::MAX_REDIRECTS + 1);
+}
