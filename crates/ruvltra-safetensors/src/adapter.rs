@@ -278,9 +278,14 @@ pub fn check_jsonl_from<R: BufRead>(
         let n = (&mut reader)
             .take(max_line.saturating_add(2))
             .read_until(b'\n', &mut line)
-            .map_err(|source| SafetensorsError::Read {
-                offset: summary.bytes,
-                source,
+            .map_err(|source| {
+                in_file(
+                    path,
+                    SafetensorsError::Read {
+                        offset: summary.bytes,
+                        source,
+                    },
+                )
             })?;
         if n == 0 {
             break;
@@ -364,6 +369,14 @@ pub fn check_adapter_dir_with(
     })
 }
 
+/// `err` wrapped with the file it happened in, for errors that do not name it themselves.
+fn in_file(path: &Path, err: SafetensorsError) -> SafetensorsError {
+    SafetensorsError::InFile {
+        path: path.to_path_buf(),
+        inner: Box::new(err),
+    }
+}
+
 /// Reads a file of at most `max` bytes.
 fn read_small(path: &Path, max: u64) -> Result<Vec<u8>> {
     let open = |source| SafetensorsError::Open {
@@ -374,7 +387,7 @@ fn read_small(path: &Path, max: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(|source| SafetensorsError::Read { offset: 0, source })?;
+        .map_err(|source| in_file(path, SafetensorsError::Read { offset: 0, source }))?;
     if bytes.len() as u64 > max {
         let len = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
         return Err(SafetensorsError::FileTooLarge {

@@ -35,8 +35,9 @@ pub enum SafetensorsError {
         /// The operating system's reason.
         source: io::Error,
     },
-    /// A problem of the safetensors file at `path` (any variant below, read through
-    /// [`crate::read_header`] or [`crate::check_adapter_dir`]); [`SafetensorsError::root`] gives it.
+    /// A problem of the file at `path` (any variant below, read through [`crate::read_header`],
+    /// or a read error of [`crate::check_adapter_dir`] or [`crate::check_jsonl`]);
+    /// [`SafetensorsError::root`] gives it.
     #[error("{path}: {inner}")]
     InFile {
         /// The file.

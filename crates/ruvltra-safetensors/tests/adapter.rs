@@ -251,6 +251,26 @@ fn jsonl_errors_in_a_folder_name_the_file() {
 }
 
 #[test]
+fn a_jsonl_read_error_names_the_file() {
+    // A folder opens like a file on Linux but every read fails.
+    let dir = tempfile::tempdir().unwrap();
+    let err = ruvltra_safetensors::check_jsonl(dir.path(), 64).unwrap_err();
+    let SafetensorsError::InFile { path, inner } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(path, dir.path());
+    assert!(
+        matches!(**inner, SafetensorsError::Read { offset: 0, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: read error at byte 0", dir.path().display())),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_oversized_config_is_refused_without_reading_it_all() {
     let dir = sample(8);
     let limits = AdapterLimits {
