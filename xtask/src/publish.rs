@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
-use hub_client::{Endpoint, HubClient, Token};
+use hub_client::HubClient;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use modelscope_client::ModelScopeClient;
 use ruvltra_uploader::{
@@ -73,14 +73,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reg = ruvltra_registry::load(&args.registry)?;
     let hub = matches!(args.to, To::Hub | To::All);
     let modelscope = matches!(args.to, To::Modelscope | To::All);
-    let token = Token::from_env();
-    if hub && token.is_none() && !args.dry_run {
+    let client = HubClient::from_env(args.endpoint.as_deref())?;
+    if hub && !client.has_token() && !args.dry_run {
         anyhow::bail!("{}", UploadError::MissingToken);
     }
-    let client = HubClient::builder()
-        .endpoint(Endpoint::resolve(args.endpoint.as_deref())?)
-        .token(token)
-        .build()?;
     let ms_client = if modelscope {
         let ms = ModelScopeClient::from_env(args.modelscope_endpoint.as_deref())?;
         if !ms.has_token() && !args.dry_run {
@@ -143,7 +139,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The runtime of the async uploader (two workers: hashing runs on blocking threads).
+/// The async runtime of publish, verify and sync (two workers: hashing runs on blocking
+/// threads).
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

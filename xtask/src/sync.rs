@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hub_client::HubClient;
 use modelscope_client::ModelScopeClient;
 use ruvltra_sync::{AnySource, Mode, Outcome, Severity};
 use serde_json::json;
@@ -105,11 +106,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = (|| -> anyhow::Result<Outcome> {
         // A token is optional on both sites: public repositories are read without one.
         let hub = match args.from {
-            Site::Hub | Site::All => Some(
-                ruvltra_sync::client_from_env(args.endpoint.as_deref()).context(
-                    "cannot set up the Hub client; pass --endpoint https://... or fix HF_ENDPOINT",
-                )?,
-            ),
+            Site::Hub | Site::All => Some(HubClient::from_env(args.endpoint.as_deref()).context(
+                "cannot set up the Hub client; pass --endpoint https://... or fix HF_ENDPOINT",
+            )?),
             Site::Modelscope => None,
         };
         // The same client set-up as `cargo xtask publish --to modelscope`.
@@ -129,18 +128,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(client) = &modelscope {
             sources.push(AnySource::ModelScope(client));
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
-        let outcome = runtime.block_on(ruvltra_sync::sync_registry_file_from(
-            &args.registry,
-            &sources,
-            mode,
-            ruvltra_sync::DEFAULT_CONCURRENCY,
-            ruvltra_sync::now_rfc3339(),
-        ))?;
+        let outcome =
+            crate::publish::runtime()?.block_on(ruvltra_sync::sync_registry_file_from(
+                &args.registry,
+                &sources,
+                mode,
+                ruvltra_sync::DEFAULT_CONCURRENCY,
+                ruvltra_sync::now_rfc3339(),
+            ))?;
         Ok(outcome)
     })();
     let outcome = match result {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use hub_client::{Endpoint, HubClient, Token};
+use hub_client::HubClient;
 use ruvltra_uploader::{ModelUploader, VerifyOptions};
 
 use modelscope_client::ModelScopeClient;
@@ -44,10 +44,7 @@ pub struct Args {
 /// Runs `cargo xtask verify`: exit 0 when nothing is missing or different, 1 otherwise.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reg = ruvltra_registry::load(&args.registry)?;
-    let client = HubClient::builder()
-        .endpoint(Endpoint::resolve(args.endpoint.as_deref())?)
-        .token(Token::from_env())
-        .build()?;
+    let client = HubClient::from_env(args.endpoint.as_deref())?;
     let progress = Progress::new();
     let uploader = ModelUploader::with_client(client).observer(progress.observer());
     let opts = VerifyOptions {

@@ -45,6 +45,12 @@ pub trait SnapshotSource: Sync {
     ) -> impl Future<Output = Result<Vec<(String, RevisionRead)>, SyncError>> + Send;
 }
 
+/// True when `text` is exactly `len` hex digits (a commit id is 40, a sha256 64): every
+/// source checks the ids its registry answers with before they reach the snapshot.
+pub(crate) fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// How many repositories are read at the same time by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
 
@@ -163,7 +169,7 @@ async fn fetch_repo(
             .resolve_revision(&id, revision)
             .await
             .map_err(hub_error(rev))?;
-        if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_hex(&commit, 40) {
             return Err(SyncError::InvalidAnswer {
                 repo: repo.to_owned(),
                 revision: Some(revision.clone()),

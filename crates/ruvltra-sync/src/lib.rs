@@ -52,15 +52,6 @@ pub use report::{Finding, FindingKind, Severity, SyncReport};
 pub use run::{AnySource, Mode, Outcome, sync_registry_file, sync_registry_file_from};
 pub use snapshot::{Absence, HubFile, HubSnapshot, Origin, RevisionSnapshot};
 
-/// A Hub client for `explicit_endpoint` (else `HF_ENDPOINT`, else the public Hub) with the
-/// token from the environment when there is one (`hub_client::Token::from_env`); public
-/// repositories need none.
-pub fn client_from_env(
-    explicit_endpoint: Option<&str>,
-) -> Result<hub_client::HubClient, hub_client::HubError> {
-    hub_client::HubClient::from_env(explicit_endpoint)
-}
-
 /// The current time as RFC 3339 UTC with whole seconds (`2026-01-20T12:00:00Z`), the form
 /// of `hub.synced_at`.
 pub fn now_rfc3339() -> String {

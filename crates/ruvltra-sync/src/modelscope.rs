@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use modelscope_client::{ModelId, ModelScopeClient, ModelScopeError, Revisions};
 
 use crate::error::SyncError;
-use crate::fetch::{RevisionRead, SnapshotSource};
+use crate::fetch::{RevisionRead, SnapshotSource, is_hex};
 use crate::snapshot::{Absence, HubFile, Origin, RevisionSnapshot};
 
 impl SnapshotSource for ModelScopeClient {
@@ -33,10 +33,6 @@ impl SnapshotSource for ModelScopeClient {
     ) -> Result<Vec<(String, RevisionRead)>, SyncError> {
         read_repo(self, repo, revisions).await
     }
-}
-
-fn is_hex(text: &str, len: usize) -> bool {
-    text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The commit `revision` names: a branch, else a tag, else itself when it is a commit id.
@@ -121,7 +117,8 @@ async fn read_repo(
                     return Err(invalid(
                         revision,
                         format!(
-                            "the listing gives {:?} the sha256 {:?}, which is not 64 hex digits",
+                            "the listing gives {:?} the sha256 {:?}, which is not 64 hex digits; \
+                             check that MODELSCOPE_ENDPOINT is a ModelScope server",
                             entry.path,
                             sha.chars().take(80).collect::<String>()
                         ),
@@ -139,7 +136,8 @@ async fn read_repo(
                 return Err(invalid(
                     revision,
                     format!(
-                        "the listing gives {:?} twice with different contents",
+                        "the listing gives {:?} twice with different contents; check that \
+                         MODELSCOPE_ENDPOINT is a ModelScope server",
                         entry.path
                     ),
                 ));
