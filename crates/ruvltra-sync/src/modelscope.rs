@@ -180,3 +180,145 @@ async fn read_repo(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The answers of a ModelScope server sync must refuse, from a scripted local server.
+
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use hub_client::Endpoint;
+
+    use super::*;
+
+    const C1: &str = "1111111111111111111111111111111111111111";
+    const C2: &str = "2222222222222222222222222222222222222222";
+    const SHA: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+    /// Serves `revisions(n)` (n counting the revisions requests from 0) and `files` until the
+    /// test ends; every answer closes its connection.
+    fn serve(revisions: fn(usize) -> String, files: String) -> ModelScopeClient {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let body = if line.contains("/revisions") {
+                    revisions(calls.fetch_add(1, Ordering::SeqCst))
+                } else {
+                    files.clone()
+                };
+                let body = format!(r#"{{"Code":200,"Success":true,"Data":{body}}}"#);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        ModelScopeClient::builder()
+            .endpoint(Endpoint::parse(&url).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn master_at(commit: &str) -> String {
+        format!(
+            r#"{{"RevisionMap":{{"Branches":[{{"Revision":"master","CommitId":"{commit}"}}],"Tags":[]}}}}"#
+        )
+    }
+
+    fn file(path: &str, size: u64, sha256: &str) -> String {
+        format!(r#"{{"Path":"{path}","Type":"blob","Size":{size},"Sha256":"{sha256}"}}"#)
+    }
+
+    async fn read_master(
+        client: &ModelScopeClient,
+    ) -> Result<Vec<(String, RevisionRead)>, SyncError> {
+        client
+            .read_repo("org/models", &BTreeSet::from(["master".to_owned()]))
+            .await
+    }
+
+    fn refused(result: Result<Vec<(String, RevisionRead)>, SyncError>, wanted: &[&str]) {
+        let err = result.expect_err("the answer must be refused");
+        assert!(
+            matches!(err, SyncError::InvalidModelScopeAnswer { .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        for part in wanted {
+            assert!(text.contains(part), "{text:?} lacks {part:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_consistent_listing_is_read() {
+        let files = format!("{{\"Files\":[{}]}}", file("a.gguf", 7, SHA));
+        let client = serve(|_| master_at(C1), files);
+        let read = read_master(&client).await.unwrap();
+        let [(revision, RevisionRead::Found(snap))] = read.as_slice() else {
+            panic!("{read:?}");
+        };
+        assert_eq!(revision, "master");
+        assert_eq!(snap.commit, C1);
+        assert_eq!(snap.files["a.gguf"].sha256.as_deref(), Some(SHA));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_branch_that_moves_while_it_is_listed_is_refused() {
+        let files = format!("{{\"Files\":[{}]}}", file("a.gguf", 7, SHA));
+        let client = serve(|n| master_at(if n == 0 { C1 } else { C2 }), files);
+        refused(
+            read_master(&client).await,
+            &["moved from", C2, "run sync again"],
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sha256_that_is_not_64_hex_digits_is_refused() {
+        let files = format!("{{\"Files\":[{}]}}", file("a.gguf", 7, "not-a-sha"));
+        let client = serve(|_| master_at(C1), files);
+        refused(
+            read_master(&client).await,
+            &["not 64 hex digits", "MODELSCOPE_ENDPOINT"],
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_path_listed_twice_with_different_contents_is_refused() {
+        let files = format!(
+            "{{\"Files\":[{},{}]}}",
+            file("a.gguf", 7, SHA),
+            file("a.gguf", 8, SHA)
+        );
+        let client = serve(|_| master_at(C1), files);
+        refused(
+            read_master(&client).await,
+            &["twice with different contents", "MODELSCOPE_ENDPOINT"],
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_branch_that_names_no_commit_id_is_refused() {
+        let client = serve(|_| master_at("main"), "{\"Files\":[]}".to_owned());
+        refused(
+            read_master(&client).await,
+            &["not a 40-hex commit id", "MODELSCOPE_ENDPOINT"],
+        );
+    }
+}
