@@ -192,11 +192,17 @@ impl Run {
                 .spawn()
                 .and_then(|mut child| {
                     let mut stdin = child.stdin.take().expect("stdin is piped");
-                    // A child that exits without reading all of stdin closes the pipe; its
-                    // status and stderr say why, so a write error is not the story here.
-                    let _ = stdin.write_all(&bytes);
-                    drop(stdin);
-                    child.wait_with_output()
+                    // Fed from a thread of its own while stdout and stderr are read: a child
+                    // that prints a pipe's worth before it reads all of stdin would otherwise
+                    // wait for us while we wait for it. A child that exits without reading
+                    // all of stdin closes the pipe; its status and stderr say why, so a write
+                    // error is not the story here.
+                    let feeder = std::thread::spawn(move || {
+                        let _ = stdin.write_all(&bytes);
+                    });
+                    let out = child.wait_with_output();
+                    let _ = feeder.join();
+                    out
                 }),
         };
         started.unwrap_or_else(|e| panic!("cannot run {python} ({e}): {HOW_TO_SET_UP}"))

@@ -46,6 +46,27 @@ fn a_snippet_gets_its_arguments_environment_and_stdin() {
 }
 
 #[test]
+fn a_child_that_prints_much_before_reading_stdin_does_not_deadlock() {
+    // Both 1 MiB, far beyond a pipe's buffer in each direction.
+    let input = "x".repeat(1 << 20);
+    let done = Python::find()
+        .snippet(
+            "import sys\n\
+             sys.stdout.write('y' * (1 << 20))\n\
+             sys.stdout.flush()\n\
+             print(len(sys.stdin.read()))",
+        )
+        .stdin(input)
+        .run();
+    assert_eq!(done.stdout.len(), (1 << 20) + "1048576\n".len());
+    assert!(
+        done.stdout.ends_with("y1048576\n"),
+        "{}",
+        &done.stdout[1 << 20..]
+    );
+}
+
+#[test]
 fn a_script_runs_in_the_given_directory_and_modules_and_pytest_run_with_dash_m() {
     let dir = std::env::temp_dir().join(format!("dev-python-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
