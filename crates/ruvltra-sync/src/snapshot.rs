@@ -1,5 +1,6 @@
-//! What sync read from one registry (the Hub or ModelScope), as plain data: the input of the
-//! pure [`reconcile`](crate::reconcile).
+//! What sync read from one registry (the Hub or ModelScope), as plain data. It is the crate's
+//! bottom layer: the fetchers fill it and the pure reconciliation reads it, and it depends on
+//! neither.
 
 use std::collections::BTreeMap;
 
