@@ -8,11 +8,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
-mod bench_codegen;
-mod bench_download;
-mod bench_hash;
-mod bench_publish;
-mod bench_suite;
 mod card;
 mod demo;
 mod fuzz;

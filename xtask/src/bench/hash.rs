@@ -11,7 +11,8 @@ use std::time::Instant;
 use anyhow::{Context as _, ensure};
 use sha2::Digest as _;
 
-use crate::bench_suite::{Ctx, Goal, Row, gibps, note};
+use crate::bench::harness::Ctx;
+use crate::bench::report::{Goal, Row, gibps, note};
 
 /// Bytes hashed in memory for the ceiling (or the file size when smaller).
 const CEILING_BYTES: u64 = 256 * 1024 * 1024;
@@ -20,7 +21,7 @@ const CEILING_BYTES: u64 = 256 * 1024 * 1024;
 pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     note(format_args!("== hash"));
     let sample = ctx.sample()?;
-    let runs = ctx.common.runs;
+    let runs = ctx.settings.runs;
     let bytes = sample.bytes;
 
     let ours = || -> anyhow::Result<f64> {

@@ -15,7 +15,8 @@ use anyhow::{Context as _, bail};
 use hub_client::{Endpoint, HubClient, LfsAction, LfsObject, RepoId, Token};
 use hub_server::{HubServer, ServerConfig, Stats};
 
-use crate::bench_suite::{BENCH_TOKEN, Ctx, Goal, Row, gibps, note};
+use crate::bench::harness::{BENCH_TOKEN, Ctx};
+use crate::bench::report::{Goal, Row, gibps, note};
 
 /// The reference publish: what a user of the official client writes.
 const HF_UPLOAD: &str = r#"
@@ -37,7 +38,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     note(format_args!("== publish"));
     let sample = ctx.sample()?;
     ctx.python()?;
-    let runs = ctx.common.runs;
+    let runs = ctx.settings.runs;
     let py_args: Vec<OsString> = vec![
         sample.repo.clone().into(),
         sample.path.clone().into(),

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::{Context as _, ensure};
 
-use crate::bench_suite::{Ctx, Goal, Row, durable_write_secs, gibps, note, ruvllm_binary};
+use crate::bench::harness::{Ctx, durable_write_secs, ruvllm_binary};
+use crate::bench::report::{Goal, Row, gibps, note};
 
 /// The reference download: what a user of the official client writes.
 const HF_DOWNLOAD: &str = r#"
@@ -29,7 +30,7 @@ pub fn run(ctx: &mut Ctx) -> anyhow::Result<Vec<Row>> {
     let sample = ctx.sample()?;
     ctx.python()?;
     let ruvllm = ruvllm_binary(&ctx.root)?;
-    let runs = ctx.common.runs;
+    let runs = ctx.settings.runs;
 
     let server = ctx.serve(&[])?;
     note(format_args!("  publishing the sample to {}", server.url));
