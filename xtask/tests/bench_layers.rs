@@ -60,7 +60,9 @@ fn bench_modules_depend_one_way() {
     rust_files(&base, &base, &mut files);
     files.sort();
     let layers: Vec<String> = files.iter().map(|f| layer(f)).collect();
-    for needed in ["bench", "harness", "report", "hash", "publish", "download", "codegen"] {
+    for needed in [
+        "bench", "harness", "report", "hash", "publish", "download", "codegen",
+    ] {
         assert!(
             layers.iter().any(|l| l == needed),
             "no {needed} module in {}: {files:?}",
@@ -100,7 +102,10 @@ fn the_layer_check_sees_a_back_edge() {
         named_layers("use crate::bench::hash::run; use super::report;", true),
         ["hash", "report"]
     );
-    assert_eq!(named_layers("use super::sample;", false), Vec::<String>::new());
+    assert_eq!(
+        named_layers("use super::sample;", false),
+        Vec::<String>::new()
+    );
     assert_eq!(layer(Path::new("harness/sample.rs")), "harness");
     assert_eq!(layer(Path::new("mod.rs")), "bench");
     assert_eq!(layer(Path::new("report.rs")), "report");

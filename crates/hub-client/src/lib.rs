@@ -1,9 +1,10 @@
 //! An async client of the Hugging Face Hub HTTP API, for publishing and fetching models.
 //!
-//! It speaks the protocol described in `shared/docs/HUB-PROTOCOL.md`: identity, repositories,
-//! repository info, paginated trees, paths-info, preupload, the LFS batch API with basic and
-//! multipart transfers, NDJSON commits with `parentCommit`, refs, tags, branches, commit
-//! history, `/resolve/` metadata and ranged downloads, and model-card YAML validation.
+//! It speaks the parts of the protocol listed in `docs/HUB-PROTOCOL-NOTES.md`: identity,
+//! repositories, repository info, paginated trees, paths-info, preupload, the LFS batch API
+//! with basic and multipart transfers, NDJSON commits with `parentCommit`, refs, tags,
+//! branches, commit history, `/resolve/` metadata and ranged downloads, and model-card YAML
+//! validation.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hub_client::HubError> {

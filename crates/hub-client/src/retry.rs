@@ -1,4 +1,5 @@
-//! The retry policy of the protocol sheet (section 11): which answers are retried, and how long to wait.
+//! The retry policy (`docs/HUB-PROTOCOL-NOTES.md#retries`): which answers are retried, and how
+//! long to wait.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

@@ -2,9 +2,10 @@
 //! syncing and downloading can be tested for real without reaching huggingface.co.
 //!
 //! It speaks the endpoints the official `huggingface_hub` client uses (see
-//! `HUB-PROTOCOL.md`, section 14): whoami, repos, model info, tree, paths-info, preupload, the
-//! LFS batch API with basic and multipart transfers, the NDJSON commit, refs, tags, branches,
-//! commit history and `resolve` downloads with ranges. Tests can inject faults per instance.
+//! `docs/HUB-PROTOCOL-NOTES.md#local-server`): whoami, repos, model info, tree, paths-info,
+//! preupload, the LFS batch API with basic and multipart transfers, the NDJSON commit, refs,
+//! tags, branches, commit history and `resolve` downloads with ranges. Tests can inject faults
+//! per instance.
 //!
 //! ```no_run
 //! use hub_server::{Action, Fault, HubServer, Match, ServerConfig};

@@ -18,7 +18,7 @@ use crate::event::{Event, Observer};
 /// Read size of the hashing pass: large reads keep the disk and SHA-NI busy.
 pub const HASH_BUFFER: usize = 2 * 1024 * 1024;
 
-/// The largest file the Hub's LFS path takes (50 GB, HUB-PROTOCOL.md section 13).
+/// The largest file the Hub's LFS path takes (50 GB; see `docs/HUB-PROTOCOL-NOTES.md#limits`).
 pub const MAX_FILE_BYTES: u64 = 50_000_000_000;
 
 /// How a file must be checked beyond its hash and size.
