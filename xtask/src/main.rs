@@ -23,7 +23,7 @@ mod verify;
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
-    about = "RuvLTRA registry, publishing and Hub tools"
+    about = "RuvLTRA registry, publishing, Hub and ModelScope tools"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Check registry.json: exit 0 when valid, 1 listing every problem, 2 when unreadable.
     Validate(validate::Args),
-    /// Run the local Hub-compatible server (`hub serve --addr .. --data .. --token ..`).
+    /// Run the local Hub-compatible server, with ModelScope's API on the same port (`hub serve --addr .. --data .. --token ..`).
     Hub(hub::Args),
     /// Inspect GGUF files (`gguf inspect FILE [--json]`): exit 1 when the file is not valid GGUF.
     Gguf(gguf::Args),
@@ -42,15 +42,15 @@ enum Command {
     Card(card::Args),
     /// Print the Ollama Modelfile of one GGUF model (`modelfile ID`).
     Modelfile(modelfile::Args),
-    /// Reconcile registry.json with the Hub (`--check` for CI: exit 1 listing every difference).
+    /// Reconcile registry.json with the Hub or ModelScope (`--from hub|modelscope|all`; `--check` for CI: exit 1 listing every difference).
     Sync(sync::Args),
     /// Benchmarks: `bench hash|publish|download|codegen|all` (figures beside their references).
     Bench(bench::Args),
-    /// Publish the registry's models found in `--files DIR` to the Hub, then verify it matches.
+    /// Publish the registry's models found in `--files DIR` to the Hub or ModelScope (`--to hub|modelscope|all`), then verify.
     Publish(publish::Args),
-    /// Verify that the Hub holds every published model with the registry's sizes and sha256s.
+    /// Verify that the Hub or ModelScope (`--to hub|modelscope|all`) holds every published model with the registry's sizes and sha256s.
     Verify(verify::Args),
-    /// Run the main job end to end on a local Hub: publish samples, tag, verify, re-publish.
+    /// Run the main job end to end on a local server's Hub and ModelScope modes: publish samples, tag, verify, re-publish.
     Demo(demo::Args),
     /// Run every cargo-fuzz target for `--seconds N` each and keep the new interesting inputs.
     Fuzz(fuzz::Args),

@@ -25,7 +25,8 @@ pub struct Args {
     /// The Hub endpoint; else HF_ENDPOINT, else https://huggingface.co.
     #[arg(long)]
     endpoint: Option<String>,
-    /// Change nothing: exit 0 when the registry matches the Hub, 1 listing every difference.
+    /// Change nothing: exit 0 when the registry matches what `--from` reads, 1 listing every
+    /// difference.
     #[arg(long, conflicts_with = "accept")]
     check: bool,
     /// Print the report as JSON on stdout.

@@ -16,7 +16,7 @@ use crate::publish::{Progress, To, print_verify_report, runtime};
 /// Arguments of `cargo xtask verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The registry whose published models must be on the Hub.
+    /// The registry whose published models must be on the Hub (or on ModelScope, `--to`).
     #[arg(long, default_value = "registry.json")]
     registry: PathBuf,
     /// The Hub endpoint; else `HF_ENDPOINT`, else https://huggingface.co.
