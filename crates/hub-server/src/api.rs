@@ -4,15 +4,14 @@
 //! Paths are routed by hand: the raw path is split on `/` and every segment percent-decoded
 //! afterwards, because revisions and tree paths arrive with `/` encoded as `%2F`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::StreamExt as _;
@@ -21,7 +20,10 @@ use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt as _;
 use tokio::io::AsyncReadExt as _;
 
-use crate::AppState;
+use crate::context::{
+    AppState, Auth, Ctx, form_encode, invalid_credentials, parse_form, read_body, read_json,
+};
+use crate::error::{ApiError, ApiResult};
 use crate::fault::{Action, BodyFault, ConnInfo, faulty_body, tracked_body};
 use crate::store::{
     self, CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta, check_repo_path,
@@ -43,221 +45,9 @@ const MAX_PREUPLOAD_FILES: usize = 1000;
 /// How far commit history walks go.
 const MAX_HISTORY: usize = 100_000;
 
-/// Per-repo locks serialising writes (commits, refs, create, delete).
-#[derive(Debug, Default)]
-pub(crate) struct RepoLocks(Mutex<HashMap<RepoId, Arc<tokio::sync::Mutex<()>>>>);
-
-impl RepoLocks {
-    pub(crate) fn get(&self, id: &RepoId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(id.clone()).or_default().clone()
-    }
-}
-
-/// An error answer: status, optional `X-Error-Code`, JSON body `{"error": message, ...}`.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: Option<&'static str>,
-    message: String,
-    extra: Vec<(&'static str, Value)>,
-    headers: Vec<(HeaderName, String)>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code: None,
-            message: message.into(),
-            extra: Vec::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message).code("BadRequest")
-    }
-
-    pub(crate) fn code(mut self, code: &'static str) -> ApiError {
-        self.code = Some(code);
-        self
-    }
-
-    pub(crate) fn with(mut self, key: &'static str, value: Value) -> ApiError {
-        self.extra.push((key, value));
-        self
-    }
-
-    pub(crate) fn header(mut self, name: HeaderName, value: String) -> ApiError {
-        self.headers.push((name, value));
-        self
-    }
-
-    pub(crate) fn internal(err: impl std::fmt::Display) -> ApiError {
-        tracing::error!("internal error: {err}");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("internal server error: {err}"),
-        )
-    }
-
-    pub(crate) fn revision_not_found(rev: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, format!("Invalid rev id: {rev}"))
-            .code("RevisionNotFound")
-    }
-
-    pub(crate) fn entry_not_found(path: &str, commit: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, format!("Entry not found: {path}"))
-            .code("EntryNotFound")
-            .header(HeaderName::from_static("x-repo-commit"), commit.to_owned())
-    }
-}
-
-impl From<std::io::Error> for ApiError {
-    fn from(err: std::io::Error) -> ApiError {
-        ApiError::internal(err)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = serde_json::Map::new();
-        body.insert("error".into(), Value::String(self.message));
-        for (k, v) in self.extra {
-            body.insert(k.into(), v);
-        }
-        let mut resp = (self.status, axum::Json(Value::Object(body))).into_response();
-        if let Some(code) = self.code {
-            resp.headers_mut()
-                .insert("x-error-code", HeaderValue::from_static(code));
-        }
-        for (name, value) in self.headers {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                resp.headers_mut().insert(name, v);
-            }
-        }
-        resp
-    }
-}
-
-pub(crate) type ApiResult = Result<Response, ApiError>;
-
-/// Who is calling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Auth {
-    Anonymous,
-    Invalid,
-    Write,
-    Read,
-    Guest,
-}
-
-/// Everything a handler needs about the request.
-pub(crate) struct Ctx {
-    pub state: Arc<AppState>,
-    pub method: Method,
-    pub raw_path: String,
-    pub segs: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    pub base: String,
-    pub auth: Auth,
-    pub token_name: String,
-}
-
-impl Ctx {
-    pub(crate) fn q(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn q_true(&self, key: &str) -> bool {
-        matches!(self.q(key), Some("1" | "true" | "True"))
-    }
-
-    pub(crate) fn has_authorization(&self) -> bool {
-        self.headers.contains_key(header::AUTHORIZATION)
-    }
-
-    fn can_read_private(&self) -> bool {
-        matches!(self.auth, Auth::Write | Auth::Read)
-    }
-
-    pub(crate) fn require_write(&self) -> Result<(), ApiError> {
-        match self.auth {
-            Auth::Write => Ok(()),
-            Auth::Anonymous => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "You must be authenticated with a write token to do this",
-            )
-            .code("Unauthorized")),
-            Auth::Invalid => Err(invalid_credentials()),
-            Auth::Read | Auth::Guest => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "You don't have the rights to write here: the token is read-only",
-            )
-            .code("Forbidden")),
-        }
-    }
-
-    fn repo_not_found(&self) -> ApiError {
-        let status = if self.auth == Auth::Anonymous {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::NOT_FOUND
-        };
-        ApiError::new(status, "Repository not found").code("RepoNotFound")
-    }
-
-    /// Loads a repo the caller may read.
-    pub(crate) fn readable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
-        match self.state.store.repo_meta(id)? {
-            Some(meta) if !meta.private || self.can_read_private() => Ok(meta),
-            _ => Err(self.repo_not_found()),
-        }
-    }
-
-    /// Loads a repo the caller may write.
-    pub(crate) fn writable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
-        self.require_write()?;
-        self.state
-            .store
-            .repo_meta(id)?
-            .ok_or_else(|| self.repo_not_found())
-    }
-}
-
-fn invalid_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "Invalid credentials in Authorization header",
-    )
-    .code("Unauthorized")
-}
-
 /// Builds the router: one fallback that routes by hand.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new().fallback(dispatch).with_state(state)
-}
-
-fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-fn form_decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 fn is_transfer_path(path: &str) -> bool {
@@ -337,51 +127,9 @@ async fn dispatch(
         _ => {}
     }
 
-    let segs: Result<Vec<String>, _> = raw_path
-        .split('/')
-        .skip(1)
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-        })
-        .collect();
-    let Ok(mut segs) = segs else {
-        return ApiError::bad_request("the request path is not valid UTF-8 after percent-decoding")
-            .into_response();
-    };
-    if segs.last().is_some_and(|s| s.is_empty()) && segs.len() > 1 {
-        segs.pop();
-    }
-    // Absolute URLs follow the Host the client used (or the one a proxy forwarded).
-    let header_str = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned())
-            .filter(|v| valid_host(v))
-    };
-    let host = header_str("x-forwarded-host")
-        .or_else(|| header_str(header::HOST.as_str()))
-        .or_else(|| state.addr.get().map(|a| a.to_string()))
-        .unwrap_or_else(|| "127.0.0.1".to_owned());
-    let scheme = match header_str("x-forwarded-proto").as_deref() {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let (auth, token_name) = authenticate(&state, &headers);
-    let query = parts.uri.query().map(parse_query).unwrap_or_default();
-    let ctx = Ctx {
-        state: state.clone(),
-        method,
-        raw_path,
-        segs,
-        query,
-        headers,
-        base: format!("{scheme}://{host}"),
-        auth,
-        token_name,
+    let ctx = match Ctx::new(state, method, &parts.uri, headers) {
+        Ok(ctx) => ctx,
+        Err(e) => return e.into_response(),
     };
     let mut resp = match route(&ctx, body).await {
         Ok(r) => r,
@@ -408,15 +156,6 @@ async fn dispatch(
     resp
 }
 
-/// Whether a Host value is safe to put into URLs and headers: a name or address and a port.
-fn valid_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 255
-        && h.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
-        })
-}
-
 /// Marks a response as the last on its connection (used when the request body was not read).
 fn close_connection(resp: &mut Response) {
     resp.headers_mut()
@@ -435,49 +174,6 @@ fn fault_status(code: u16, retry_after: Option<u64>) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
-}
-
-fn authenticate(state: &AppState, headers: &HeaderMap) -> (Auth, String) {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return (Auth::Anonymous, String::new());
-    };
-    let Some(token) = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-    else {
-        return (Auth::Invalid, String::new());
-    };
-    let c = &state.config;
-    let position = |list: &[String]| list.iter().position(|t| t == token);
-    if let Some(i) = position(&c.write_tokens) {
-        (Auth::Write, format!("write-token-{}", i + 1))
-    } else if let Some(i) = position(&c.read_tokens) {
-        (Auth::Read, format!("read-token-{}", i + 1))
-    } else if let Some(i) = position(&c.guest_tokens) {
-        (Auth::Guest, format!("guest-token-{}", i + 1))
-    } else {
-        (Auth::Invalid, String::new())
-    }
-}
-
-fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method not allowed on this path",
-    )
-}
-
-fn page_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "Sorry, we can't find the page you are looking for.",
-    )
-    .code("NotFound")
 }
 
 /// Joins revision segments: `refs/pr/1` may arrive as one `%2F` segment or as three.
@@ -523,7 +219,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
             };
             let rest = &ctx.segs[skip..];
             if rest.len() < 3 {
-                return Err(page_not_found());
+                return Err(ApiError::page_not_found());
             }
             if let Some(name) = rest[1].strip_suffix(".git") {
                 let id = RepoId::new(kind, &rest[0], name).ok_or_else(|| ctx.repo_not_found())?;
@@ -535,7 +231,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
                     ["info", "lfs", "objects", "verify"] if m == Method::POST => {
                         transfer::lfs_verify(ctx, &id, body).await
                     }
-                    _ => Err(page_not_found()),
+                    _ => Err(ApiError::page_not_found()),
                 };
             }
             if rest[2] == "resolve" && (m == Method::GET || m == Method::HEAD) {
@@ -544,9 +240,9 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
                 let (rev, path) = take_revision(&rest[3..]);
                 return transfer::resolve(ctx, &id, &rev, &path.join("/")).await;
             }
-            Err(page_not_found())
+            Err(ApiError::page_not_found())
         }
-        _ => Err(page_not_found()),
+        _ => Err(ApiError::page_not_found()),
     }
 }
 
@@ -580,52 +276,9 @@ async fn repo_api(ctx: &Ctx, id: &RepoId, rest: &[String], body: Body) -> ApiRes
         .code("NotFound")),
         None
         | Some("revision" | "tree" | "paths-info" | "preupload" | "commit" | "refs")
-        | Some("commits" | "tag" | "branch" | "settings") => Err(method_not_allowed()),
-        _ => Err(page_not_found()),
+        | Some("commits" | "tag" | "branch" | "settings") => Err(ApiError::method_not_allowed()),
+        _ => Err(ApiError::page_not_found()),
     }
-}
-
-/// Reads a whole (small) request body, refusing more than `limit` bytes.
-pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let mut stream = body.into_data_stream();
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body is larger than {limit} bytes"),
-            ));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
-}
-
-/// Reads and parses a JSON body.
-pub(crate) async fn read_json<T: for<'de> Deserialize<'de>>(
-    ctx: &Ctx,
-    body: Body,
-) -> Result<T, ApiError> {
-    let bytes = read_body(body, ctx.state.config.max_json_bytes).await?;
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
 }
 
 pub(crate) fn repo_url(ctx: &Ctx, id: &RepoId) -> String {
@@ -759,7 +412,7 @@ async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
             lfs: None,
         },
     );
-    let record = make_commit(Vec::new(), files, "system", "initial commit", "");
+    let record = store::new_commit(Vec::new(), files, "system", "initial commit", "");
     store.write_commit(&id, &record)?;
     let mut refs = Refs::default();
     refs.branches.insert("main".to_owned(), record.id.clone());
@@ -820,29 +473,6 @@ async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
     }
     ctx.state.store.write_repo_meta(id, &meta)?;
     Ok(axum::Json(json!({"private": meta.private})).into_response())
-}
-
-/// Builds a commit record with its tree and id computed.
-pub(crate) fn make_commit(
-    parents: Vec<String>,
-    files: BTreeMap<String, FileEntry>,
-    author: &str,
-    title: &str,
-    message: &str,
-) -> CommitRecord {
-    let tree = store::tree_ids(&files).remove("").unwrap_or_default();
-    let secs = unix_now();
-    let id = store::commit_id(&tree, &parents, author, secs, title, message);
-    CommitRecord {
-        id,
-        parents,
-        tree,
-        title: title.to_owned(),
-        message: message.to_owned(),
-        author: author.to_owned(),
-        date: now_rfc3339(),
-        files,
-    }
 }
 
 /// Resolves a revision to a commit id: branch, tag, `refs/...`, then a 40-hex commit.
@@ -1173,10 +803,6 @@ fn paginate(
     Ok((start, Some(format!("<{url}>; rel=\"next\""))))
 }
 
-fn form_encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
 async fn paths_info(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
     let is_json = ctx
         .headers
@@ -1195,7 +821,7 @@ async fn paths_info(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult 
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
         (b.paths, b.expand)
     } else {
-        let form = parse_query(&String::from_utf8_lossy(&bytes));
+        let form = parse_form(&String::from_utf8_lossy(&bytes));
         let paths: Vec<String> = form
             .iter()
             .filter(|(k, _)| k == "paths" || k == "paths[]")
@@ -1679,7 +1305,7 @@ async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
             }
         }
     }
-    let record = make_commit(
+    let record = store::new_commit(
         vec![head],
         files,
         &ctx.state.config.user,

@@ -25,10 +25,9 @@
 //!   (tested with fault injection). A failed commit creates no branch; a tag name is refused.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -40,11 +39,12 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
-use crate::api::{Auth, Ctx, RepoLocks, make_commit, now_rfc3339, read_body};
+use crate::context::{Auth, Ctx, RepoLocks, read_body, token_auth};
 use crate::store::{
     self, CommitRecord, FileEntry, LfsInfo, RepoId, RepoKind, RepoMeta, Store, check_repo_path,
-    is_sha256_hex, random_hex, sync_dir,
+    is_sha256_hex, random_hex, sha256_file, sync_dir,
 };
+use crate::store::{new_commit as make_commit, now_rfc3339, unix_secs};
 
 /// ModelScope's default branch.
 pub const DEFAULT_BRANCH: &str = "master";
@@ -133,8 +133,8 @@ impl From<std::io::Error> for MsError {
     }
 }
 
-impl From<crate::api::ApiError> for MsError {
-    fn from(err: crate::api::ApiError) -> MsError {
+impl From<crate::error::ApiError> for MsError {
+    fn from(err: crate::error::ApiError) -> MsError {
         // Only the shared body reader produces these: a body too large or cut short.
         MsError::bad(format!("{err:?}"))
     }
@@ -182,16 +182,7 @@ fn auth(ctx: &Ctx) -> Auth {
     let Some(token) = session_cookie(ctx) else {
         return Auth::Anonymous;
     };
-    let c = &ctx.state.config;
-    if c.write_tokens.contains(&token) {
-        Auth::Write
-    } else if c.read_tokens.contains(&token) {
-        Auth::Read
-    } else if c.guest_tokens.contains(&token) {
-        Auth::Guest
-    } else {
-        Auth::Invalid
-    }
+    token_auth(&ctx.state.config, &token).0
 }
 
 /// The `m_session_id` cookie, if the request carries one.
@@ -504,13 +495,6 @@ async fn delete_model(ctx: &Ctx, owner: &str, name: &str) -> MsResult {
     ok(Value::Null)
 }
 
-fn unix_secs(rfc3339: &str) -> u64 {
-    humantime::parse_rfc3339_weak(rfc3339)
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
-}
-
 /// `GET /api/v1/models/{id}/revisions`: branches and tags with their commit and time.
 fn revisions(ctx: &Ctx, owner: &str, name: &str) -> MsResult {
     let st = ctx.state.modelscope.store(ctx)?;
@@ -530,20 +514,10 @@ fn revisions(ctx: &Ctx, owner: &str, name: &str) -> MsResult {
 
 /// The sha256 of a stored file: from the LFS info, or hashed from the blob (small files).
 fn file_sha256(st: &Store, entry: &FileEntry) -> Result<String, MsError> {
-    if let Some(lfs) = &entry.lfs {
-        return Ok(lfs.sha256.clone());
+    match &entry.lfs {
+        Some(lfs) => Ok(lfs.sha256.clone()),
+        None => Ok(sha256_file(&st.blob_path(&entry.oid))?.1),
     }
-    let mut f = std::fs::File::open(st.blob_path(&entry.oid))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 /// `GET /api/v1/models/{id}/repo/files?Revision=&Recursive=&Root=`: `Data.Files`, sorted by path.

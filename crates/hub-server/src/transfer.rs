@@ -6,11 +6,11 @@
 //! disconnects mid-upload leaves at most a temporary file, removed at once or at the next start.
 
 use std::collections::HashMap;
-use std::io::{Read as _, SeekFrom};
+use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -22,8 +22,10 @@ use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
-use crate::api::{ApiError, ApiResult, Ctx, load_rev, read_json};
-use crate::store::{RepoId, is_sha256_hex, random_hex, sync_dir};
+use crate::api::load_rev;
+use crate::context::{Ctx, read_json};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{RepoId, is_sha256_hex, random_hex, sha256_file, sync_dir, unix_now};
 
 /// The largest LFS object accepted (the Hub's LFS path limit).
 const MAX_LFS_SIZE: u64 = 50 * 1000 * 1000 * 1000;
@@ -495,23 +497,9 @@ async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
     let path = data_path(ctx, token);
     let mut guard = TempGuard(Some(path.clone()));
     let hash_path = path.clone();
-    let (size, got) = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, String)> {
-        let mut file = std::fs::File::open(&hash_path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; IO_CHUNK];
-        let mut n = 0u64;
-        loop {
-            let read = file.read(&mut buf)?;
-            if read == 0 {
-                break;
-            }
-            hasher.update(&buf[..read]);
-            n += read as u64;
-        }
-        Ok((n, hex::encode(hasher.finalize())))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (size, got) = tokio::task::spawn_blocking(move || sha256_file(&hash_path))
+        .await
+        .map_err(ApiError::internal)??;
     if size != upload.size {
         return Err(size_mismatch(size, upload.size));
     }
@@ -530,13 +518,6 @@ async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
         .multipart_uploads
         .fetch_add(1, Ordering::Relaxed);
     Ok(lfs_json(json!({"success": true})))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
 }
 
 fn cdn_signature(secret: &str, oid: &str, expires: u64) -> String {

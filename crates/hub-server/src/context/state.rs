@@ -1,0 +1,78 @@
+//! The state every request of one server shares: configuration, the stores, per-repo locks,
+//! upload sessions, counters and fault rules.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::config::ServerConfig;
+use crate::fault::Faults;
+use crate::store::{RepoId, Store};
+
+/// State shared by every request of one server.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub config: ServerConfig,
+    /// The Hub mode's store, at the root of the data directory.
+    pub store: Store,
+    /// Locks of the Hub mode's repos.
+    pub locks: RepoLocks,
+    pub faults: Faults,
+    pub counters: Counters,
+    pub uploads: crate::transfer::Uploads,
+    /// A per-process secret signing CDN URLs.
+    pub cdn_secret: String,
+    /// The port of the CDN listener when `lfs_redirect` is on.
+    pub cdn_port: OnceLock<u16>,
+    /// The main listener's address, for requests without a Host header.
+    pub addr: OnceLock<SocketAddr>,
+    /// Becomes true when the server is asked to stop, so stalled requests end at once.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The ModelScope-compatible mode (`/api/v1`, `/openapi/v1`).
+    pub modelscope: crate::modelscope::MsState,
+}
+
+/// Counters of what the server has seen, for assertions in tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests to `/api/...` and the LFS batch/verify endpoints.
+    pub api_requests: u64,
+    /// Requests that move file bytes: resolve, upload PUTs, multipart completion, CDN GETs.
+    pub transfer_requests: u64,
+    /// Commits created by the commit endpoint (not counting repo creation).
+    pub commits: u64,
+    /// Bytes received by the upload endpoints (basic PUT and part PUTs).
+    pub upload_bytes: u64,
+    /// Whether any request to an upload or CDN URL carried an `Authorization` header.
+    pub auth_on_presigned: bool,
+    /// LFS objects stored through a basic (single PUT) upload.
+    pub basic_uploads: u64,
+    /// LFS objects stored through a completed multipart upload.
+    pub multipart_uploads: u64,
+    /// Requests answered by a fault rule (any action).
+    pub faults_fired: u64,
+}
+
+/// The live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub api_requests: AtomicU64,
+    pub transfer_requests: AtomicU64,
+    pub commits: AtomicU64,
+    pub upload_bytes: AtomicU64,
+    pub auth_on_presigned: AtomicBool,
+    pub basic_uploads: AtomicU64,
+    pub multipart_uploads: AtomicU64,
+}
+
+/// Per-repo locks serialising writes (commits, refs, create, delete).
+#[derive(Debug, Default)]
+pub(crate) struct RepoLocks(Mutex<HashMap<RepoId, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RepoLocks {
+    pub(crate) fn get(&self, id: &RepoId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(id.clone()).or_default().clone()
+    }
+}

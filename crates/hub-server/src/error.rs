@@ -1,0 +1,115 @@
+//! The one error type of every handler: an HTTP status, a message that says what to do, and
+//! the machine-readable parts the Hub's clients read (`X-Error-Code`, extra JSON fields).
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// An error answer: status, optional `X-Error-Code`, JSON body `{"error": message, ...}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: Option<&'static str>,
+    message: String,
+    extra: Vec<(&'static str, Value)>,
+    headers: Vec<(HeaderName, String)>,
+}
+
+/// What every handler returns.
+pub(crate) type ApiResult = Result<Response, ApiError>;
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: None,
+            message: message.into(),
+            extra: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message).code("BadRequest")
+    }
+
+    /// Sets the `X-Error-Code` huggingface_hub maps to its exception classes.
+    pub(crate) fn code(mut self, code: &'static str) -> ApiError {
+        self.code = Some(code);
+        self
+    }
+
+    /// Adds a field to the JSON body next to `error`.
+    pub(crate) fn with(mut self, key: &'static str, value: Value) -> ApiError {
+        self.extra.push((key, value));
+        self
+    }
+
+    /// Adds a response header.
+    pub(crate) fn header(mut self, name: HeaderName, value: String) -> ApiError {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(crate) fn internal(err: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {err}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal server error: {err}"),
+        )
+    }
+
+    pub(crate) fn revision_not_found(rev: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("Invalid rev id: {rev}"))
+            .code("RevisionNotFound")
+    }
+
+    pub(crate) fn entry_not_found(path: &str, commit: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, format!("Entry not found: {path}"))
+            .code("EntryNotFound")
+            .header(HeaderName::from_static("x-repo-commit"), commit.to_owned())
+    }
+
+    pub(crate) fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this path",
+        )
+    }
+
+    pub(crate) fn page_not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Sorry, we can't find the page you are looking for.",
+        )
+        .code("NotFound")
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(err: std::io::Error) -> ApiError {
+        ApiError::internal(err)
+    }
+}
+
+/// The Hub's form: `{"error": message, ...extra}` with `X-Error-Code` and extra headers.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), Value::String(self.message));
+        for (k, v) in self.extra {
+            body.insert(k.into(), v);
+        }
+        let mut resp = (self.status, axum::Json(Value::Object(body))).into_response();
+        if let Some(code) = self.code {
+            resp.headers_mut()
+                .insert("x-error-code", HeaderValue::from_static(code));
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+        resp
+    }
+}

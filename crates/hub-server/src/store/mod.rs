@@ -1,0 +1,208 @@
+//! The on-disk store: repos, refs, commits with their file manifests, and content-addressed
+//! objects. The bottom layer of the server: it knows nothing of HTTP, requests or either API.
+//!
+//! Layout under the data directory (the ModelScope mode keeps a second store of the same shape
+//! under `modelscope/`):
+//! ```text
+//! repos/{models|datasets|spaces}/{ns}/{name}/repo.json      repo metadata
+//! repos/.../refs.json                                        branches, tags, pull requests
+//! repos/.../commits/{commit id}.json                         one commit and its full manifest
+//! objects/lfs/{aa}/{sha256}                                  verified LFS objects
+//! objects/blobs/{aa}/{git sha1}                              regular file contents
+//! tmp/                                                       uploads in progress (cleared at start)
+//! ```
+//! Every metadata file is written to a temporary file in the same directory, fsynced, renamed
+//! over the target and the directory fsynced, so a crash never leaves a half-written file.
+
+mod files;
+mod git;
+mod gitattributes;
+mod model;
+mod paths;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::ServerError;
+
+pub use files::{random_hex, sha256_file, sync_dir, write_atomic};
+pub use git::{
+    git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, now_rfc3339, tree_ids,
+    unix_now, unix_secs,
+};
+pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
+pub use model::{CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta};
+pub use paths::check_repo_path;
+
+/// The store rooted at a data directory.
+#[derive(Debug)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) a store and clears leftovers of interrupted uploads.
+    pub fn open(root: PathBuf) -> Result<Store, ServerError> {
+        let store = Store { root };
+        for dir in [
+            store.root.join("repos"),
+            store.root.join("objects/lfs"),
+            store.root.join("objects/blobs"),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|e| ServerError::io(&dir, e))?;
+        }
+        let tmp = store.tmp_dir();
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| ServerError::io(&tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| ServerError::io(&tmp, e))?;
+        Ok(store)
+    }
+
+    /// Where uploads in progress are written; same file system as `objects/`.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// The directory of a repo.
+    pub fn repo_dir(&self, id: &RepoId) -> PathBuf {
+        self.root
+            .join("repos")
+            .join(id.kind.plural())
+            .join(&id.namespace)
+            .join(&id.name)
+    }
+
+    /// The final path of an LFS object.
+    pub fn lfs_path(&self, sha256: &str) -> PathBuf {
+        self.root
+            .join("objects/lfs")
+            .join(&sha256[..2])
+            .join(sha256)
+    }
+
+    /// The final path of a regular file blob.
+    pub fn blob_path(&self, oid: &str) -> PathBuf {
+        self.root.join("objects/blobs").join(&oid[..2]).join(oid)
+    }
+
+    /// The size of a stored LFS object, if it is stored.
+    pub fn lfs_size(&self, sha256: &str) -> Option<u64> {
+        if !is_sha256_hex(sha256) {
+            return None;
+        }
+        std::fs::metadata(self.lfs_path(sha256))
+            .ok()
+            .map(|m| m.len())
+    }
+
+    /// Stores a regular file's content under its git blob id and returns the id.
+    pub fn put_blob(&self, content: &[u8]) -> io::Result<String> {
+        let oid = git_blob_id(content);
+        let path = self.blob_path(&oid);
+        if !path.exists() {
+            write_atomic(&path, content)?;
+        }
+        Ok(oid)
+    }
+
+    /// Reads a repo's metadata; `None` if the repo does not exist.
+    pub fn repo_meta(&self, id: &RepoId) -> io::Result<Option<RepoMeta>> {
+        read_json(&self.repo_dir(id).join("repo.json"))
+    }
+
+    /// Every repo of one kind, sorted by namespace and name.
+    pub fn list_repos(&self, kind: RepoKind) -> io::Result<Vec<(RepoId, RepoMeta)>> {
+        let dir = self.root.join("repos").join(kind.plural());
+        let mut out = Vec::new();
+        for ns in read_dir_names(&dir)? {
+            for name in read_dir_names(&dir.join(&ns))? {
+                if let Some(id) = RepoId::new(kind, &ns, &name)
+                    && let Some(meta) = self.repo_meta(&id)?
+                {
+                    out.push((id, meta));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Writes a repo's metadata.
+    pub fn write_repo_meta(&self, id: &RepoId, meta: &RepoMeta) -> io::Result<()> {
+        write_json(&self.repo_dir(id).join("repo.json"), meta)
+    }
+
+    /// Reads a repo's refs.
+    pub fn refs(&self, id: &RepoId) -> io::Result<Refs> {
+        Ok(read_json(&self.repo_dir(id).join("refs.json"))?.unwrap_or_default())
+    }
+
+    /// Writes a repo's refs.
+    pub fn write_refs(&self, id: &RepoId, refs: &Refs) -> io::Result<()> {
+        write_json(&self.repo_dir(id).join("refs.json"), refs)
+    }
+
+    /// Reads one commit of a repo.
+    pub fn commit(&self, id: &RepoId, commit: &str) -> io::Result<Option<CommitRecord>> {
+        if !is_sha1_hex(commit) {
+            return Ok(None);
+        }
+        read_json(
+            &self
+                .repo_dir(id)
+                .join("commits")
+                .join(format!("{commit}.json")),
+        )
+    }
+
+    /// Writes one commit of a repo.
+    pub fn write_commit(&self, id: &RepoId, record: &CommitRecord) -> io::Result<()> {
+        write_json(
+            &self
+                .repo_dir(id)
+                .join("commits")
+                .join(format!("{}.json", record.id)),
+            record,
+        )
+    }
+
+    /// Deletes a repo: renamed into `tmp/` first so it disappears atomically, then removed.
+    pub fn delete_repo(&self, id: &RepoId) -> io::Result<()> {
+        let dir = self.repo_dir(id);
+        let grave = self.tmp_dir().join(format!("deleted-{}", random_hex(8)));
+        std::fs::rename(&dir, &grave)?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+        std::fs::remove_dir_all(&grave)
+    }
+}
+
+fn read_dir_names(dir: &Path) -> io::Result<Vec<String>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> io::Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| io::Error::other(format!("corrupt {}: {e}", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    write_atomic(path, &bytes)
+}

@@ -1,0 +1,65 @@
+//! Which paths a repo may hold, checked once for every payload that names one (commits and
+//! preupload, in both modes).
+
+/// Checks a path from a commit or preupload payload. Returns the normalised path (a trailing
+/// `/` removed when `allow_trailing_slash`) or a message saying what is wrong.
+pub fn check_repo_path(path: &str, allow_trailing_slash: bool) -> Result<String, String> {
+    let trimmed = if allow_trailing_slash {
+        path.strip_suffix('/').unwrap_or(path)
+    } else {
+        path
+    };
+    let bad = |why: &str| Err(format!("invalid path {path:?}: {why}"));
+    if trimmed.is_empty() {
+        return bad("it is empty");
+    }
+    if trimmed.len() > 1024 {
+        return bad("it is longer than 1024 bytes");
+    }
+    if trimmed.starts_with('/') {
+        return bad("it must be relative to the repo root");
+    }
+    if trimmed.contains('\\') {
+        return bad("backslashes are not allowed");
+    }
+    if trimmed.chars().any(|c| c.is_control()) {
+        return bad("control characters are not allowed");
+    }
+    // A leading drive letter (`C:x`, `C:/x`) would escape the snapshot folder of a client
+    // that writes the file on Windows; the Hub client and the registry refuse it too.
+    let bytes = trimmed.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return bad("a drive letter is not allowed");
+    }
+    for segment in trimmed.split('/') {
+        if segment.is_empty() {
+            return bad("it contains an empty segment");
+        }
+        if segment.len() > 255 {
+            return bad("a segment is longer than 255 bytes, which no file system can store");
+        }
+        if segment == "." || segment == ".." {
+            return bad("'.' and '..' segments are not allowed");
+        }
+        if segment == ".git" {
+            return bad("'.git' is reserved");
+        }
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_paths_are_rejected() {
+        for bad in [
+            "../x", "a/../b", "/abs", "a\\b", "a\0b", "a\nb", "", "a//b", ".git/x",
+        ] {
+            assert!(check_repo_path(bad, false).is_err(), "{bad:?}");
+        }
+        assert_eq!(check_repo_path("dir/", true).unwrap(), "dir");
+        assert_eq!(check_repo_path("a/b.txt", false).unwrap(), "a/b.txt");
+    }
+}
