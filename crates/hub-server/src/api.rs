@@ -26,7 +26,8 @@ use crate::context::{
 use crate::error::{ApiError, ApiResult};
 use crate::fault::{Action, BodyFault, ConnInfo, faulty_body, tracked_body};
 use crate::store::{
-    self, CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta, check_repo_path,
+    self, CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta, check_addition,
+    check_ref_name, check_repo_path,
 };
 use crate::transfer;
 
@@ -396,35 +397,7 @@ async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         .code("RepoExists")
         .with("url", Value::String(url)));
     }
-    // A repo left half-created by a crash (no repo.json) is cleared and made again.
-    let dir = store.repo_dir(&id);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let content = store::DEFAULT_GITATTRIBUTES.as_bytes();
-    let oid = store.put_blob(content)?;
-    let mut files = BTreeMap::new();
-    files.insert(
-        ".gitattributes".to_owned(),
-        FileEntry {
-            oid,
-            size: content.len() as u64,
-            lfs: None,
-        },
-    );
-    let record = store::new_commit(Vec::new(), files, "system", "initial commit", "");
-    store.write_commit(&id, &record)?;
-    let mut refs = Refs::default();
-    refs.branches.insert("main".to_owned(), record.id.clone());
-    store.write_refs(&id, &refs)?;
-    // repo.json is written last: it marks the repo as existing.
-    store.write_repo_meta(
-        &id,
-        &RepoMeta {
-            private,
-            created_at: record.date.clone(),
-        },
-    )?;
+    store.create_repo(&id, DEFAULT_BRANCH, "system", private)?;
     Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
 }
 
@@ -475,38 +448,22 @@ async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
     Ok(axum::Json(json!({"private": meta.private})).into_response())
 }
 
-/// Resolves a revision to a commit id: branch, tag, `refs/...`, then a 40-hex commit.
+/// The Hub's default branch.
+pub(crate) const DEFAULT_BRANCH: &str = "main";
+
+/// Resolves a revision of a Hub repo to a commit id (see `Store::resolve_revision`).
 pub(crate) fn resolve_rev(
     ctx: &Ctx,
     id: &RepoId,
     refs: &Refs,
     rev: &str,
 ) -> Result<String, ApiError> {
-    let rev = if rev.is_empty() { "main" } else { rev };
-    if let Some(c) = refs.branches.get(rev).or_else(|| refs.tags.get(rev)) {
-        return Ok(c.clone());
-    }
-    if let Some(b) = rev.strip_prefix("refs/heads/")
-        && let Some(c) = refs.branches.get(b)
-    {
-        return Ok(c.clone());
-    }
-    if let Some(t) = rev.strip_prefix("refs/tags/")
-        && let Some(c) = refs.tags.get(t)
-    {
-        return Ok(c.clone());
-    }
-    if let Some(n) = rev
-        .strip_prefix("refs/pr/")
-        .and_then(|n| n.parse::<u64>().ok())
-        && let Some(c) = refs.pulls.get(&n)
-    {
-        return Ok(c.clone());
-    }
-    if store::is_sha1_hex(rev) && ctx.state.store.commit(id, rev)?.is_some() {
-        return Ok(rev.to_owned());
-    }
-    Err(ApiError::revision_not_found(rev))
+    ctx.state
+        .store
+        .resolve_revision(id, refs, rev, DEFAULT_BRANCH)?
+        .ok_or_else(|| {
+            ApiError::revision_not_found(if rev.is_empty() { DEFAULT_BRANCH } else { rev })
+        })
 }
 
 /// Loads the commit a revision points to in a readable repo.
@@ -516,11 +473,12 @@ pub(crate) fn load_rev(
     rev: &str,
 ) -> Result<(RepoMeta, CommitRecord), ApiError> {
     let meta = ctx.readable_repo(id)?;
-    let refs = ctx.state.store.refs(id)?;
-    let commit = resolve_rev(ctx, id, &refs, rev)?;
-    let record =
-        ctx.state.store.commit(id, &commit)?.ok_or_else(|| {
-            ApiError::internal(format!("commit {commit} is missing from the store"))
+    let record = ctx
+        .state
+        .store
+        .load_revision(id, rev, DEFAULT_BRANCH)?
+        .ok_or_else(|| {
+            ApiError::revision_not_found(if rev.is_empty() { DEFAULT_BRANCH } else { rev })
         })?;
     Ok((meta, record))
 }
@@ -1091,14 +1049,7 @@ fn parse_op(ctx: &Ctx, kind: RepoKind, key: &str, value: Value) -> Result<Op, Ap
             }
             check_readme(kind, &path, &bytes)?;
             let oid = ctx.state.store.put_blob(&bytes)?;
-            Ok(Op::Add(
-                path,
-                FileEntry {
-                    oid,
-                    size: bytes.len() as u64,
-                    lfs: None,
-                },
-            ))
+            Ok(Op::Add(path, FileEntry::regular(oid, bytes.len() as u64)))
         }
         "lfsFile" => {
             let path = check_repo_path(&field("path")?, false).map_err(invalid_path)?;
@@ -1128,18 +1079,7 @@ fn parse_op(ctx: &Ctx, kind: RepoKind, key: &str, value: Value) -> Result<Op, Ap
                     "LFS object {oid} for {path} has {stored} bytes, not the {size} the commit says"
                 )));
             }
-            let pointer = store::lfs_pointer(&oid, stored);
-            Ok(Op::Add(
-                path,
-                FileEntry {
-                    oid: store::git_blob_id(pointer.as_bytes()),
-                    size: stored,
-                    lfs: Some(LfsInfo {
-                        sha256: oid,
-                        size: stored,
-                    }),
-                },
-            ))
+            Ok(Op::Add(path, FileEntry::lfs(oid, stored)))
         }
         "deletedFile" => Ok(Op::DeleteFile(
             check_repo_path(&field("path")?, false).map_err(invalid_path)?,
@@ -1260,26 +1200,7 @@ async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
     for op in ops {
         match op {
             Op::Add(path, entry) => {
-                // A file cannot replace a directory or live under a file.
-                let under = format!("{path}/");
-                if files
-                    .range(under.clone()..)
-                    .next()
-                    .is_some_and(|(p, _)| p.starts_with(&under))
-                {
-                    return Err(invalid_path(format!(
-                        "{path} is a directory in the repo: delete it first"
-                    )));
-                }
-                let mut ancestor = path.as_str();
-                while let Some((up, _)) = ancestor.rsplit_once('/') {
-                    if files.contains_key(up) {
-                        return Err(invalid_path(format!(
-                            "{up} is a file, so {path} cannot be added under it"
-                        )));
-                    }
-                    ancestor = up;
-                }
+                check_addition(&files, &path).map_err(invalid_path)?;
                 files.insert(path, entry);
             }
             Op::DeleteFile(path) => {
@@ -1416,22 +1337,6 @@ fn commits(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
     Ok(resp)
 }
 
-/// Whether a branch or tag name is a valid git ref component sequence.
-fn valid_ref_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && !name.starts_with(['-', '/', '.'])
-        && !name.ends_with(['/', '.'])
-        && !name.ends_with(".lock")
-        && !name.contains("..")
-        && !name.contains("//")
-        && !name.contains("@{")
-        && !name.starts_with("refs/")
-        && !name
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
-}
-
 async fn create_tag(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult {
     #[derive(Deserialize)]
     struct TagBody {
@@ -1439,12 +1344,12 @@ async fn create_tag(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> ApiResult 
     }
     ctx.writable_repo(id)?;
     let req: TagBody = read_json(ctx, body).await?;
-    if !valid_ref_name(&req.tag) {
-        return Err(ApiError::bad_request(format!(
-            "Invalid reference for a tag: {:?}",
+    check_ref_name(&req.tag).map_err(|why| {
+        ApiError::bad_request(format!(
+            "Invalid reference for a tag: {:?} ({why})",
             req.tag
-        )));
-    }
+        ))
+    })?;
     let lock = ctx.state.locks.get(id);
     let _guard = lock.lock().await;
     let store = &ctx.state.store;
@@ -1470,11 +1375,11 @@ async fn create_branch(ctx: &Ctx, id: &RepoId, branch: &str, body: Body) -> ApiR
     }
     ctx.writable_repo(id)?;
     let req: BranchBody = read_json(ctx, body).await?;
-    if !valid_ref_name(branch) {
-        return Err(ApiError::bad_request(format!(
-            "Invalid reference for a branch: {branch:?}"
-        )));
-    }
+    check_ref_name(branch).map_err(|why| {
+        ApiError::bad_request(format!(
+            "Invalid reference for a branch: {branch:?} ({why})"
+        ))
+    })?;
     let lock = ctx.state.locks.get(id);
     let _guard = lock.lock().await;
     let store = &ctx.state.store;
@@ -1532,16 +1437,6 @@ mod tests {
         // A multibyte character cut by the sample boundary is still text.
         let text = "é".repeat(10);
         assert!(!looks_binary(&text.as_bytes()[..text.len() - 1]));
-    }
-
-    #[test]
-    fn ref_names() {
-        assert!(valid_ref_name("v1.0"));
-        assert!(valid_ref_name("feature/x"));
-        assert!(!valid_ref_name("a b"));
-        assert!(!valid_ref_name("a..b"));
-        assert!(!valid_ref_name("x.lock"));
-        assert!(!valid_ref_name(""));
     }
 
     #[test]

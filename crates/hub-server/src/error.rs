@@ -1,15 +1,22 @@
 //! The one error type of every handler: an HTTP status, a message that says what to do, and
-//! the machine-readable parts the Hub's clients read (`X-Error-Code`, extra JSON fields).
+//! the machine-readable parts clients read. It has two wire forms: the Hub's (`X-Error-Code`,
+//! `{"error": ...}`) for the Hub API and the transfers, and ModelScope's envelope for the
+//! ModelScope API, so shared code (body readers, the intake, upload sessions) returns one type
+//! and the mode that answers picks the form.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-/// An error answer: status, optional `X-Error-Code`, JSON body `{"error": message, ...}`.
+use crate::store::random_hex;
+
+/// An error answer: status, message, and what each wire form adds.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
     code: Option<&'static str>,
+    /// ModelScope's business code (`Code`); the status when unset.
+    business_code: Option<u64>,
     message: String,
     extra: Vec<(&'static str, Value)>,
     headers: Vec<(HeaderName, String)>,
@@ -23,6 +30,7 @@ impl ApiError {
         ApiError {
             status,
             code: None,
+            business_code: None,
             message: message.into(),
             extra: Vec::new(),
             headers: Vec::new(),
@@ -37,6 +45,25 @@ impl ApiError {
     pub(crate) fn code(mut self, code: &'static str) -> ApiError {
         self.code = Some(code);
         self
+    }
+
+    /// Sets ModelScope's business code, which its SDK reads from the envelope's `Code`.
+    pub(crate) fn business_code(mut self, code: u64) -> ApiError {
+        self.business_code = Some(code);
+        self
+    }
+
+    /// The ModelScope form: `{"Code", "Message", "RequestId", "Success": false}` with the
+    /// status, which the SDK maps to its errors. `X-Error-Code` and extra fields are the Hub's
+    /// and are left out.
+    pub(crate) fn into_modelscope_response(self) -> Response {
+        let body = json!({
+            "Code": self.business_code.unwrap_or(u64::from(self.status.as_u16())),
+            "Message": self.message,
+            "RequestId": random_hex(16),
+            "Success": false,
+        });
+        (self.status, axum::Json(body)).into_response()
     }
 
     /// Adds a field to the JSON body next to `error`.

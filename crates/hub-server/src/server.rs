@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{ServerConfig, ServerError};
-use crate::context::{AppState, Counters, RepoLocks, Stats};
+use crate::context::{AppState, Counters, ModelScopeSite, RepoLocks, Stats, UploadSessions};
 use crate::fault::{ConnInfo, Faults, KillListener};
 use crate::store::{self, Store, random_hex};
 
@@ -225,12 +225,12 @@ async fn bind(
         faults: Faults::default(),
         counters: Counters::default(),
         locks: RepoLocks::default(),
-        uploads: crate::transfer::Uploads::default(),
+        uploads: UploadSessions::default(),
         cdn_secret: random_hex(32),
         cdn_port: OnceLock::new(),
         addr: OnceLock::new(),
         stopping,
-        modelscope: crate::modelscope::MsState::default(),
+        modelscope: ModelScopeSite::default(),
     });
     let _ = state.addr.set(local);
     if let Some(cdn) = &cdn

@@ -7,6 +7,7 @@
 
 mod auth;
 mod body;
+mod sessions;
 mod state;
 
 use std::sync::Arc;
@@ -15,8 +16,9 @@ use axum::http::{HeaderMap, Method, Uri, header};
 
 pub(crate) use auth::{Auth, invalid_credentials, token_auth};
 pub(crate) use body::{read_body, read_json};
+pub(crate) use sessions::{Site, Upload, UploadKind, UploadSessions};
 pub use state::Stats;
-pub(crate) use state::{AppState, Counters, RepoLocks};
+pub(crate) use state::{AppState, Counters, ModelScopeSite, RepoLocks};
 
 use crate::error::ApiError;
 

@@ -1,12 +1,14 @@
-//! The state every request of one server shares: configuration, the stores, per-repo locks,
-//! upload sessions, counters and fault rules.
+//! The state every request of one server shares: configuration, the two modes' stores and
+//! per-repo locks, upload sessions, counters and fault rules.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::sessions::UploadSessions;
 use crate::config::ServerConfig;
+use crate::error::ApiError;
 use crate::fault::Faults;
 use crate::store::{RepoId, Store};
 
@@ -20,7 +22,8 @@ pub(crate) struct AppState {
     pub locks: RepoLocks,
     pub faults: Faults,
     pub counters: Counters,
-    pub uploads: crate::transfer::Uploads,
+    /// Upload sessions of both modes.
+    pub uploads: UploadSessions,
     /// A per-process secret signing CDN URLs.
     pub cdn_secret: String,
     /// The port of the CDN listener when `lfs_redirect` is on.
@@ -29,8 +32,35 @@ pub(crate) struct AppState {
     pub addr: OnceLock<SocketAddr>,
     /// Becomes true when the server is asked to stop, so stalled requests end at once.
     pub stopping: tokio::sync::watch::Receiver<bool>,
-    /// The ModelScope-compatible mode (`/api/v1`, `/openapi/v1`).
-    pub modelscope: crate::modelscope::MsState,
+    /// The ModelScope mode's store and locks (`/api/v1`, `/openapi/v1`).
+    pub modelscope: ModelScopeSite,
+}
+
+impl AppState {
+    /// The ModelScope mode's store, under `{data_dir}/modelscope/`, opened on first use so a
+    /// data directory only the Hub mode used stays as it was.
+    pub(crate) fn modelscope_store(&self) -> Result<Arc<Store>, ApiError> {
+        let mut slot = self
+            .modelscope
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let root = self.config.data_dir.join("modelscope");
+        let opened = Arc::new(Store::open(root).map_err(ApiError::internal)?);
+        *slot = Some(opened.clone());
+        Ok(opened)
+    }
+}
+
+/// The ModelScope mode's site: its own store (another site, so a model of the same name on
+/// the Hub side never collides with it) and the locks of its repos.
+#[derive(Debug, Default)]
+pub(crate) struct ModelScopeSite {
+    store: Mutex<Option<Arc<Store>>>,
+    pub locks: RepoLocks,
 }
 
 /// Counters of what the server has seen, for assertions in tests.

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha1::{Digest as _, Sha1};
 
-use super::model::{CommitRecord, FileEntry};
+use super::model::{CommitRecord, FileEntry, LfsInfo};
 
 /// The git blob id of some content: sha1 of `blob {len}\0{content}`.
 pub fn git_blob_id(content: &[u8]) -> String {
@@ -117,6 +117,26 @@ pub fn commit_id(
     h.update(format!("commit {}\0", text.len()).as_bytes());
     h.update(text.as_bytes());
     hex::encode(h.finalize())
+}
+
+impl FileEntry {
+    /// A regular file whose content is stored as the blob `oid`.
+    pub fn regular(oid: String, size: u64) -> FileEntry {
+        FileEntry {
+            oid,
+            size,
+            lfs: None,
+        }
+    }
+
+    /// An LFS file: its git blob id is the pointer's, its content the object `sha256`.
+    pub fn lfs(sha256: String, size: u64) -> FileEntry {
+        FileEntry {
+            oid: git_blob_id(lfs_pointer(&sha256, size).as_bytes()),
+            size,
+            lfs: Some(LfsInfo { sha256, size }),
+        }
+    }
 }
 
 /// Builds a commit record with its tree and id computed, dated now.

@@ -19,7 +19,9 @@ mod git;
 mod gitattributes;
 mod model;
 mod paths;
+mod refs;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -29,12 +31,12 @@ use crate::config::ServerError;
 
 pub use files::{random_hex, sha256_file, sync_dir, write_atomic};
 pub use git::{
-    git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, now_rfc3339, tree_ids,
-    unix_now, unix_secs,
+    git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, tree_ids, unix_now, unix_secs,
 };
 pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
-pub use model::{CommitRecord, FileEntry, LfsInfo, Refs, RepoId, RepoKind, RepoMeta};
-pub use paths::check_repo_path;
+pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
+pub use paths::{check_addition, check_repo_path};
+pub use refs::check_ref_name;
 
 /// The store rooted at a data directory.
 #[derive(Debug)]
@@ -167,6 +169,41 @@ impl Store {
                 .join(format!("{}.json", record.id)),
             record,
         )
+    }
+
+    /// Creates a repo whose first commit, on `default_branch` and by `author`, holds the
+    /// default `.gitattributes`. `repo.json` is written last: it marks the repo as existing, so
+    /// a repo left half-created by a crash (no `repo.json`) is cleared and made again.
+    pub fn create_repo(
+        &self,
+        id: &RepoId,
+        default_branch: &str,
+        author: &str,
+        private: bool,
+    ) -> io::Result<RepoMeta> {
+        let dir = self.repo_dir(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        let content = DEFAULT_GITATTRIBUTES.as_bytes();
+        let oid = self.put_blob(content)?;
+        let mut files = BTreeMap::new();
+        files.insert(
+            ".gitattributes".to_owned(),
+            FileEntry::regular(oid, content.len() as u64),
+        );
+        let record = new_commit(Vec::new(), files, author, "initial commit", "");
+        self.write_commit(id, &record)?;
+        let mut refs = Refs::default();
+        refs.branches
+            .insert(default_branch.to_owned(), record.id.clone());
+        self.write_refs(id, &refs)?;
+        let meta = RepoMeta {
+            private,
+            created_at: record.date,
+        };
+        self.write_repo_meta(id, &meta)?;
+        Ok(meta)
     }
 
     /// Deletes a repo: renamed into `tmp/` first so it disappears atomically, then removed.

@@ -1,5 +1,9 @@
 //! Which paths a repo may hold, checked once for every payload that names one (commits and
-//! preupload, in both modes).
+//! preupload, in both modes), and which additions a manifest can take.
+
+use std::collections::BTreeMap;
+
+use super::model::FileEntry;
 
 /// Checks a path from a commit or preupload payload. Returns the normalised path (a trailing
 /// `/` removed when `allow_trailing_slash`) or a message saying what is wrong.
@@ -48,6 +52,31 @@ pub fn check_repo_path(path: &str, allow_trailing_slash: bool) -> Result<String,
     Ok(trimmed.to_owned())
 }
 
+/// Checks that a file can be added at `path` to a manifest: a file cannot replace a directory
+/// or live under a file. The error says which.
+pub fn check_addition(files: &BTreeMap<String, FileEntry>, path: &str) -> Result<(), String> {
+    let under = format!("{path}/");
+    if files
+        .range(under.clone()..)
+        .next()
+        .is_some_and(|(p, _)| p.starts_with(&under))
+    {
+        return Err(format!(
+            "{path} is a directory in the repo: delete it first"
+        ));
+    }
+    let mut ancestor = path;
+    while let Some((up, _)) = ancestor.rsplit_once('/') {
+        if files.contains_key(up) {
+            return Err(format!(
+                "{up} is a file, so {path} cannot be added under it"
+            ));
+        }
+        ancestor = up;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +90,35 @@ mod tests {
         }
         assert_eq!(check_repo_path("dir/", true).unwrap(), "dir");
         assert_eq!(check_repo_path("a/b.txt", false).unwrap(), "a/b.txt");
+    }
+
+    #[test]
+    fn additions_never_mix_files_and_directories() {
+        let entry = FileEntry {
+            oid: "0".repeat(40),
+            size: 0,
+            lfs: None,
+        };
+        let files: BTreeMap<String, FileEntry> = [("a/b.txt", &entry), ("c", &entry)]
+            .into_iter()
+            .map(|(p, e)| (p.to_owned(), e.clone()))
+            .collect();
+        assert!(check_addition(&files, "a/c.txt").is_ok());
+        assert!(
+            check_addition(&files, "a/b.txt").is_ok(),
+            "replacing a file"
+        );
+        assert!(
+            check_addition(&files, "a")
+                .unwrap_err()
+                .contains("is a directory")
+        );
+        assert!(
+            check_addition(&files, "c/d")
+                .unwrap_err()
+                .contains("c is a file")
+        );
+        // A sibling whose name starts like the directory is not inside it.
+        assert!(check_addition(&files, "a.txt").is_ok());
     }
 }

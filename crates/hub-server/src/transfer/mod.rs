@@ -1,31 +1,32 @@
 //! Moving file bytes: the LFS batch API, presigned-style upload URLs (basic and multipart),
 //! verification, and `resolve`/CDN downloads streamed from disk with single-range support.
 //!
-//! Uploads stream to a temporary file in `tmp/` while hashing; the object becomes visible under
-//! `objects/lfs/` only after its size and sha256 match, through fsync and rename. A client that
-//! disconnects mid-upload leaves at most a temporary file, removed at once or at the next start.
+//! Uploaded bytes go through the one intake (`intake.rs`): an object becomes visible under
+//! `objects/lfs/` only after its size and sha256 match, through fsync and rename.
 
-use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncSeekExt as _;
 
 use crate::api::load_rev;
 use crate::context::{Ctx, read_json};
+use crate::context::{Site, Upload, UploadKind, UploadSessions};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{RepoId, is_sha256_hex, random_hex, sha256_file, sync_dir, unix_now};
+use crate::store::{RepoId, is_sha256_hex, unix_now};
+
+pub(crate) mod intake;
+
+use intake::{TempFile, publish, receive_object, sha256_of, size_mismatch, stream_into};
 
 /// The largest LFS object accepted (the Hub's LFS path limit).
 const MAX_LFS_SIZE: u64 = 50 * 1000 * 1000 * 1000;
@@ -33,73 +34,6 @@ const MAX_LFS_SIZE: u64 = 50 * 1000 * 1000 * 1000;
 const IO_CHUNK: usize = 256 * 1024;
 /// The most parts a multipart upload may have (S3's bound).
 const MAX_PARTS: u64 = 10_000;
-
-#[derive(Debug, Clone)]
-enum UploadKind {
-    Basic,
-    Multipart {
-        chunk: u64,
-        /// The ETag recorded for each part once it is stored.
-        etags: Vec<Option<String>>,
-    },
-}
-
-#[derive(Debug, Clone)]
-struct Upload {
-    oid: String,
-    size: u64,
-    expires: Instant,
-    kind: UploadKind,
-}
-
-/// Upload sessions handed out by the batch endpoint, keyed by their unguessable token.
-#[derive(Debug, Default)]
-pub(crate) struct Uploads(Mutex<HashMap<String, Upload>>);
-
-impl Uploads {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Registers an upload and forgets expired ones, deleting their partial multipart data.
-    fn insert(&self, upload: Upload, tmp_dir: &Path) -> String {
-        let token = random_hex(24);
-        let mut map = self.lock();
-        let now = Instant::now();
-        map.retain(|token, u| {
-            let live = u.expires > now;
-            if !live && matches!(u.kind, UploadKind::Multipart { .. }) {
-                let _ = std::fs::remove_file(tmp_dir.join(format!("{token}.multipart")));
-            }
-            live
-        });
-        map.insert(token.clone(), upload);
-        token
-    }
-
-    fn get(&self, token: &str) -> Result<Upload, ApiError> {
-        let map = self.lock();
-        match map.get(token) {
-            Some(u) if u.expires > Instant::now() => Ok(u.clone()),
-            _ => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this upload URL is unknown or expired: ask the LFS batch endpoint for a new one",
-            )
-            .code("UploadExpired")),
-        }
-    }
-}
-
-/// Removes a temporary file when dropped unless it was persisted.
-struct TempGuard(Option<PathBuf>);
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
 
 #[derive(Deserialize)]
 struct BatchObject {
@@ -195,23 +129,26 @@ pub(crate) async fn lfs_batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
             .multipart_chunk_size
             .max(obj.size.div_ceil(MAX_PARTS))
             .max(1);
+        let token = UploadSessions::new_token();
         let kind = if multipart {
             let parts = obj.size.div_ceil(chunk);
             UploadKind::Multipart {
                 chunk,
                 etags: vec![None; usize::try_from(parts).unwrap_or(0)],
+                data: multipart_data(ctx, &token),
             }
         } else {
             UploadKind::Basic
         };
-        let token = ctx.state.uploads.insert(
+        ctx.state.uploads.insert(
+            token.clone(),
             Upload {
+                site: Site::Hub,
                 oid: obj.oid.clone(),
                 size: obj.size,
                 expires: Instant::now() + ttl,
                 kind: kind.clone(),
             },
-            &ctx.state.store.tmp_dir(),
         );
         let base = format!("{}/lfs-upload/{token}", ctx.base);
         match kind {
@@ -224,7 +161,7 @@ pub(crate) async fn lfs_batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
                     },
                 });
             }
-            UploadKind::Multipart { chunk, etags } => {
+            UploadKind::Multipart { chunk, etags, .. } => {
                 any_multipart = true;
                 let mut header = serde_json::Map::new();
                 header.insert("chunk_size".into(), Value::String(chunk.to_string()));
@@ -291,90 +228,17 @@ pub(crate) async fn route_presigned(ctx: &Ctx, body: Body) -> ApiResult {
     }
 }
 
-fn size_mismatch(got: u64, want: u64) -> ApiError {
-    ApiError::bad_request(format!(
-        "received {got} bytes but the LFS batch request announced {want}: upload the whole file"
-    ))
-}
-
-/// Streams a request body into `file`, feeding each chunk to `on_chunk`; stops with an error
-/// if more than `max` bytes arrive. Returns the byte count.
-async fn stream_to_file(
-    ctx: &Ctx,
-    body: Body,
-    file: &mut tokio::fs::File,
-    max: u64,
-    mut on_chunk: impl FnMut(&[u8]),
-) -> Result<u64, ApiError> {
-    let mut writer = tokio::io::BufWriter::with_capacity(1 << 20, file);
-    let mut stream = body.into_data_stream();
-    let mut n = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::bad_request(format!("the upload was interrupted: {e}")))?;
-        n += chunk.len() as u64;
-        ctx.state
-            .counters
-            .upload_bytes
-            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        if n > max {
-            return Err(size_mismatch(n, max));
-        }
-        on_chunk(&chunk);
-        writer.write_all(&chunk).await?;
-    }
-    writer.flush().await?;
-    Ok(n)
-}
-
-/// Makes a verified temporary file the object `oid`: fsync, rename, fsync the directory.
-async fn publish(ctx: &Ctx, tmp: &Path, oid: &str) -> Result<(), ApiError> {
-    let dest = ctx.state.store.lfs_path(oid);
-    let tmp = tmp.to_owned();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        std::fs::File::open(&tmp)?.sync_all()?;
-        let dir = dest
-            .parent()
-            .ok_or_else(|| std::io::Error::other("object path has no parent"))?;
-        std::fs::create_dir_all(dir)?;
-        std::fs::rename(&tmp, &dest)?;
-        sync_dir(dir)
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    Ok(())
-}
-
 async fn put_basic(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
-    let upload = ctx.state.uploads.get(token)?;
+    let upload = ctx.state.uploads.get(token, Site::Hub)?;
     if !matches!(upload.kind, UploadKind::Basic) {
         return Err(ApiError::bad_request(
             "this object uses a multipart upload: PUT its parts",
         ));
     }
-    let tmp = ctx
-        .state
-        .store
-        .tmp_dir()
-        .join(format!("{token}.{}.put", random_hex(4)));
-    let mut guard = TempGuard(Some(tmp.clone()));
-    let mut file = tokio::fs::File::create(&tmp).await?;
-    let mut hasher = Sha256::new();
-    let n = stream_to_file(ctx, body, &mut file, upload.size, |c| hasher.update(c)).await?;
-    drop(file);
-    if n != upload.size {
-        return Err(size_mismatch(n, upload.size));
-    }
-    let got = hex::encode(hasher.finalize());
-    if got != upload.oid {
-        return Err(ApiError::bad_request(format!(
-            "sha256 of the uploaded bytes is {got}, not {}: the file changed or was corrupted, upload it again",
-            upload.oid
-        )));
-    }
-    publish(ctx, &tmp, &upload.oid).await?;
-    guard.0 = None;
-    ctx.state.uploads.lock().remove(token);
+    let counter = &ctx.state.counters.upload_bytes;
+    let store = &ctx.state.store;
+    receive_object(store, token, body, &upload.oid, upload.size, Some(counter)).await?;
+    ctx.state.uploads.remove(token);
     ctx.state
         .counters
         .basic_uploads
@@ -382,13 +246,14 @@ async fn put_basic(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
     Ok(StatusCode::OK.into_response())
 }
 
-fn data_path(ctx: &Ctx, token: &str) -> PathBuf {
+/// Where the parts of a multipart upload are written.
+fn multipart_data(ctx: &Ctx, token: &str) -> PathBuf {
     ctx.state.store.tmp_dir().join(format!("{token}.multipart"))
 }
 
 async fn put_part(ctx: &Ctx, token: &str, n: usize, body: Body) -> ApiResult {
-    let upload = ctx.state.uploads.get(token)?;
-    let UploadKind::Multipart { chunk, etags } = &upload.kind else {
+    let upload = ctx.state.uploads.get(token, Site::Hub)?;
+    let UploadKind::Multipart { chunk, etags, data } = &upload.kind else {
         return Err(ApiError::bad_request(
             "this object uses a basic upload: PUT the whole file",
         ));
@@ -401,16 +266,16 @@ async fn put_part(ctx: &Ctx, token: &str, n: usize, body: Body) -> ApiResult {
     }
     let offset = (n as u64 - 1) * chunk;
     let want = (*chunk).min(upload.size - offset);
-    let path = data_path(ctx, token);
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
+        .open(data)
         .await?;
     file.seek(SeekFrom::Start(offset)).await?;
     let mut hasher = Sha1::new();
-    let got = stream_to_file(ctx, body, &mut file, want, |c| hasher.update(c)).await?;
+    let counter = Some(&ctx.state.counters.upload_bytes);
+    let got = stream_into(body, &mut file, want, counter, |c| hasher.update(c)).await?;
     if got != want {
         return Err(ApiError::bad_request(format!(
             "part {n} has {got} bytes but must have {want}: send exactly chunk_size bytes per part"
@@ -418,20 +283,11 @@ async fn put_part(ctx: &Ctx, token: &str, n: usize, body: Body) -> ApiResult {
     }
     file.sync_data().await?;
     let etag = format!("\"{}\"", hex::encode(hasher.finalize()));
-    {
-        let mut map = ctx.state.uploads.lock();
-        match map.get_mut(token) {
-            Some(Upload {
-                kind: UploadKind::Multipart { etags, .. },
-                ..
-            }) => etags[n - 1] = Some(etag.clone()),
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "the upload was completed or cancelled while this part was sent",
-                ));
-            }
-        }
+    if !ctx.state.uploads.set_part_etag(token, n, etag.clone()) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the upload was completed or cancelled while this part was sent",
+        ));
     }
     let mut resp = StatusCode::OK.into_response();
     resp.headers_mut().insert(
@@ -453,9 +309,9 @@ async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
         oid: String,
         parts: Vec<Part>,
     }
-    let upload = ctx.state.uploads.get(token)?;
+    let upload = ctx.state.uploads.get(token, Site::Hub)?;
     let req: CompleteBody = read_json(ctx, body).await?;
-    let UploadKind::Multipart { etags, .. } = &upload.kind else {
+    let UploadKind::Multipart { etags, data, .. } = &upload.kind else {
         return Err(ApiError::bad_request("this object uses a basic upload"));
     };
     if req.oid != upload.oid {
@@ -494,25 +350,21 @@ async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
             }
         }
     }
-    let path = data_path(ctx, token);
-    let mut guard = TempGuard(Some(path.clone()));
-    let hash_path = path.clone();
-    let (size, got) = tokio::task::spawn_blocking(move || sha256_file(&hash_path))
-        .await
-        .map_err(ApiError::internal)??;
+    // From here on the parts are removed unless they become the object.
+    let parts = TempFile::new(data.clone());
+    let (size, got) = sha256_of(parts.path()).await?;
     if size != upload.size {
         return Err(size_mismatch(size, upload.size));
     }
     if got != upload.oid {
-        ctx.state.uploads.lock().remove(token);
+        ctx.state.uploads.remove(token);
         return Err(ApiError::bad_request(format!(
             "sha256 of the assembled parts is {got}, not {}: upload the file again",
             upload.oid
         )));
     }
-    publish(ctx, &path, &upload.oid).await?;
-    guard.0 = None;
-    ctx.state.uploads.lock().remove(token);
+    publish(&ctx.state.store, parts, &upload.oid).await?;
+    ctx.state.uploads.remove(token);
     ctx.state
         .counters
         .multipart_uploads
