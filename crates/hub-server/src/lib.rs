@@ -40,16 +40,16 @@
 //!   the Hub never uses): see the `modelscope` module. Its models live in `{data_dir}/modelscope/`, on
 //!   branch `master`, and it is checked with the official `modelscope` SDK.
 
-mod api;
 mod config;
 mod context;
 mod error;
 mod fault;
+mod hub;
 mod modelscope;
+mod routing;
 mod server;
 mod store;
 mod transfer;
-mod yaml;
 
 pub use config::{ServerConfig, ServerError};
 pub use context::Stats;

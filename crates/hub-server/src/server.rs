@@ -247,7 +247,7 @@ async fn serve(
     cdn: Option<KillListener>,
     stop_rx: tokio::sync::watch::Receiver<bool>,
 ) {
-    let router = crate::api::router(state);
+    let router = crate::routing::router(state);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };

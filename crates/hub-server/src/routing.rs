@@ -1,0 +1,237 @@
+//! Routing: the one entry point of every request. It applies the fault rules (so every route,
+//! of both APIs and the transfers, can be made to fail), builds the request context, and
+//! sends the request to the API that owns its path:
+//!
+//! * `/api/v1/...`, `/openapi/v1/...`: the ModelScope API (`modelscope/`);
+//! * `/lfs-upload/...`, `/lfs-cdn/...`: upload and CDN URLs, which need no token (`transfer/`);
+//! * `/{pfx}{ns}/{name}.git/info/lfs/...`: the LFS batch API (`transfer/lfs.rs`);
+//! * every other `/api/...` path and `/{pfx}{ns}/{name}/resolve/...`: the Hub API (`hub/`).
+//!
+//! Dependencies run one way: routing → the Hub API, the ModelScope API, the transfers → the
+//! request context and errors → the store. Nothing below imports this module.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::context::{AppState, Auth, Ctx, invalid_credentials};
+use crate::error::{ApiError, ApiResult};
+use crate::fault::{Action, BodyFault, ConnInfo, faulty_body, tracked_body};
+use crate::store::{RepoId, RepoKind};
+use crate::{hub, modelscope, transfer};
+
+/// Builds the router: one fallback that routes by hand.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+/// Whether a request moves file bytes (counted as a transfer, not an API request).
+fn is_transfer_path(path: &str) -> bool {
+    path.contains("/resolve/") || path.starts_with("/lfs-upload/") || path.starts_with("/lfs-cdn/")
+}
+
+/// Every request: counts it, applies the first matching fault rule, builds the context,
+/// routes, and closes the connection when the request body was left unread.
+async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    req: Request,
+) -> Response {
+    let method = req.method().clone();
+    let raw_path = req.uri().path().to_owned();
+    let counter = if is_transfer_path(&raw_path) {
+        &state.counters.transfer_requests
+    } else {
+        &state.counters.api_requests
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+
+    let action = state.faults.take(method.as_str(), &raw_path);
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers;
+    let body_read = Arc::new(std::sync::atomic::AtomicBool::new(!has_body));
+    let mut body = if has_body {
+        tracked_body(body, body_read.clone())
+    } else {
+        body
+    };
+    let mut response_fault = None;
+    let early = match &action {
+        Some(Action::Status(code)) => Some(fault_status(*code, None)),
+        Some(Action::StatusRetryAfter(code, secs)) => Some(fault_status(*code, Some(*secs))),
+        Some(Action::Html200) => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
+                 <body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>",
+            )
+                .into_response(),
+        ),
+        _ => None,
+    };
+    if let Some(mut resp) = early {
+        if has_body {
+            close_connection(&mut resp);
+        }
+        return resp;
+    }
+    match &action {
+        Some(Action::Stall(d)) => {
+            let mut stopping = state.stopping.clone();
+            tokio::select! {
+                () = tokio::time::sleep(*d) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
+        }
+        Some(Action::IgnoreRange) => {
+            headers.remove(header::RANGE);
+        }
+        Some(Action::DropAfter(n)) if has_body => {
+            body = faulty_body(body, BodyFault::DropAfter(*n), conn.switch.clone());
+        }
+        Some(Action::DropAfter(n) | Action::DropResponseAfter(n)) => {
+            response_fault = Some(BodyFault::DropAfter(*n));
+        }
+        Some(Action::CorruptBody) => response_fault = Some(BodyFault::Corrupt),
+        Some(Action::TruncateBody(n)) => response_fault = Some(BodyFault::Truncate(*n)),
+        _ => {}
+    }
+
+    let ctx = match Ctx::new(state, method, &parts.uri, headers) {
+        Ok(ctx) => ctx,
+        Err(e) => return e.into_response(),
+    };
+    let mut resp = match route(&ctx, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    if !body_read.load(Ordering::SeqCst) {
+        close_connection(&mut resp);
+    }
+    if let Some(fault) = response_fault {
+        if let BodyFault::Truncate(n) = fault {
+            let len = resp
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if let Some(len) = len {
+                resp.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(len.min(n)));
+            }
+        }
+        let (parts, body) = resp.into_parts();
+        resp = Response::from_parts(parts, faulty_body(body, fault, conn.switch));
+    }
+    resp
+}
+
+/// Marks a response as the last on its connection (used when the request body was not read).
+fn close_connection(resp: &mut Response) {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
+fn fault_status(code: u16, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (
+        status,
+        axum::Json(json!({"error": format!("injected fault: status {code}")})),
+    )
+        .into_response();
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// The top-level path table.
+async fn route(ctx: &Ctx, body: Body) -> ApiResult {
+    let segs: Vec<&str> = ctx.segs.iter().map(String::as_str).collect();
+    // Presigned URLs ignore credentials, as S3 and the CDN do; everything else rejects bad ones.
+    let presigned = matches!(segs.first(), Some(&("lfs-upload" | "lfs-cdn")));
+    if ctx.auth == Auth::Invalid && !presigned {
+        return Err(invalid_credentials());
+    }
+    let m = &ctx.method;
+    match segs.as_slice() {
+        ["api" | "openapi", "v1", ..] => Ok(modelscope::route(ctx, body).await),
+        ["api", "whoami-v2"] if m == Method::GET => hub::whoami(ctx),
+        ["api", "repos", "create"] if m == Method::POST => hub::create_repo(ctx, body).await,
+        ["api", "repos", "delete"] if m == Method::DELETE => hub::delete_repo(ctx, body).await,
+        ["api", kind] if m == Method::GET && RepoKind::from_plural(kind).is_some() => {
+            hub::list_repos(ctx, RepoKind::from_plural(kind).unwrap_or(RepoKind::Model))
+        }
+        ["api", "validate-yaml"] if m == Method::POST => hub::validate_yaml(ctx, body).await,
+        ["api", kind, ns, name, rest @ ..] if RepoKind::from_plural(kind).is_some() => {
+            let kind = RepoKind::from_plural(kind).unwrap_or(RepoKind::Model);
+            let id = RepoId::new(kind, ns, name).ok_or_else(|| ctx.repo_not_found())?;
+            let rest = &ctx.segs[4..];
+            hub::route_repo(ctx, &id, rest, body).await
+        }
+        // The Xet CAS's routes belong here, beside the upload and CDN URLs, served by a sibling
+        // of `transfer::lfs`.
+        ["lfs-upload", ..] | ["lfs-cdn", ..] => transfer::route_presigned(ctx, body).await,
+        [first, ..] => {
+            let (kind, skip) = match *first {
+                "datasets" => (RepoKind::Dataset, 1),
+                "spaces" => (RepoKind::Space, 1),
+                _ => (RepoKind::Model, 0),
+            };
+            let rest = &ctx.segs[skip..];
+            if rest.len() < 3 {
+                return Err(ApiError::page_not_found());
+            }
+            if let Some(name) = rest[1].strip_suffix(".git") {
+                let id = RepoId::new(kind, &rest[0], name).ok_or_else(|| ctx.repo_not_found())?;
+                let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
+                return match tail.as_slice() {
+                    ["info", "lfs", "objects", "batch"] if m == Method::POST => {
+                        transfer::lfs::batch(ctx, &id, body).await
+                    }
+                    ["info", "lfs", "objects", "verify"] if m == Method::POST => {
+                        transfer::lfs::verify(ctx, &id, body).await
+                    }
+                    _ => Err(ApiError::page_not_found()),
+                };
+            }
+            if rest[2] == "resolve" && (m == Method::GET || m == Method::HEAD) {
+                let id =
+                    RepoId::new(kind, &rest[0], &rest[1]).ok_or_else(|| ctx.repo_not_found())?;
+                return hub::resolve(ctx, &id, &rest[3..]).await;
+            }
+            Err(ApiError::page_not_found())
+        }
+        _ => Err(ApiError::page_not_found()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_paths_are_counted_apart() {
+        assert!(is_transfer_path("/local/m/resolve/main/a.gguf"));
+        assert!(is_transfer_path("/lfs-upload/abc"));
+        assert!(is_transfer_path("/lfs-cdn/abc/x"));
+        // ModelScope's upload URLs count as API requests (the demo's counters rely on it).
+        assert!(!is_transfer_path("/api/v1/lfs-upload/abc"));
+        assert!(!is_transfer_path("/api/models/local/m/tree/main"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Serving stored bytes: single ranges, conditional requests, and signed, expiring CDN URLs
+//! that need no token (another origin when `lfs_redirect` is on). Used by the Hub's
+//! `resolve`, the LFS batch download, the CDN listener and ModelScope's download.
+
+use std::io::SeekFrom;
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncSeekExt as _;
+
+use crate::context::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::store::unix_now;
+
+/// Read buffer for downloads.
+const IO_CHUNK: usize = 256 * 1024;
+
+fn cdn_signature(secret: &str, oid: &str, expires: u64) -> String {
+    let mut h = Sha256::new();
+    h.update(secret.as_bytes());
+    h.update(b"\0");
+    h.update(oid.as_bytes());
+    h.update(b"\0");
+    h.update(expires.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// A signed, expiring URL serving the object `oid` without a token.
+pub(crate) fn cdn_url(ctx: &Ctx, origin: &str, oid: &str, file_name: &str) -> String {
+    let expires = unix_now() + ctx.state.config.upload_url_ttl.as_secs();
+    let sig = cdn_signature(&ctx.state.cdn_secret, oid, expires);
+    let name = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+    format!("{origin}/lfs-cdn/{oid}/{name}?expires={expires}&signature={sig}")
+}
+
+/// `GET /lfs-cdn/{oid}/{name}?expires=&signature=`.
+pub(super) async fn cdn_get(ctx: &Ctx, oid: &str) -> ApiResult {
+    let expires: u64 = ctx.q("expires").and_then(|e| e.parse().ok()).unwrap_or(0);
+    let sig = ctx.q("signature").unwrap_or_default();
+    if expires < unix_now() || sig != cdn_signature(&ctx.state.cdn_secret, oid, expires) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this download URL is invalid or expired: resolve the file again",
+        )
+        .code("Forbidden"));
+    }
+    let size = ctx.state.store.lfs_size(oid).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "object not found").code("EntryNotFound")
+    })?;
+    let path = ctx.state.store.lfs_path(oid);
+    serve_file(ctx, &path, size, oid, Vec::new()).await
+}
+
+/// Parses a single `bytes=` range against `size`: `Ok(None)` means serve everything,
+/// `Err(())` means unsatisfiable.
+fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        // Multiple ranges are not supported; the full body is a valid answer.
+        return Ok(None);
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 || size == 0 {
+            return Err(());
+        }
+        (size.saturating_sub(n), size - 1)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end: u64 = if b.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .min(size.saturating_sub(1))
+        };
+        if start >= size || end < start {
+            return Err(());
+        }
+        (start, end)
+    };
+    Ok(Some(range))
+}
+
+pub(crate) async fn serve_file(
+    ctx: &Ctx,
+    path: &Path,
+    size: u64,
+    etag: &str,
+    extra: Vec<(&'static str, String)>,
+) -> ApiResult {
+    let quoted = format!("\"{etag}\"");
+    let mut status = StatusCode::OK;
+    let mut start = 0u64;
+    let mut len = size;
+    let mut content_range = None;
+    let not_modified = ctx
+        .headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == quoted)
+        });
+    if not_modified {
+        status = StatusCode::NOT_MODIFIED;
+        len = 0;
+    } else if let Some(range) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        match parse_range(range, size) {
+            Ok(None) => {}
+            Ok(Some((a, b))) => {
+                status = StatusCode::PARTIAL_CONTENT;
+                start = a;
+                len = b - a + 1;
+                content_range = Some(format!("bytes {a}-{b}/{size}"));
+            }
+            Err(()) => {
+                let mut resp = ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    format!("range {range} is outside the {size}-byte file"),
+                )
+                .into_response();
+                resp.headers_mut().insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes */{size}"))
+                        .map_err(ApiError::internal)?,
+                );
+                return Ok(resp);
+            }
+        }
+    }
+    let body = if ctx.method == Method::HEAD || len == 0 {
+        Body::empty()
+    } else {
+        let mut file = tokio::fs::File::open(path).await?;
+        if start > 0 {
+            file.seek(SeekFrom::Start(start)).await?;
+        }
+        use tokio::io::AsyncReadExt as _;
+        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+            file.take(len),
+            IO_CHUNK,
+        ))
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    let hv = |s: &str| HeaderValue::from_str(s).map_err(ApiError::internal);
+    if status != StatusCode::NOT_MODIFIED {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+    }
+    h.insert(header::ETAG, hv(&quoted)?);
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(cr) = content_range {
+        h.insert(header::CONTENT_RANGE, hv(&cr)?);
+    }
+    for (k, v) in extra {
+        h.insert(k, hv(&v)?);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range("bytes=90-", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range("bytes=50-500", 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Err(()));
+        assert_eq!(parse_range("bytes=5-2", 100), Err(()));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
+        assert_eq!(parse_range("items=0-1", 100), Ok(None));
+    }
+}
