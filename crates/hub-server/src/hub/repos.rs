@@ -42,55 +42,56 @@ pub(crate) fn whoami(ctx: &Ctx) -> ApiResult {
     .into_response())
 }
 
+/// The repo a create or delete body names: `name` (`ns/name`, or a name in `organization`,
+/// else in the user's namespace) and `type`.
 #[derive(Deserialize)]
-struct CreateRepoBody {
+struct RepoName {
     name: String,
     organization: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
-    private: Option<bool>,
-    visibility: Option<String>,
 }
 
-fn repo_id_from_body(
-    ctx: &Ctx,
-    name: &str,
-    org: Option<&str>,
-    kind: Option<&str>,
-) -> Result<RepoId, ApiError> {
-    let kind = match kind {
-        None => RepoKind::Model,
-        Some(k) => RepoKind::from_singular(k).ok_or_else(|| {
+impl RepoName {
+    fn id(&self, ctx: &Ctx) -> Result<RepoId, ApiError> {
+        let kind = match self.kind.as_deref() {
+            None => RepoKind::Model,
+            Some(k) => RepoKind::from_singular(k).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown repo type {k:?}: use model, dataset or space"
+                ))
+            })?,
+        };
+        let (ns, name) = match self.name.split_once('/') {
+            Some((ns, n)) => (ns.to_owned(), n.to_owned()),
+            None => (
+                self.organization
+                    .clone()
+                    .unwrap_or_else(|| ctx.state.config.user.clone()),
+                self.name.clone(),
+            ),
+        };
+        RepoId::new(kind, &ns, &name).ok_or_else(|| {
             ApiError::bad_request(format!(
-                "unknown repo type {k:?}: use model, dataset or space"
+                "invalid repo name {ns}/{name}: use letters, digits, '-', '_' and '.', at most 96 characters"
             ))
-        })?,
-    };
-    let (ns, name) = match name.split_once('/') {
-        Some((ns, n)) => (ns.to_owned(), n.to_owned()),
-        None => (
-            org.map(str::to_owned)
-                .unwrap_or_else(|| ctx.state.config.user.clone()),
-            name.to_owned(),
-        ),
-    };
-    RepoId::new(kind, &ns, &name).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "invalid repo name {ns}/{name}: use letters, digits, '-', '_' and '.', at most 96 characters"
-        ))
-    })
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateRepoBody {
+    #[serde(flatten)]
+    repo: RepoName,
+    private: Option<bool>,
+    visibility: Option<String>,
 }
 
 /// `POST /api/repos/create`.
 pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
     ctx.require_write()?;
     let req: CreateRepoBody = read_json(ctx, body).await?;
-    let id = repo_id_from_body(
-        ctx,
-        &req.name,
-        req.organization.as_deref(),
-        req.kind.as_deref(),
-    )?;
+    let id = req.repo.id(ctx)?;
     let private = match req.visibility.as_deref() {
         Some("private") => true,
         Some("public") => false,
@@ -117,24 +118,11 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
     Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
 }
 
-#[derive(Deserialize)]
-struct DeleteRepoBody {
-    name: String,
-    organization: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
 /// `DELETE /api/repos/delete`.
 pub(crate) async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
     ctx.require_write()?;
-    let req: DeleteRepoBody = read_json(ctx, body).await?;
-    let id = repo_id_from_body(
-        ctx,
-        &req.name,
-        req.organization.as_deref(),
-        req.kind.as_deref(),
-    )?;
+    let req: RepoName = read_json(ctx, body).await?;
+    let id = req.id(ctx)?;
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     ctx.writable_repo(&id)?;

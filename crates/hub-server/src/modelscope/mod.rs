@@ -85,38 +85,26 @@ async fn route_inner(ctx: &Ctx, body: Body) -> ApiResult {
         ["api", "v1", "models", owner, name, "repo", "tag"] if m == Method::POST => {
             models::create_tag(ctx, owner, name, body).await
         }
-        [
-            "api",
-            "v1",
-            "repos",
-            "models",
-            owner,
-            name,
-            "info",
-            "lfs",
-            "objects",
-            "batch",
-        ] if m == Method::POST => upload::batch(ctx, owner, name, body).await,
-        [
-            "api",
-            "v1",
-            "repos",
-            "models",
-            owner,
-            name,
-            "commit",
-            rev @ ..,
-        ] if m == Method::POST && !rev.is_empty() => {
-            upload::commit(ctx, owner, name, &rev.join("/"), body).await
-        }
+        ["api", "v1", "repos", "models", owner, name, rest @ ..] if m == Method::POST => match rest
+        {
+            ["info", "lfs", "objects", "batch"] => upload::batch(ctx, owner, name, body).await,
+            ["commit", rev @ ..] if !rev.is_empty() => {
+                upload::commit(ctx, owner, name, &rev.join("/"), body).await
+            }
+            _ => Err(no_endpoint(ctx)),
+        },
         ["api", "v1", "lfs-upload", token] if m == Method::PUT => {
             upload::put_object(ctx, token, body).await
         }
-        _ => Err(not_found(format!(
-            "no ModelScope endpoint {} {}",
-            ctx.method, ctx.raw_path
-        ))),
+        _ => Err(no_endpoint(ctx)),
     }
+}
+
+fn no_endpoint(ctx: &Ctx) -> ApiError {
+    not_found(format!(
+        "no ModelScope endpoint {} {}",
+        ctx.method, ctx.raw_path
+    ))
 }
 
 /// The success envelope around `data`.
