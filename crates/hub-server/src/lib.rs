@@ -36,9 +36,17 @@
 //!   on a second port: another origin, so clients must drop the token there.
 //! * Deleting `main` is 403; commit ids are sha1 of a git-like commit text, tree ids real git
 //!   tree hashes of the manifest.
+//! * Branch and tag names follow git's `check-ref-format`, plus no whitespace, no `refs/` prefix
+//!   and no 40-hex name (it would read as a commit id), in both modes (`store/refs.rs`).
 //! * A ModelScope-compatible mode is served alongside, under `/api/v1` and `/openapi/v1` (paths
-//!   the Hub never uses): see the `modelscope` module. Its models live in `{data_dir}/modelscope/`, on
-//!   branch `master`, and it is checked with the official `modelscope` SDK.
+//!   the Hub never uses): see the `modelscope` module. Its models live in
+//!   `{data_dir}/modelscope/`, on branch `master`, and it is checked with the official
+//!   `modelscope` SDK.
+//!
+//! # Layout
+//! The modules are layers that depend one way (ARCHITECTURE.md, checked by `tests/layers.rs`):
+//! `server` → `routing` → `hub`, `modelscope` → `transfer` → `context` → `error` → `store`,
+//! with `config` and `fault` at the bottom.
 
 mod config;
 mod context;
