@@ -34,6 +34,7 @@ pub(super) fn looks_binary(sample: &[u8]) -> bool {
     }
 }
 
+/// The `filter=lfs` patterns of the revision's `.gitattributes` (none without one).
 fn lfs_patterns_of(ctx: &Ctx, record: &CommitRecord) -> Vec<String> {
     let Some(entry) = record
         .files
