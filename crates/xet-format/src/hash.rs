@@ -258,9 +258,11 @@ fn next_group_len(level: &[(XetHash, u64)]) -> usize {
         .map_or(end, |i| i + 1)
 }
 
-/// The Merkle root of a list of (hash, size) leaves, with the Xet tree shape: the level is cut
-/// into groups by [`next_group_len`], each group becomes one node, and that repeats until one
-/// node remains. One leaf is its own root; no leaf gives [`XetHash::ZERO`].
+/// The Merkle root of a list of (hash, size) leaves, with the Xet tree shape (which the spec
+/// leaves out): walking the level, a group closes after node `i` (`i` >= 2, so at least three
+/// nodes) whose rule word is divisible by 4, or at 9 nodes; a last group of 1 or 2 is allowed.
+/// Each group becomes one node ([`merkle_node`]) and that repeats until one node remains. One
+/// leaf is its own root; no leaf gives [`XetHash::ZERO`].
 pub fn merkle_root(leaves: &[(XetHash, u64)]) -> XetHash {
     match leaves {
         [] => return XetHash::ZERO,
