@@ -1,7 +1,7 @@
 //! The ADR-013 naming convention of GGUF files: `ruvltra-[variant-]{size}-{quant}.gguf`,
 //! with an optional llama.cpp split suffix `-NNNNN-of-MMMMM` before `.gguf`.
 
-use crate::quant::Quant;
+use crate::Quant;
 
 /// The parts of a file name that follows the convention.
 #[derive(Debug, Clone, PartialEq, Eq)]
