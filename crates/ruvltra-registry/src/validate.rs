@@ -9,8 +9,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::model::{ArtifactKind, Hardware, HubState, Model, Registry, SCHEMA_VERSION};
 use crate::Quant;
+use crate::model::{ArtifactKind, Hardware, HubState, Model, Registry, SCHEMA_VERSION};
 use crate::naming;
 
 /// One broken rule.

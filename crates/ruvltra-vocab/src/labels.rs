@@ -32,6 +32,11 @@ macro_rules! labelled_enum {
                 match self { $($name::$variant => $label,)* }
             }
 
+            /// The name of the Rust enum case (`GgufFullPrecision`), as generated code writes it.
+            pub const fn case_name(self) -> &'static str {
+                match self { $($name::$variant => stringify!($variant),)* }
+            }
+
             /// What this case means, one sentence (its doc comment).
             pub const fn description(self) -> &'static str {
                 match self { $($name::$variant => doc_text($variant_doc),)* }
@@ -128,6 +133,10 @@ mod tests {
             "Still on the Hub, no longer recommended."
         );
         assert!(ArtifactKind::GgufFullPrecision.is_gguf());
+        for kind in ArtifactKind::ALL {
+            assert_eq!(format!("{kind:?}"), kind.case_name());
+        }
+        assert_eq!(Status::Planned.case_name(), "Planned");
         assert!(!ArtifactKind::Adapter.is_gguf());
     }
 }

@@ -174,7 +174,11 @@ mod tests {
     fn labels_are_the_lowercase_names_and_unique() {
         let mut seen = std::collections::BTreeSet::new();
         for quant in Quant::ALL {
-            assert_eq!(quant.label(), quant.name().to_ascii_lowercase(), "{quant:?}");
+            assert_eq!(
+                quant.label(),
+                quant.name().to_ascii_lowercase(),
+                "{quant:?}"
+            );
             assert_eq!(format!("{quant:?}"), quant.name());
             assert_eq!(quant.to_string(), quant.label());
             assert_eq!(Quant::from_label(quant.name()), Some(*quant));
