@@ -172,6 +172,30 @@ fn validation_problems_are_the_build_scripts_lines_one_error_each() {
     );
 }
 
+/// Values of the wrong type in two models: both front ends list them all, with ids and paths.
+#[test]
+fn type_errors_are_the_build_scripts_lines_one_error_each() {
+    let second = r#"{"id":"ruvltra-small-0.5b-q8_0","file":"ruvltra-small-0.5b-q8_0.gguf","quant":"q8_0","size":"0.5b","variant":"small","bytes":"12"}]}"#;
+    let json = VALID.replace(
+        r#""variant":"small"}]}"#,
+        &format!(r#""variant":"small","bytes":-5}},{second}"#),
+    );
+    let (path, build, macro_lines, _dir) = both_errors(&json);
+    assert_eq!(macro_lines, build);
+    assert_eq!(
+        macro_lines,
+        [
+            format!("registry {} has 2 problems; fix them:", path.display()),
+            "/models/0/bytes (ruvltra-small-0.5b-q4_k_m): invalid value: integer `-5`, expected \
+             u64; fix the value (registry.schema.json says what each key takes)"
+                .to_owned(),
+            "/models/1/bytes (ruvltra-small-0.5b-q8_0): invalid type: string \"12\", expected \
+             u64; fix the value (registry.schema.json says what each key takes)"
+                .to_owned(),
+        ]
+    );
+}
+
 #[test]
 fn generation_problems_are_the_build_scripts_lines() {
     // Valid for the registry (kind `file` has no naming rule), but both ids give `NOTES_1_0`.

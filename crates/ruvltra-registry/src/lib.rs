@@ -14,6 +14,7 @@ mod labels;
 pub mod model;
 mod schema;
 mod storage;
+mod type_errors;
 mod validate;
 
 pub use model::{

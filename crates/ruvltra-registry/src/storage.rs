@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::model::Registry;
+use crate::type_errors::{Read, merge, read_registry};
 use crate::validate::{Problems, validate};
 
 /// Malformed JSON, or JSON that does not fit the registry's types, with the position where
@@ -22,7 +23,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn from_json(err: &serde_json::Error) -> ParseError {
+    pub(crate) fn from_json(err: &serde_json::Error) -> ParseError {
         let (line, column) = (err.line(), err.column());
         let full = err.to_string();
         // serde_json appends the position to its message; it is kept in separate fields here.
@@ -50,7 +51,7 @@ pub enum LoadError {
         /// The underlying error.
         source: io::Error,
     },
-    /// The file is not JSON or does not fit the registry's types.
+    /// The file is not JSON, or its top level is no JSON object.
     #[error("malformed registry {} at {error} (fix the JSON at that position)", path.display())]
     Parse {
         /// The registry file.
@@ -58,7 +59,8 @@ pub enum LoadError {
         /// Where and what.
         error: ParseError,
     },
-    /// The file parsed but breaks validation rules; every problem is listed.
+    /// The file is JSON but has values of the wrong type, or breaks validation rules; every
+    /// problem is listed, each with its JSON path and model id.
     #[error("registry {} has {} problem{}; fix them:\n{problems}", path.display(), problems.0.len(), if problems.0.len() == 1 { "" } else { "s" })]
     Invalid {
         /// The registry file.
@@ -76,26 +78,47 @@ pub fn parse(text: &str) -> Result<Registry, ParseError> {
 }
 
 /// Parses registry JSON from raw bytes, reporting invalid UTF-8 with its position too.
+///
+/// This stops at the first value of the wrong type; [`load`] lists them all.
 pub fn parse_bytes(bytes: &[u8]) -> Result<Registry, ParseError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    serde_json::from_slice(bytes).map_err(|err| ParseError::from_json(&err))
+    serde_json::from_slice(without_bom(bytes)).map_err(|err| ParseError::from_json(&err))
+}
+
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// Reads, parses and validates a registry file.
+///
+/// A file that cannot be read, is not JSON, or whose top level is no object is a
+/// [`LoadError::Read`] or [`LoadError::Parse`]. Everything else that is wrong, values of the
+/// wrong type (`"bytes": -5`) included, is one [`LoadError::Invalid`] that lists every problem
+/// with its JSON path and model id.
 pub fn load(path: &Path) -> Result<Registry, LoadError> {
     let bytes = fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let registry = parse_bytes(&bytes).map_err(|error| LoadError::Parse {
+    let read = read_registry(without_bom(&bytes)).map_err(|error| LoadError::Parse {
         path: path.to_owned(),
         error,
     })?;
-    validate(&registry).map_err(|problems| LoadError::Invalid {
+    let invalid = |problems| LoadError::Invalid {
         path: path.to_owned(),
-        problems,
-    })?;
-    Ok(registry)
+        problems: Problems(problems),
+    };
+    match read {
+        Read::Clean(registry) => {
+            validate(&registry).map_err(|problems| invalid(problems.0))?;
+            Ok(registry)
+        }
+        Read::Typed { registry, problems } => {
+            let validation = registry
+                .and_then(|registry| validate(&registry).err())
+                .map_or_else(Vec::new, |problems| problems.0);
+            Err(invalid(merge(problems, validation)))
+        }
+    }
 }
 
 /// The canonical text of a registry: pretty JSON with a two-space indent and a final newline.
