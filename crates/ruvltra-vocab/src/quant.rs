@@ -62,19 +62,19 @@ macro_rules! quants {
 //
 //     NAME = "file-name label", general.file_type, full precision, main tensor type [+ mix type];
 //
-// Adding a quant is one line here, for example
+// Adding a quant is one line here (a made-up example: `Q3_K_XL = "q3_k_xl", 41, false, Q3_K +
+// Q6_K;`), then the files generated from the table are brought up to date and committed:
 //
-//     Q3_K_XL = "q3_k_xl", 41, false, Q3_K + Q6_K;
+//     UPDATE_FIXTURES=1 UPDATE_SCHEMA=1 INSTA_UPDATE=always \
+//         cargo test -p ruvltra-codegen -p ruvltra-registry --no-fail-fast   # rewrites, fails
+//     cargo test -p ruvltra-codegen -p ruvltra-registry                     # passes
 //
-// then `cargo insta review` (or `INSTA_UPDATE=always`) for the snapshots and
-// `UPDATE_FIXTURES=1 cargo test -p ruvltra-codegen --test render` plus
-// `UPDATE_SCHEMA=1 cargo test -p ruvltra-registry --test schema` for the two generated files,
-// and commit what they wrote. Nothing else is edited by hand: the registry's validation and
-// `registry.schema.json`, the generated `Quant` cases of `ruvllm`, the model card, the
-// `every_quant.json` fixture and the GGUF reader's `general.file_type` table and sample writer
-// all derive from this list. A test compares it with gguf-py's `LlamaFileType`; a tensor type
-// gguf-py knows but `ruvltra_gguf::GgmlType` does not yet is added there (its own table, also
-// checked against gguf-py).
+// (`every_quant.json` and its code snapshot, `registry.schema.json`). Nothing else is edited:
+// the registry's validation and schema, the generated `Quant` cases `ruvllm` compiles, the model
+// card, and the GGUF reader's `general.file_type` table and sample writer all derive from this
+// list. A test compares it with gguf-py's `LlamaFileType` (so a quant gguf-py does not know yet
+// fails there); a tensor type new to `ruvltra_gguf::GgmlType` is added to that type's own table,
+// which is also checked against gguf-py.
 quants! {
     F32 = "f32", 0, true, F32;
     F16 = "f16", 1, true, F16;
