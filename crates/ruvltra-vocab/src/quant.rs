@@ -66,10 +66,11 @@ macro_rules! quants {
 // Q6_K;`), then the files generated from the table are brought up to date and committed:
 //
 //     UPDATE_FIXTURES=1 UPDATE_SCHEMA=1 INSTA_UPDATE=always \
-//         cargo test -p ruvltra-codegen -p ruvltra-registry --no-fail-fast   # rewrites, fails
-//     cargo test -p ruvltra-codegen -p ruvltra-registry                     # passes
+//         cargo test -p ruvltra-codegen -p ruvltra-registry --no-fail-fast
 //
-// (`every_quant.json` and its code snapshot, `registry.schema.json`). Nothing else is edited:
+// run again until it passes (a run that rewrites a file fails on purpose, and the fixture is
+// rewritten before its snapshot): `every_quant.json` and its code snapshot, and
+// `registry.schema.json`, then `cargo test` without the variables. Nothing else is edited:
 // the registry's validation and schema, the generated `Quant` cases `ruvllm` compiles, the model
 // card, and the GGUF reader's `general.file_type` table and sample writer all derive from this
 // list. A test compares it with gguf-py's `LlamaFileType` (so a quant gguf-py does not know yet
