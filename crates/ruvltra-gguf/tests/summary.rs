@@ -22,7 +22,11 @@ fn file_type_table() {
     assert_eq!(file_type_label(7), Some("Q8_0"));
     assert_eq!(file_type_label(40), Some("Q1_0"));
     // Removed values, the first value past the table (41 today) and the runtime flag 1024.
-    let next = FILE_TYPES.iter().map(|(value, _)| value + 1).max().unwrap_or(0);
+    let next = FILE_TYPES
+        .iter()
+        .map(|(value, _)| value + 1)
+        .max()
+        .unwrap_or(0);
     for removed in [4, 5, 6, 33, 34, 35, next, 1024] {
         assert_eq!(file_type_label(removed), None, "{removed}");
     }
