@@ -2,17 +2,7 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("atomic-file")
-        .join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::path::Path;
 
 fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
@@ -27,7 +17,8 @@ fn file_names(dir: &Path) -> Vec<String> {
 /// temporary file behind.
 #[test]
 fn a_failure_during_the_write_keeps_the_old_file() {
-    let dir = scratch("failure");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let path = dir.join("registry.json");
     fs::write(&path, "old contents\n").unwrap();
 
@@ -39,14 +30,15 @@ fn a_failure_during_the_write_keeps_the_old_file() {
 
     assert!(err.to_string().contains("simulated crash"), "{err}");
     assert_eq!(fs::read_to_string(&path).unwrap(), "old contents\n");
-    assert_eq!(file_names(&dir), ["registry.json"]);
+    assert_eq!(file_names(dir), ["registry.json"]);
 }
 
 /// While the new contents are being written the path still holds the old file: the bytes go
 /// to a separate temporary file in the same directory.
 #[test]
 fn the_file_is_never_half_written() {
-    let dir = scratch("never-half");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let path = dir.join("registry.json");
     fs::write(&path, "old contents\n").unwrap();
 
@@ -54,7 +46,7 @@ fn the_file_is_never_half_written() {
         file.write_all(b"new ")?;
         file.flush()?;
         assert_eq!(fs::read_to_string(&path).unwrap(), "old contents\n");
-        let names = file_names(&dir);
+        let names = file_names(dir);
         assert_eq!(names.len(), 2, "{names:?}");
         assert!(names[0].starts_with(".registry.json.") && names[0].ends_with(".tmp"));
         file.write_all(b"contents\n")
@@ -62,19 +54,20 @@ fn the_file_is_never_half_written() {
     .unwrap();
 
     assert_eq!(fs::read_to_string(&path).unwrap(), "new contents\n");
-    assert_eq!(file_names(&dir), ["registry.json"]);
+    assert_eq!(file_names(dir), ["registry.json"]);
 }
 
 #[test]
 fn a_missing_file_is_created_and_a_missing_directory_reported() {
-    let dir = scratch("missing");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let path = dir.join("new.json");
     atomic_file::write(&path, b"{}\n").unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
 
     let err = atomic_file::write(&dir.join("no/such/dir/r.json"), b"{}").unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
-    assert_eq!(file_names(&dir), ["new.json"]);
+    assert_eq!(file_names(dir), ["new.json"]);
 }
 
 #[test]
@@ -89,7 +82,8 @@ fn a_path_without_a_file_name_is_refused() {
 fn permissions_are_kept_and_symlinks_written_through() {
     use std::os::unix::fs::{PermissionsExt, symlink};
 
-    let dir = scratch("symlink");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let real = dir.join("real.json");
     fs::write(&real, "old").unwrap();
     fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
@@ -111,8 +105,9 @@ fn permissions_are_kept_and_symlinks_written_through() {
 
 #[test]
 fn sync_dir_flushes_an_existing_directory_and_reports_a_missing_one() {
-    let dir = scratch("sync-dir");
-    atomic_file::sync_dir(&dir).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    atomic_file::sync_dir(dir).unwrap();
     if cfg!(unix) {
         assert!(atomic_file::sync_dir(&dir.join("missing")).is_err());
     }
