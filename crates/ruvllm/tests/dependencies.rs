@@ -1,6 +1,8 @@
 //! The architecture invariant of the runtime: the generator stack and the uploader are never
 //! normal dependencies of `ruvllm` (only build- or dev-dependencies), so programs using the
-//! registry and the downloader do not compile or link them.
+//! registry and the downloader do not compile or link them. The dependency-free leaf crates
+//! `ruvltra-vocab` and `atomic-file` are allowed (`tests/tests/leaf_crates.rs` checks that they
+//! stay dependency-free).
 
 use std::process::Command;
 
