@@ -1,7 +1,7 @@
 //! The Xet storage formats of the Hugging Face Hub as pure, deterministic functions: chunking,
 //! hashes, xorbs and shards, with no I/O, no HTTP and no threads. The local server's CAS and
 //! the client's uploads and downloads both build on it, so it is checked against the official
-//! implementation (`hf_xet`), never only against itself; `../shared/docs/XET-PROTOCOL.md` says
+//! implementation (`hf_xet`), never only against itself; `docs/XET-NOTES.md` says
 //! where the published spec is silent or wrong.
 //!
 //! * [`ChunkStream`] (or [`Chunker`] for boundaries only) cuts a byte stream fed in slices of
