@@ -1,4 +1,5 @@
-//! The retry policy: which failures are retried, for which kinds of request, and how long to wait.
+//! The retry policy (`docs/HUB-PROTOCOL-NOTES.md#retries`): which failures are retried, for
+//! which kinds of request, and how long to wait.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
