@@ -225,7 +225,7 @@ impl ModelUploader {
         if client.has_token() {
             Ok(client)
         } else {
-            Err(UploadError::MissingToken)
+            Err(client.missing_token())
         }
     }
 
