@@ -60,4 +60,4 @@ pub use retry::{
     parse_retry_after, server_wait,
 };
 pub use token::Token;
-pub use transport::{BoxError, MAX_REDIRECTS, Transport, TransportBuilder};
+pub use transport::{BoxError, MAX_REDIRECTS, Settings, Transport, TransportBuilder};

@@ -37,18 +37,46 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A one-time body stream, as [`Body::once`] keeps it.
 pub(crate) type OnceStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
+/// How a transport behaves, apart from its endpoint and credentials: plain data whose
+/// defaults suit an API client (the clients' builders set it from their own options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The retry policy.
+    pub retry: RetryPolicy,
+    /// The time allowed to open a connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// The longest silence allowed while reading an answer, and while a streamed body makes
+    /// no progress (default 60 s); a stall fails like a dropped connection and is retried.
+    pub read_timeout: Duration,
+    /// The total time allowed for one attempt of a buffered call whose body is in memory
+    /// (default 120 s).
+    pub api_timeout: Duration,
+    /// The largest answer body read into memory, in bytes (default 64 MiB).
+    pub max_body: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            user_agent: concat!("ruvltra-http-transport/", env!("CARGO_PKG_VERSION")).into(),
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            api_timeout: Duration::from_secs(120),
+            max_body: 64 << 20,
+        }
+    }
+}
+
 /// Builds a [`Transport`].
 #[derive(Debug, Clone)]
 pub struct TransportBuilder {
     endpoint: Endpoint,
     auth: Option<Arc<dyn AuthHook>>,
     label: &'static str,
-    user_agent: String,
-    retry: RetryPolicy,
-    connect_timeout: Duration,
-    read_timeout: Duration,
-    api_timeout: Duration,
-    max_body: u64,
+    settings: Settings,
 }
 
 impl TransportBuilder {
@@ -64,56 +92,26 @@ impl TransportBuilder {
         self
     }
 
-    /// The `User-Agent` header.
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// The retry policy.
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The time allowed to open a connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The longest silence allowed while reading an answer, and while a streamed body makes
-    /// no progress (default 60 s); a stall fails like a dropped connection and is retried.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
-        self
-    }
-
-    /// The total time allowed for one attempt of a buffered call whose body is in memory
-    /// (default 120 s).
-    pub fn api_timeout(mut self, timeout: Duration) -> Self {
-        self.api_timeout = timeout;
-        self
-    }
-
-    /// The largest answer body read into memory, in bytes (default 64 MiB).
-    pub fn max_body(mut self, bytes: u64) -> Self {
-        self.max_body = bytes;
+    /// Retries, timeouts, limits and the user agent.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
         self
     }
 
     /// Builds the transport.
     pub fn build(self) -> Result<Transport, TransportError> {
-        let user_agent =
-            HeaderValue::from_str(&self.user_agent).map_err(|_| TransportError::InvalidInput {
+        let settings = self.settings;
+        let user_agent = HeaderValue::from_str(&settings.user_agent).map_err(|_| {
+            TransportError::InvalidInput {
                 what: "user agent".into(),
                 reason: "it must be visible ASCII".into(),
-            })?;
+            }
+        })?;
         let base = || {
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(user_agent.clone())
-                .connect_timeout(self.connect_timeout)
+                .connect_timeout(settings.connect_timeout)
         };
         let build_error = |e: reqwest::Error| TransportError::Network {
             request: "building the HTTP client".into(),
@@ -121,7 +119,7 @@ impl TransportBuilder {
             source: Some(e),
         };
         let http = base()
-            .read_timeout(self.read_timeout)
+            .read_timeout(settings.read_timeout)
             .build()
             .map_err(build_error)?;
         // Streamed bodies are sent for a long time before the answer's first byte, which
@@ -134,10 +132,10 @@ impl TransportBuilder {
                 endpoint: self.endpoint,
                 auth: self.auth,
                 label: self.label,
-                retry: self.retry,
-                read_timeout: self.read_timeout,
-                api_timeout: self.api_timeout,
-                max_body: self.max_body,
+                retry: settings.retry,
+                read_timeout: settings.read_timeout,
+                api_timeout: settings.api_timeout,
+                max_body: settings.max_body,
             }),
         })
     }
@@ -192,12 +190,7 @@ impl Transport {
             endpoint,
             auth: None,
             label: "http",
-            user_agent: concat!("ruvltra-http-transport/", env!("CARGO_PKG_VERSION")).into(),
-            retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            api_timeout: Duration::from_secs(120),
-            max_body: 64 << 20,
+            settings: Settings::default(),
         }
     }
 

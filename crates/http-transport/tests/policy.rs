@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_transport::{
     AuthHook, Bearer, Body, Endpoint, Redirects, Request, RetryMode, RetryPolicy, SendProgress,
-    Token, Transport, TransportError,
+    Settings, Token, Transport, TransportError,
 };
 use url::Url;
 
@@ -120,8 +120,11 @@ fn transport(url: &str) -> Transport {
     let auth: Arc<dyn AuthHook> = Arc::new(Bearer::new(Token::new(SECRET).unwrap()).unwrap());
     Transport::builder(Endpoint::parse(url).unwrap())
         .auth(Some(auth))
-        .retry_policy(fast())
-        .read_timeout(Duration::from_millis(300))
+        .settings(Settings {
+            retry: fast(),
+            read_timeout: Duration::from_millis(300),
+            ..Settings::default()
+        })
         .build()
         .unwrap()
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_transport::{
-    AuthHook, Bearer, Endpoint, Request, RetryPolicy, Token, Transport, looks_like_html,
+    AuthHook, Bearer, Endpoint, Request, RetryPolicy, Settings, Token, Transport, looks_like_html,
     truncate_chars,
 };
 use serde::de::DeserializeOwned;
@@ -46,11 +46,8 @@ impl Default for Limits {
 pub struct HubClientBuilder {
     endpoint: Option<Endpoint>,
     token: Option<Token>,
-    user_agent: String,
-    retry: RetryPolicy,
-    connect_timeout: Duration,
-    read_timeout: Duration,
-    api_timeout: Duration,
+    /// Retries, timeouts and the user agent, handed to the transport as they are.
+    transport: Settings,
     parallel_parts: usize,
     limits: Limits,
 }
@@ -60,11 +57,10 @@ impl Default for HubClientBuilder {
         Self {
             endpoint: None,
             token: None,
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            api_timeout: Duration::from_secs(120),
+            transport: Settings {
+                user_agent: DEFAULT_USER_AGENT.to_owned(),
+                ..Settings::default()
+            },
             parallel_parts: 4,
             limits: Limits::default(),
         }
@@ -88,32 +84,32 @@ impl HubClientBuilder {
 
     /// The `User-Agent` header.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.transport.user_agent = user_agent.into();
         self
     }
 
     /// The retry policy.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
     /// The time allowed to open a connection (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.transport.connect_timeout = timeout;
         self
     }
 
     /// The longest silence allowed while reading an answer (default 60 s); a stalled
     /// answer fails with a timeout and is retried like a dropped connection.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
+        self.transport.read_timeout = timeout;
         self
     }
 
     /// The total time allowed for one API call that is not a file transfer (default 120 s).
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
-        self.api_timeout = timeout;
+        self.transport.api_timeout = timeout;
         self
     }
 
@@ -150,12 +146,10 @@ impl HubClientBuilder {
         let transport = Transport::builder(endpoint)
             .auth(auth)
             .label("hub")
-            .user_agent(self.user_agent)
-            .retry_policy(self.retry)
-            .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
-            .api_timeout(self.api_timeout)
-            .max_body(self.limits.max_api_body)
+            .settings(Settings {
+                max_body: self.limits.max_api_body,
+                ..self.transport
+            })
             .build()?;
         Ok(HubClient {
             inner: Arc::new(Inner {

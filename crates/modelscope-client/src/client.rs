@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_transport::{
-    Answer, AuthHook, Endpoint, Request, RetryMode, RetryPolicy, Token, Transport, TransportError,
+    Answer, AuthHook, Endpoint, Request, RetryMode, RetryPolicy, Settings, Token, Transport,
+    TransportError,
 };
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
@@ -116,10 +117,8 @@ impl AuthHook for ModelScopeAuth {
 pub struct ModelScopeClientBuilder {
     endpoint: Option<Endpoint>,
     token: Option<Token>,
-    retry: RetryPolicy,
-    connect_timeout: Duration,
-    read_timeout: Duration,
-    user_agent: String,
+    /// Retries, timeouts and the user agent, handed to the transport as they are.
+    transport: Settings,
 }
 
 impl Default for ModelScopeClientBuilder {
@@ -127,10 +126,10 @@ impl Default for ModelScopeClientBuilder {
         Self {
             endpoint: None,
             token: None,
-            retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            user_agent: concat!("ruvltra-modelscope-client/", env!("CARGO_PKG_VERSION")).into(),
+            transport: Settings {
+                user_agent: concat!("ruvltra-modelscope-client/", env!("CARGO_PKG_VERSION")).into(),
+                ..Settings::default()
+            },
         }
     }
 }
@@ -150,13 +149,13 @@ impl ModelScopeClientBuilder {
 
     /// How failed requests are retried.
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.transport.retry = retry;
         self
     }
 
     /// The longest wait for a chunk of an answer (and for a streamed upload to make progress).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
+        self.transport.read_timeout = timeout;
         self
     }
 
@@ -173,10 +172,7 @@ impl ModelScopeClientBuilder {
         let transport = Transport::builder(endpoint)
             .auth(auth)
             .label("modelscope")
-            .user_agent(self.user_agent)
-            .retry_policy(self.retry)
-            .connect_timeout(self.connect_timeout)
-            .read_timeout(self.read_timeout)
+            .settings(self.transport)
             .build()?;
         Ok(ModelScopeClient {
             transport,
