@@ -39,6 +39,8 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod body;
+mod builder;
 mod endpoint;
 mod error;
 mod redact;
@@ -48,16 +50,17 @@ mod token;
 mod transport;
 
 pub use auth::{AuthHook, Bearer};
+pub use builder::{Settings, TransportBuilder};
 pub use endpoint::{Endpoint, is_loopback, quote_path, quote_segment, same_origin};
 pub use error::TransportError;
 pub use redact::{
     MAX_MESSAGE_CHARS, looks_like_html, redact_any_url, redact_url_queries, sanitize_message,
     truncate_chars, without_query,
 };
-pub use request::{Answer, Body, Opened, Redirects, Request, SendProgress};
+pub use request::{Answer, Body, BoxError, Opened, Redirects, Request, SendProgress};
 pub use retry::{
     RetryDecision, RetryMode, RetryPolicy, is_retryable_status, is_unprocessed_status,
     parse_retry_after, server_wait,
 };
 pub use token::Token;
-pub use transport::{BoxError, MAX_REDIRECTS, Settings, Transport, TransportBuilder};
+pub use transport::{MAX_REDIRECTS, Transport};

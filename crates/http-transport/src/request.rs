@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +14,12 @@ use url::Url;
 
 use crate::redact::without_query;
 use crate::retry::RetryMode;
-use crate::transport::{BoxError, OnceStream};
+
+/// A boxed error of a one-time body stream.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A one-time body stream, as [`Body::once`] keeps it.
+pub(crate) type OnceStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
 /// How redirects are handled for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,144 +2,29 @@
 //! credentials are attached (or not), stalls are detected and retries happen.
 
 use std::fmt;
-use std::io::SeekFrom;
-use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use futures_util::{Stream, StreamExt, TryStreamExt};
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, Response};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tracing::Instrument;
 use url::Url;
 
 use crate::auth::AuthHook;
+use crate::body::{Activity, attach_body, stall_watch, unsent};
 use crate::endpoint::Endpoint;
 use crate::error::TransportError;
 use crate::redact::{network_detail, sanitize_message, without_query};
-use crate::request::{Answer, Body, BodyKind, Opened, Redirects, Request};
+use crate::request::{Answer, Opened, Redirects, Request};
 use crate::retry::{RetryDecision, RetryPolicy, is_retryable_status, is_unprocessed_status};
 use crate::token::Token;
 
 /// The most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 10;
-
-/// The chunk size of streamed file bodies.
-const READ_BUFFER: usize = 256 * 1024;
-
-/// A boxed error of a one-time body stream.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A one-time body stream, as [`Body::once`] keeps it.
-pub(crate) type OnceStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
-
-/// How a transport behaves, apart from its endpoint and credentials: plain data whose
-/// defaults suit an API client (the clients' builders set it from their own options).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The `User-Agent` header.
-    pub user_agent: String,
-    /// The retry policy.
-    pub retry: RetryPolicy,
-    /// The time allowed to open a connection (default 10 s).
-    pub connect_timeout: Duration,
-    /// The longest silence allowed while reading an answer, and while a streamed body makes
-    /// no progress (default 60 s); a stall fails like a dropped connection and is retried.
-    pub read_timeout: Duration,
-    /// The total time allowed for one attempt of a buffered call whose body is in memory
-    /// (default 120 s).
-    pub api_timeout: Duration,
-    /// The largest answer body read into memory, in bytes (default 64 MiB).
-    pub max_body: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            user_agent: concat!("ruvltra-http-transport/", env!("CARGO_PKG_VERSION")).into(),
-            retry: RetryPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            api_timeout: Duration::from_secs(120),
-            max_body: 64 << 20,
-        }
-    }
-}
-
-/// Builds a [`Transport`].
-#[derive(Debug, Clone)]
-pub struct TransportBuilder {
-    endpoint: Endpoint,
-    auth: Option<Arc<dyn AuthHook>>,
-    label: &'static str,
-    settings: Settings,
-}
-
-impl TransportBuilder {
-    /// The credentials, attached only to requests for the endpoint's own origin.
-    pub fn auth(mut self, auth: Option<Arc<dyn AuthHook>>) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// A short name of the client (`hub`, `modelscope`) for trace events.
-    pub fn label(mut self, label: &'static str) -> Self {
-        self.label = label;
-        self
-    }
-
-    /// Retries, timeouts, limits and the user agent.
-    pub fn settings(mut self, settings: Settings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Builds the transport.
-    pub fn build(self) -> Result<Transport, TransportError> {
-        let settings = self.settings;
-        let user_agent = HeaderValue::from_str(&settings.user_agent).map_err(|_| {
-            TransportError::InvalidInput {
-                what: "user agent".into(),
-                reason: "it must be visible ASCII".into(),
-            }
-        })?;
-        let base = || {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(user_agent.clone())
-                .connect_timeout(settings.connect_timeout)
-        };
-        let build_error = |e: reqwest::Error| TransportError::Network {
-            request: "building the HTTP client".into(),
-            detail: e.to_string(),
-            source: Some(e),
-        };
-        let http = base()
-            .read_timeout(settings.read_timeout)
-            .build()
-            .map_err(build_error)?;
-        // Streamed bodies are sent for a long time before the answer's first byte, which
-        // reqwest's read timeout would count as silence; their stalls are watched instead.
-        let transfer_http = base().build().map_err(build_error)?;
-        Ok(Transport {
-            inner: Arc::new(Inner {
-                http,
-                transfer_http,
-                endpoint: self.endpoint,
-                auth: self.auth,
-                label: self.label,
-                retry: settings.retry,
-                read_timeout: settings.read_timeout,
-                api_timeout: settings.api_timeout,
-                max_body: settings.max_body,
-            }),
-        })
-    }
-}
 
 /// Sends requests for one endpoint by one policy. Cloning is cheap (one `Arc`).
 ///
@@ -154,19 +39,20 @@ impl TransportBuilder {
 /// * Errors and trace events show URLs of other origins without their query string.
 #[derive(Clone)]
 pub struct Transport {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: reqwest::Client,
-    transfer_http: reqwest::Client,
-    endpoint: Endpoint,
-    auth: Option<Arc<dyn AuthHook>>,
-    label: &'static str,
-    retry: RetryPolicy,
-    read_timeout: Duration,
-    api_timeout: Duration,
-    max_body: u64,
+/// What a [`TransportBuilder`](crate::TransportBuilder) makes.
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) transfer_http: reqwest::Client,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) auth: Option<Arc<dyn AuthHook>>,
+    pub(crate) label: &'static str,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) read_timeout: Duration,
+    pub(crate) api_timeout: Duration,
+    pub(crate) max_body: u64,
 }
 
 impl fmt::Debug for Transport {
@@ -184,16 +70,6 @@ impl fmt::Debug for Transport {
 type Hops = (Response, Url, HeaderMap);
 
 impl Transport {
-    /// A builder for `endpoint` with default settings and no credentials.
-    pub fn builder(endpoint: Endpoint) -> TransportBuilder {
-        TransportBuilder {
-            endpoint,
-            auth: None,
-            label: "http",
-            settings: Settings::default(),
-        }
-    }
-
     /// The endpoint.
     pub fn endpoint(&self) -> &Endpoint {
         &self.inner.endpoint
@@ -567,87 +443,6 @@ impl Transport {
     }
 }
 
-/// Puts the body of one hop on the request: bytes as they are, a file range read from its
-/// file again, a one-time stream taken (a second take is an error). Streamed chunks count as
-/// sent bytes and as activity.
-async fn attach_body(
-    builder: reqwest::RequestBuilder,
-    headers: &mut HeaderMap,
-    body: &Body,
-    sent: &Arc<AtomicU64>,
-    activity: &Activity,
-) -> Result<reqwest::RequestBuilder, TransportError> {
-    let counted = |progress: Option<Arc<dyn crate::SendProgress>>| {
-        let (sent, activity) = (Arc::clone(sent), activity.clone());
-        move |chunk: &Bytes| {
-            let n = chunk.len() as u64;
-            sent.fetch_add(n, Ordering::Relaxed);
-            if let Some(progress) = &progress {
-                progress.sent(n);
-            }
-            activity.touch();
-        }
-    };
-    Ok(match &body.0 {
-        BodyKind::Empty => builder,
-        BodyKind::Bytes {
-            bytes,
-            content_type,
-        } => {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            builder.body(bytes.clone())
-        }
-        BodyKind::File {
-            path,
-            offset,
-            len,
-            content_type,
-            progress,
-        } => {
-            let io_error = |source| TransportError::Io {
-                path: path.clone(),
-                source,
-            };
-            let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
-            file.seek(SeekFrom::Start(*offset))
-                .await
-                .map_err(io_error)?;
-            let stream = tokio_util::io::ReaderStream::with_capacity(file.take(*len), READ_BUFFER)
-                .inspect_ok(counted(progress.clone()));
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*len));
-            if let Some(content_type) = content_type {
-                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            }
-            builder.body(reqwest::Body::wrap_stream(stream))
-        }
-        BodyKind::Once { body, content_type } => {
-            let taken = body.lock().unwrap_or_else(PoisonError::into_inner).take();
-            let Some(stream) = taken else {
-                return Err(TransportError::InvalidInput {
-                    what: "request body".into(),
-                    reason: "the one-time stream was already sent; build the request again with a new body".into(),
-                });
-            };
-            if let Some(content_type) = content_type {
-                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            }
-            builder.body(reqwest::Body::wrap_stream(stream.inspect_ok(counted(None))))
-        }
-    })
-}
-
-/// Hands back the bytes of a file body that no answer accepted.
-fn unsent(body: &Body, bytes: u64) {
-    if let BodyKind::File {
-        progress: Some(progress),
-        ..
-    } = &body.0
-        && bytes > 0
-    {
-        progress.unsent(bytes);
-    }
-}
-
 /// The status of a hop's outcome, 0 for a failure.
 fn outcome_status(result: &Result<Hops, TransportError>) -> u16 {
     result
@@ -692,43 +487,6 @@ fn with_retry_count(
         }
         Err(error) => Err(note(error, retries)),
         other => other,
-    }
-}
-
-/// When one attempt last made progress (a body chunk out, an answer or a chunk in).
-#[derive(Clone)]
-struct Activity {
-    start: Instant,
-    last_ms: Arc<AtomicU64>,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            last_ms: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    fn touch(&self) {
-        self.last_ms
-            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-
-    fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
-    }
-}
-
-/// Resolves when nothing has moved for `limit`.
-async fn stall_watch(activity: &Activity, limit: Duration) {
-    let tick = (limit / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
-    loop {
-        tokio::time::sleep(tick).await;
-        if activity.idle_for() >= limit {
-            return;
-        }
     }
 }
 
