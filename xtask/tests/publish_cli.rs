@@ -262,4 +262,29 @@ fn the_demo_runs_end_to_end() {
         2,
         "{summary}"
     );
+    // The ModelScope endpoint is printed as `--modelscope-endpoint` takes it (the site, not
+    // its `/api/v1` root), so that it can be pasted back.
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("its ModelScope mode answers on the same port: "))
+        .expect("the ModelScope endpoint is printed");
+    let printed = line
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    assert!(
+        printed.starts_with("http://127.0.0.1:") && !printed.contains("/api/"),
+        "{line}"
+    );
+    assert!(!summary.contains("/api/v1"), "{summary}");
+    // The no-op re-publish names the destination that already matched.
+    assert!(
+        stdout.contains("no commit: the Hub already matched"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no commit: ModelScope already matched"),
+        "{stdout}"
+    );
 }

@@ -300,6 +300,31 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         assert!(r["commit"].is_null(), "{r}");
     }
 
+    // Read by people, the no-op report names each destination, never "the Hub" for ModelScope.
+    let out = xtask(&dir, &args[..args.len() - 1]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let (hub_part, ms_part) = stdout
+        .split_once("== modelscope ==")
+        .expect("a ModelScope section");
+    assert!(hub_part.contains("== hub =="), "{stdout}");
+    assert!(
+        hub_part.contains("no commit: the Hub already matched")
+            && hub_part.contains("object(s) already on the Hub"),
+        "{hub_part}"
+    );
+    assert_eq!(
+        ms_part
+            .matches("no commit: ModelScope already matched")
+            .count(),
+        2,
+        "{ms_part}"
+    );
+    assert!(
+        ms_part.contains("object(s) already on ModelScope") && !ms_part.contains("the Hub"),
+        "{ms_part}"
+    );
+
     // Without a ModelScope token, `--to modelscope` stops before anything is sent.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     let out = cmd

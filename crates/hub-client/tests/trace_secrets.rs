@@ -31,7 +31,9 @@ async fn trace_output_never_contains_the_token_or_presigned_queries() {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("hub_client=trace"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "hub_client=trace,http_transport=trace",
+        ))
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();

@@ -167,6 +167,21 @@ async fn without_a_token_nothing_is_sent() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("MODELSCOPE_API_TOKEN"), "{err}");
+    // The same error as the Hub's, naming ModelScope (not the Hub) and its variable.
+    assert!(
+        matches!(
+            err,
+            UploadError::MissingToken {
+                destination: "ModelScope",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "no ModelScope token found: set MODELSCOPE_API_TOKEN to a token with write access"
+    );
     assert_eq!(ms_commits(&fx, "ruvnet/ruvltra-ms"), 0);
 }
 

@@ -303,13 +303,23 @@ async fn a_missing_token_is_a_clear_error_naming_hf_token() {
         .publish(&reg, &fx.files, &PublishOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, UploadError::MissingToken));
+    assert!(
+        matches!(
+            err,
+            UploadError::MissingToken {
+                destination: "Hub",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("HF_TOKEN"), "{err}");
+    assert!(err.to_string().starts_with("no Hub token found"), "{err}");
     let err = up
         .upload(fx.files.join(A.file()), REPO, None)
         .await
         .unwrap_err();
-    assert!(matches!(err, UploadError::MissingToken));
+    assert!(matches!(err, UploadError::MissingToken { .. }), "{err}");
     assert_eq!(fx.stats().api_requests, 0);
 
     // A dry run only reads, so it needs no token.

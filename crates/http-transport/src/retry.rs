@@ -1,5 +1,5 @@
-//! The retry policy (`docs/HUB-PROTOCOL-NOTES.md#retries`): which answers are retried, and how
-//! long to wait.
+//! The retry policy (`docs/HUB-PROTOCOL-NOTES.md#retries`): which failures are retried, for
+//! which kinds of request, and how long to wait.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -14,8 +14,9 @@ use reqwest::header::HeaderMap;
 /// answers are final. The wait before retry `n` (0-based) is `base_delay * 2^n`, capped at
 /// `max_delay`, with jitter (a random point in the upper half of that delay). A `Retry-After`
 /// of integer seconds (or, on 429, `RateLimit: ...;t=N`) replaces the computed wait; when it is
-/// longer than `max_retry_after` the client fails fast with
-/// [`HubError::RetryAfterTooLong`](crate::HubError::RetryAfterTooLong) instead of sleeping.
+/// longer than `max_retry_after` the transport fails fast with
+/// [`TransportError::RetryAfterTooLong`](crate::TransportError::RetryAfterTooLong) instead of
+/// sleeping. Which failures a request may retry at all is its [`RetryMode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so `max_retries + 1` attempts in all).
@@ -48,6 +49,35 @@ pub enum RetryDecision {
     TooLong(Duration),
     /// Do not retry (the answer is final, or the retries are used up).
     GiveUp,
+}
+
+/// Which failures of one request may be answered by sending it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryMode {
+    /// Reads and idempotent writes: 408, 429, 5xx and network failures.
+    Idempotent,
+    /// Writes that must not be applied twice but may be sent again when the server says it
+    /// did not process them: 429 and 503 only, never a network failure.
+    UnprocessedOnly,
+    /// Never sent again (the caller has its own recovery, like a commit that checks the
+    /// branch first). A `Retry-After` over the limit is still reported as such.
+    Never,
+}
+
+impl RetryMode {
+    /// True when an answer with `status` may be retried in this mode.
+    pub fn retries_status(self, status: u16) -> bool {
+        match self {
+            Self::Idempotent => is_retryable_status(status),
+            Self::UnprocessedOnly => is_unprocessed_status(status),
+            Self::Never => false,
+        }
+    }
+
+    /// True when a network failure (the request may or may not have arrived) may be retried.
+    pub fn retries_network_failures(self) -> bool {
+        self == Self::Idempotent
+    }
 }
 
 impl RetryPolicy {
@@ -104,6 +134,11 @@ impl RetryPolicy {
 /// True for the statuses retried: 408, 429, 500, 502, 503, 504.
 pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// True for the statuses that say the request was not processed: 429 and 503.
+pub fn is_unprocessed_status(status: u16) -> bool {
+    matches!(status, 429 | 503)
 }
 
 /// The wait the server asked for: `Retry-After` in integer seconds, or on 429 the `t=N` of a
@@ -174,6 +209,27 @@ mod tests {
         for s in [200, 400, 401, 403, 404, 409, 412, 413, 422, 501, 505] {
             assert!(!is_retryable_status(s), "{s}");
         }
+    }
+
+    #[test]
+    fn modes() {
+        use RetryMode::*;
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(Idempotent.retries_status(s), "{s}");
+            assert!(!Never.retries_status(s), "{s}");
+            assert_eq!(
+                UnprocessedOnly.retries_status(s),
+                s == 429 || s == 503,
+                "{s}"
+            );
+        }
+        for s in [400, 401, 403, 404, 409, 412, 422] {
+            assert!(!Idempotent.retries_status(s), "{s}");
+            assert!(!UnprocessedOnly.retries_status(s), "{s}");
+        }
+        assert!(Idempotent.retries_network_failures());
+        assert!(!UnprocessedOnly.retries_network_failures());
+        assert!(!Never.retries_network_failures());
     }
 
     #[test]
