@@ -1,0 +1,9 @@
+//! Xet, the Hub's content-addressed storage for large files, as the client speaks it
+//! (`docs/XET-NOTES.md`): CAS tokens and the session that keeps one fresh (`token.rs`).
+//!
+//! The formats themselves (chunks, hashes, xorbs, shards) are the pure crate `xet-format`'s;
+//! this module only moves them over HTTP.
+
+mod token;
+
+pub use token::{REFRESH_MARGIN_SECS, SESSION_HEADER, XetAccess, XetSession, XetToken};
