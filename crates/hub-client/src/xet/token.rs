@@ -410,6 +410,17 @@ impl XetSession {
         Ok((opened, transport))
     }
 
+    /// Server text made safe to show: the CAS token and URL queries scrubbed.
+    pub fn sanitize(&self, text: &str) -> String {
+        let secret = self
+            .inner
+            .latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        http_transport::sanitize_message(text, Some(&secret))
+    }
+
     /// The error for an unsuccessful CAS answer (the CAS token scrubbed from its text). A
     /// 401 here came after a fresh token was refused too.
     pub fn answer_error(&self, answer: &Answer) -> HubError {
@@ -507,5 +518,49 @@ mod tests {
         };
         let shown = format!("{token:?}");
         assert!(!shown.contains("cas_secret"), "{shown}");
+    }
+
+    #[test]
+    fn token_answers_are_checked() {
+        let client = HubClient::builder()
+            .endpoint(Endpoint::parse("https://hub.test").unwrap())
+            .build()
+            .unwrap();
+        let answer = |body: &str| Answer {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_owned()),
+            url: Url::parse("https://hub.test/t").unwrap(),
+            request: "GET https://hub.test/t".into(),
+        };
+        let ok = client
+            .parse_xet_token(&answer(
+                r#"{"accessToken":"t1","exp":"1700000000","casUrl":"https://cas.test/prefix"}"#,
+            ))
+            .unwrap();
+        assert_eq!(ok.expires_at, 1_700_000_000);
+        assert_eq!(ok.cas_url.as_str(), "https://cas.test/prefix");
+        // Plain http is fine to a loopback CAS (a local server), not across the network.
+        let local = r#"{"accessToken":"t","exp":1,"casUrl":"http://127.0.0.1:9"}"#;
+        client.parse_xet_token(&answer(local)).unwrap();
+        for (body, expected) in [
+            (
+                r#"{"accessToken":"t","exp":1,"casUrl":"http://cas.test"}"#,
+                "plain-http",
+            ),
+            (r#"{"exp":1,"casUrl":"https://cas.test"}"#, "accessToken"),
+            (
+                r#"{"accessToken":"t","exp":-4,"casUrl":"https://cas.test"}"#,
+                "exp",
+            ),
+            (
+                r#"{"accessToken":"t","exp":1,"casUrl":"ftp://x"}"#,
+                "CAS URL",
+            ),
+            ("<html>", "accessToken"),
+        ] {
+            let err = client.parse_xet_token(&answer(body)).unwrap_err();
+            assert!(err.to_string().contains(expected), "{body}: {err}");
+        }
     }
 }
