@@ -50,6 +50,8 @@ struct World {
     headers_only: bool,
     /// The CAS refuses every token.
     refuse_all: bool,
+    /// The LFS batch answers `transfer: "xet"` when offered.
+    batch_xet: bool,
     cas_url: String,
     xorbs: BTreeMap<XetHash, Vec<u8>>,
     shards: Vec<Vec<u8>>,
@@ -89,6 +91,44 @@ async fn handle(
         session: header("x-xet-session-id"),
     });
     if ctx.name == "hub" {
+        if path.ends_with(".git/info/lfs/objects/batch") {
+            let asked: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let offered = asked["transfers"].as_array().unwrap();
+            let xet = world.batch_xet && offered.iter().any(|t| t == "xet");
+            world.issued += 1;
+            let token = format!("cas_token_{}", world.issued);
+            let exp = now() + world.ttl;
+            world.tokens.insert(token.clone(), exp);
+            let objects: Vec<serde_json::Value> = asked["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    // An object whose oid starts with 0 is "already on the Hub".
+                    let present = o["oid"].as_str().unwrap().starts_with('0');
+                    let mut answer = serde_json::json!({"oid": o["oid"], "size": o["size"]});
+                    if !present && xet {
+                        answer["actions"] = serde_json::json!({"upload": {
+                            "href": "/api/models/ns/name/xet-write-token/main",
+                            "header": {
+                                "X-Xet-Cas-Url": world.cas_url,
+                                "X-Xet-Access-Token": token,
+                                "X-Xet-Token-Expiration": exp.to_string(),
+                                "X-Xet-Session-Id": "s",
+                            }
+                        }});
+                    } else if !present {
+                        answer["actions"] = serde_json::json!({"upload": {"href": "/put/here"}});
+                    }
+                    answer
+                })
+                .collect();
+            let mut answer = serde_json::json!({ "objects": objects });
+            if xet {
+                answer["transfer"] = "xet".into();
+            }
+            return axum::Json(answer).into_response();
+        }
         if !path.contains("/xet-write-token/") {
             return StatusCode::NOT_FOUND.into_response();
         }
@@ -454,4 +494,69 @@ async fn token_routes_that_do_not_answer_a_token() {
     let err = client.xet_token_from(&elsewhere).await.unwrap_err();
     assert!(err.to_string().contains("not on the Hub's origin"), "{err}");
     assert!(fake.seen().iter().all(|s| s.server == "hub"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lfs_batch_offering_xet_takes_either_answer() {
+    use hub_client::xet::BatchTransfer;
+    use hub_client::{LfsAction, LfsObject, Sha256};
+    let fake = Fake::start(3600).await;
+    let client = fake.client();
+    let repo = RepoId::new("ns/name").unwrap();
+    let object = |first: u8| LfsObject {
+        oid: Sha256([first; 32]),
+        size: 10,
+    };
+    let objects = [object(0), object(0xaa)];
+
+    // A Hub that keeps to basic: the LFS answer, as lfs_batch gives it.
+    match client
+        .lfs_batch_offering_xet(&repo, "main", &objects)
+        .await
+        .unwrap()
+    {
+        BatchTransfer::Lfs(answer) => {
+            assert_eq!(answer.len(), 2);
+            assert_eq!(answer[0].action, LfsAction::AlreadyPresent);
+            assert!(matches!(answer[1].action, LfsAction::Basic { .. }));
+        }
+        other => panic!("expected basic, got {other:?}"),
+    }
+
+    // A Hub that answers xet: a session starting from the answer's token.
+    fake.world.lock().unwrap().batch_xet = true;
+    let BatchTransfer::Xet {
+        session,
+        wanted,
+        present,
+    } = client
+        .lfs_batch_offering_xet(&repo, "main", &objects)
+        .await
+        .unwrap()
+    else {
+        panic!("expected xet");
+    };
+    assert_eq!((wanted, present), (vec![objects[1]], vec![objects[0]]));
+    let session = session.unwrap();
+    let issued = fake.world.lock().unwrap().issued;
+    assert_eq!(session.query_chunk(&XetHash::ZERO).await.unwrap(), None);
+    let last = fake.seen().last().cloned().unwrap();
+    assert_eq!(
+        last.auth.as_deref(),
+        Some(&*format!("Bearer cas_token_{issued}"))
+    );
+    // Its refresh route is the href of the answer.
+    fake.revoke_all();
+    assert_eq!(session.query_chunk(&XetHash::ZERO).await.unwrap(), None);
+    assert_eq!(session.refreshes(), 1);
+    let offered: Vec<String> = fake
+        .seen()
+        .iter()
+        .filter(|s| s.server == "hub")
+        .map(|s| s.path.clone())
+        .collect();
+    assert_eq!(
+        offered.last().unwrap(),
+        "/api/models/ns/name/xet-write-token/main"
+    );
 }

@@ -179,10 +179,26 @@ impl HubClient {
             .cas_url
             .or_else(|| header("x-xet-cas-url"))
             .ok_or_else(|| invalid("expected a `casUrl` in the Xet token answer".into()))?;
-        let cas_url = Endpoint::parse(&cas_text).map_err(|e| {
+        self.checked_xet_token(access_token, exp, &cas_text, &answer.request)
+    }
+
+    /// A CAS token from its parts, checked: a usable CAS URL (no plain http from an https Hub
+    /// unless it is loopback) and a token that can go in a header.
+    pub(crate) fn checked_xet_token(
+        &self,
+        access_token: Token,
+        expires_at: u64,
+        cas_text: &str,
+        request: &str,
+    ) -> Result<XetToken, HubError> {
+        let invalid = |detail: String| HubError::InvalidResponse {
+            request: request.to_owned(),
+            detail,
+        };
+        let cas_url = Endpoint::parse(cas_text).map_err(|e| {
             invalid(format!(
                 "the CAS URL {:?} cannot be used: {e}",
-                truncate_chars(&cas_text, 80)
+                truncate_chars(cas_text, 80)
             ))
         })?;
         let hub = self.endpoint().as_url();
@@ -200,7 +216,7 @@ impl HubClient {
             .map_err(|_| invalid("the CAS token cannot go in an HTTP header".into()))?;
         Ok(XetToken {
             access_token,
-            expires_at: exp,
+            expires_at,
             cas_url,
         })
     }
