@@ -7,11 +7,12 @@ use crate::hash::XetHash;
 /// little-endian `u64`) is divisible by this.
 pub const GLOBAL_DEDUP_MODULUS: u64 = 1024;
 
-/// The spacing, in chunks, that `hf_xet` 1.8.0 keeps between two queries of one file: none.
-/// Its configuration has a `min_spacing_between_global_dedup_queries` of 256, but the
-/// deduplicator never reads it and starts from 0 (checked on the wire: key chunks 2 apart are
-/// both queried; see the crate's `official_client` test).
-pub const OFFICIAL_QUERY_SPACING: usize = 0;
+/// The spacing, in chunks of one file, that `hf_xet` 1.8.0 keeps between two of its queries:
+/// a key chunk is asked about only 256 chunks or more after the previous query, the file's
+/// first chunk included. Checked on the wire (the crate's `official_client` test: of key
+/// chunks 1, 3, 255, 256 and 258, only 256 is asked about); the xet-core sources suggest no
+/// spacing at all, the released client does space its queries.
+pub const OFFICIAL_QUERY_SPACING: usize = 256;
 
 /// Whether `hash` is a key chunk for global dedup.
 pub fn is_global_dedup_key(hash: &XetHash) -> bool {

@@ -52,7 +52,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with LOCK:
             if self.path.startswith("/v1/chunks/"):
-                EVENTS["chunk_queries"].append(self.path.rsplit("/", 1)[1])
+                prefix, chunk = self.path.split("/")[3:5]
+                EVENTS["chunk_queries"].append({"prefix": prefix, "hash": chunk})
             else:
                 EVENTS["other"].append("GET " + self.path)
         self.answer(404)
