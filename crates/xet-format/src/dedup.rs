@@ -16,7 +16,7 @@ pub const OFFICIAL_QUERY_SPACING: usize = 256;
 
 /// Whether `hash` is a key chunk for global dedup.
 pub fn is_global_dedup_key(hash: &XetHash) -> bool {
-    hash.rule_word() % GLOBAL_DEDUP_MODULUS == 0
+    hash.rule_word().is_multiple_of(GLOBAL_DEDUP_MODULUS)
 }
 
 /// The indices of a file's chunks worth a global dedup query: the first chunk and every key

@@ -254,7 +254,7 @@ fn next_group_len(level: &[(XetHash, u64)]) -> usize {
     }
     let end = MAX_GROUP.min(level.len());
     (2..end)
-        .find(|&i| level[i].0.rule_word() % 4 == 0)
+        .find(|&i| level[i].0.rule_word().is_multiple_of(4))
         .map_or(end, |i| i + 1)
 }
 
