@@ -50,5 +50,5 @@ pub use xorb::{
     CHUNK_HEADER_LEN, ChunkHeader, DecodedChunk, DecodedXorb, MAX_STORED_CHUNK_LEN,
     MAX_XORB_CHUNKS, MAX_XORB_RAW_BYTES, MAX_XORB_SERIALIZED_BYTES, XorbChunk, XorbDecoder,
     XorbEncoder, XorbLimits, XorbSummary, decode_xorb, decode_xorb_with_limits, encode_xorb,
-    write_chunk,
+    fits_in_xorb, write_chunk,
 };

@@ -186,6 +186,14 @@ impl XorbSummary {
     }
 }
 
+/// The official client's cut rule: whether a chunk of `raw_len` bytes can join a xorb that
+/// holds `chunks` chunks of `raw_bytes` uncompressed bytes (at most [`MAX_XORB_RAW_BYTES`]
+/// and [`MAX_XORB_CHUNKS`]); otherwise a new xorb starts with it. A client plans its xorbs,
+/// and knows their hashes, from its chunk list alone.
+pub fn fits_in_xorb(raw_bytes: u64, chunks: usize, raw_len: usize) -> bool {
+    raw_bytes + raw_len as u64 <= MAX_XORB_RAW_BYTES && chunks < MAX_XORB_CHUNKS
+}
+
 /// Writes chunk `data` stored with `scheme` (falling back to [`Scheme::None`] when that does
 /// not make it smaller) at the end of `out`; returns the scheme used and the bytes written.
 pub fn write_chunk(data: &[u8], scheme: Scheme, out: &mut Vec<u8>) -> (Scheme, usize) {
@@ -234,10 +242,9 @@ impl XorbEncoder {
         self.block = None;
     }
 
-    /// Whether a chunk of `raw_len` bytes still fits (the official client's cut rule: at most
-    /// [`MAX_XORB_RAW_BYTES`] uncompressed bytes and [`MAX_XORB_CHUNKS`] chunks).
+    /// Whether a chunk of `raw_len` bytes still fits ([`fits_in_xorb`]).
     pub fn fits(&self, raw_len: usize) -> bool {
-        self.raw_bytes + raw_len as u64 <= MAX_XORB_RAW_BYTES && self.chunks.len() < MAX_XORB_CHUNKS
+        fits_in_xorb(self.raw_bytes, self.chunks.len(), raw_len)
     }
 
     /// The chunks so far.

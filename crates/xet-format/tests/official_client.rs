@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use xet_format::{
     CasInfo, ChunkInfo, ChunkStream, CompressionPolicy, MAX_CHUNK_LEN, MIN_CHUNK_LEN,
     OFFICIAL_QUERY_SPACING, Shard, XetHash, XorbEncoder, chunk_hash, decode_xorb, file_hash,
-    global_dedup_queries, is_global_dedup_key, term_verification_hash,
+    fits_in_xorb, global_dedup_queries, is_global_dedup_key, term_verification_hash, xorb_hash,
 };
 
 /// Deterministic pseudo-random bytes (xorshift64*), eight at a time so debug builds stay fast.
@@ -263,6 +263,24 @@ fn official_uploads_decode_and_encode_to_the_same_bytes() {
         schemes,
         BTreeSet::from([0, 1, 2]),
         "the files exercise every scheme"
+    );
+
+    // The cut rule: the big file's first xorb holds its leading chunks up to the limits, so
+    // planning from the chunk list alone gives its hash.
+    let big_chunks = chunks_of(&files.last().unwrap().1);
+    let mut planned = Vec::new();
+    let mut raw = 0;
+    for c in &big_chunks {
+        if !fits_in_xorb(raw, planned.len(), c.len as usize) {
+            break;
+        }
+        planned.push((c.hash, u64::from(c.len)));
+        raw += u64::from(c.len);
+    }
+    assert!(planned.len() < big_chunks.len());
+    assert!(
+        xorbs.contains_key(&xorb_hash(&planned)),
+        "the planned first xorb was not sent"
     );
 
     // The shards decode and encode to the same bytes.
