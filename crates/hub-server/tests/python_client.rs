@@ -90,7 +90,10 @@ fn run_suite(python: &Python, mode: HubTransfer) -> (Stats, Stats) {
         .env("HUB_TEST_TREE_PAGE_SIZE", page.to_string())
         .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{mode}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "{mode}:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success(),
         "the Python cross-check failed in {mode} mode"

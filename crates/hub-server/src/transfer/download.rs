@@ -250,9 +250,7 @@ pub(crate) async fn serve_lfs_object(
             let size = file.size;
             serve(ctx, Source::Xet(store.xet_reader(file)), size, etag, extra).await
         }
-        LfsObject::Whole { path, size } => {
-            serve(ctx, Source::File(&path), size, etag, extra).await
-        }
+        LfsObject::Whole { path, size } => serve(ctx, Source::File(&path), size, etag, extra).await,
     }
 }
 

@@ -180,7 +180,11 @@ fn check_file(
                 f.hash, t.unpacked_bytes
             )));
         }
-        chunks.extend(table.chunks[s..e].iter().map(|c| (c.hash, u64::from(c.raw_len))));
+        chunks.extend(
+            table.chunks[s..e]
+                .iter()
+                .map(|c| (c.hash, u64::from(c.raw_len))),
+        );
         terms.push(XetTerm {
             xorb: t.xorb.to_hex(),
             start: t.chunk_start,
