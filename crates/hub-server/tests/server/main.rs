@@ -15,3 +15,4 @@ mod refs;
 mod uploads;
 mod xet_cas;
 mod xet_reads;
+mod xet_store;
