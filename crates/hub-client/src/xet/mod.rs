@@ -12,5 +12,8 @@ mod token;
 
 pub use batch::BatchTransfer;
 pub use cas::{DEDUP_PREFIX, ShardUploaded, XorbUploaded};
+/// The transport's body types a xorb upload is built from, re-exported so that callers of the
+/// Hub client need no second crate.
+pub use http_transport::{Body, BodyStream, BoxError, MakeStream, SendProgress};
 
 pub use token::{REFRESH_MARGIN_SECS, SESSION_HEADER, XetAccess, XetSession, XetToken};
