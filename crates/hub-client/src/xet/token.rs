@@ -6,7 +6,8 @@
 //! (`docs/XET-NOTES.md#routes`). The Hub token goes to the Hub only; the CAS token goes only
 //! to the `casUrl` origin, through a second transport with its own auth hook
 //! ([`Transport::rebind`]). A session refreshes its token shortly before `exp` (30 s, or half
-//! of a shorter lifetime) and once when the CAS answers 401, then sends the call again.
+//! of a shorter lifetime) and when the CAS answers 401 (at most twice per call), then sends
+//! the call again.
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub const SESSION_HEADER: &str = "x-xet-session-id";
 
 /// A token is refreshed this long before it expires (the official client's margin).
 pub const REFRESH_MARGIN_SECS: u64 = 30;
+
+/// How many new tokens one call may fetch after 401 answers: a call can outlive a fresh
+/// token (a slow upload, a server that stalls), but a CAS that refuses every token fails fast.
+const MAX_RENEWALS: u32 = 2;
 
 /// What a CAS token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,11 +360,12 @@ impl XetSession {
         Ok((current.transport.clone(), current.generation))
     }
 
-    /// Fetches a new token after the CAS refused the one of `generation` (unless another call
-    /// already did).
+    /// Fetches a new token after the CAS refused the one of `generation`, unless another call
+    /// already replaced it with one that is not due yet (a call that waited long enough for
+    /// the newer token to run out too gets a new one).
     async fn renew_after_refusal(&self, generation: u64) -> Result<(Transport, u64), HubError> {
         let mut current = self.inner.current.lock().await;
-        if current.generation == generation {
+        if current.generation == generation || unix_now() >= current.refresh_at {
             self.renew(&mut current).await?;
         }
         Ok((current.transport.clone(), current.generation))
@@ -391,22 +397,25 @@ impl XetSession {
     }
 
     /// Sends a CAS call built by `build` for the current CAS endpoint (with retries, and the
-    /// whole answer read), refreshing the token when it is due and once after a 401. Returns
+    /// whole answer read), refreshing the token when it is due and after a 401 (at most twice
+    /// per call). Returns
     /// the last answer whatever its status; [`XetSession::answer_error`] turns it into an error.
     pub async fn send(
         &self,
         build: impl Fn(&Endpoint) -> Result<Request, HubError>,
     ) -> Result<Answer, HubError> {
-        let (transport, generation) = self.fresh().await?;
-        let request = self.prepare(build(transport.endpoint())?);
-        let answer = transport.send(&request).await?;
-        if answer.status != 401 || !request.body.is_replayable() {
-            return Ok(answer);
+        let (mut transport, mut generation) = self.fresh().await?;
+        let mut renewals = 0;
+        loop {
+            let request = self.prepare(build(transport.endpoint())?);
+            let answer = transport.send(&request).await?;
+            if answer.status != 401 || !request.body.is_replayable() || renewals == MAX_RENEWALS {
+                return Ok(answer);
+            }
+            tracing::debug!("the CAS refused the Xet token; fetching a new one");
+            (transport, generation) = self.renew_after_refusal(generation).await?;
+            renewals += 1;
         }
-        tracing::debug!("the CAS refused the Xet token; fetching a new one");
-        let (transport, _) = self.renew_after_refusal(generation).await?;
-        let request = self.prepare(build(transport.endpoint())?);
-        Ok(transport.send(&request).await?)
     }
 
     /// Like [`send`](Self::send), with the answer's body left unread (a download).
@@ -414,16 +423,17 @@ impl XetSession {
         &self,
         build: impl Fn(&Endpoint) -> Result<Request, HubError>,
     ) -> Result<(Opened, Transport), HubError> {
-        let (transport, generation) = self.fresh().await?;
-        let request = self.prepare(build(transport.endpoint())?);
-        let opened = transport.open(&request).await?;
-        if opened.status() != 401 {
-            return Ok((opened, transport));
+        let (mut transport, mut generation) = self.fresh().await?;
+        let mut renewals = 0;
+        loop {
+            let request = self.prepare(build(transport.endpoint())?);
+            let opened = transport.open(&request).await?;
+            if opened.status() != 401 || renewals == MAX_RENEWALS {
+                return Ok((opened, transport));
+            }
+            (transport, generation) = self.renew_after_refusal(generation).await?;
+            renewals += 1;
         }
-        let (transport, _) = self.renew_after_refusal(generation).await?;
-        let request = self.prepare(build(transport.endpoint())?);
-        let opened = transport.open(&request).await?;
-        Ok((opened, transport))
     }
 
     /// Server text made safe to show: the CAS token and URL queries scrubbed.
