@@ -138,10 +138,11 @@ def test_create_repo_conflict_and_exist_ok(api, user):
     assert e.value.response.status_code == 409
     assert e.value.response.json()["url"] == f"{ENDPOINT}/{repo_id}"
     assert api.create_repo(repo_id, exist_ok=True) == url
-    # A new repo holds one commit by `system` with the default .gitattributes.
+    # A new repo holds one commit, by the user who created it (as on the Hub), with the
+    # default .gitattributes.
     commits = api.list_repo_commits(repo_id)
     assert [c.title for c in commits] == ["initial commit"]
-    assert commits[0].authors == ["system"]
+    assert commits[0].authors == [user]
     attrs = open(hf_hub_download(repo_id, ".gitattributes"), encoding="utf-8").read()
     assert "*.gguf filter=lfs diff=lfs merge=lfs -text" in attrs
     api.delete_repo(repo_id)

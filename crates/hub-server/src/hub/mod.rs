@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::context::{Ctx, form_encode};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{CommitRecord, Refs, RepoId, RepoMeta};
+use crate::store::{CommitRecord, Refs, RepoId, RepoMeta, is_short_commit_id};
 
 pub(crate) use preupload::validate_yaml;
 pub(crate) use repos::{create_repo, delete_repo, list_repos, whoami};
@@ -113,7 +113,7 @@ fn resolve_rev(ctx: &Ctx, id: &RepoId, refs: &Refs, rev: &str) -> Result<String,
     ctx.state
         .store
         .resolve_revision(id, refs, rev, DEFAULT_BRANCH)?
-        .ok_or_else(|| revision_not_found(rev))
+        .ok_or_else(|| unresolved(ctx, id, rev))
 }
 
 /// Loads the commit a revision points to in a readable repo.
@@ -123,8 +123,30 @@ fn load_rev(ctx: &Ctx, id: &RepoId, rev: &str) -> Result<(RepoMeta, CommitRecord
         .state
         .store
         .load_revision(id, rev, DEFAULT_BRANCH)?
-        .ok_or_else(|| revision_not_found(rev))?;
+        .ok_or_else(|| unresolved(ctx, id, rev))?;
     Ok((meta, record))
+}
+
+/// The answer for a revision that names nothing: 404 `RevisionNotFound`, whose message says
+/// so when it is a commit-id prefix several commits share. Assumption: the Hub answers an
+/// ambiguous prefix like a missing revision (git cannot resolve it either).
+fn unresolved(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiError {
+    if is_short_commit_id(rev)
+        && ctx
+            .state
+            .store
+            .commits_with_prefix(id, rev)
+            .is_ok_and(|found| found.len() > 1)
+    {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Invalid rev id: {rev} is the start of several commit ids; give more hex digits"
+            ),
+        )
+        .code("RevisionNotFound");
+    }
+    revision_not_found(rev)
 }
 
 fn revision_not_found(rev: &str) -> ApiError {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{DEFAULT_BRANCH, load_rev, repo_url, short_id};
 use crate::context::{Auth, Ctx, read_json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{RepoId, RepoKind, lfs_pointer};
+use crate::store::{RepoId, RepoKind, RepoMeta, lfs_pointer};
 
 /// `GET /api/whoami-v2`.
 pub(crate) fn whoami(ctx: &Ctx) -> ApiResult {
@@ -102,11 +102,13 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         }
         None => req.private.unwrap_or(false),
     };
-    let url = repo_url(ctx, &id);
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     let store = &ctx.state.store;
-    if store.repo_meta(&id)?.is_some() {
+    // Repo ids are case-insensitive: `Me/MyRepo` exists when `me/myrepo` does, and the 409
+    // carries the stored id's URL.
+    if let Some(existing) = store.find_repo(&id)? {
+        let url = repo_url(ctx, &existing);
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("You already created this {} repo", id.kind.singular()),
@@ -114,7 +116,9 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         .code("RepoExists")
         .with("url", Value::String(url)));
     }
-    store.create_repo(&id, DEFAULT_BRANCH, "system", private)?;
+    // On the Hub every commit of a new repo, the initial one included, is the creator's.
+    store.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private)?;
+    let url = repo_url(ctx, &id);
     Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
 }
 
@@ -122,7 +126,8 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
 pub(crate) async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
     ctx.require_write()?;
     let req: RepoName = read_json(ctx, body).await?;
-    let id = req.id(ctx)?;
+    let named = req.id(ctx)?;
+    let id = ctx.state.store.find_repo(&named)?.unwrap_or(named);
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     ctx.writable_repo(&id)?;
@@ -134,24 +139,54 @@ pub(crate) async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
 struct SettingsBody {
     private: Option<bool>,
     visibility: Option<String>,
+    gated: Option<Value>,
 }
 
-/// `PUT /api/{t}/{repo}/settings`: visibility.
+/// `PUT /api/{t}/{repo}/settings`: visibility (`private`, or `visibility` `public`, `private`,
+/// and for Spaces `protected`, served as public here) and gating (`gated`: `"auto"`,
+/// `"manual"` or `false`), the settings huggingface_hub's `update_repo_settings` sends. A value
+/// the Hub would refuse is 400 and changes nothing.
 pub(super) async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
     let req: SettingsBody = read_json(ctx, body).await?;
+    let private = match req.visibility.as_deref() {
+        None => req.private,
+        Some("private") => Some(true),
+        Some("public") => Some(false),
+        Some("protected") if id.kind == RepoKind::Space => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown visibility {other:?}: use public or private (or protected for a Space)"
+            )));
+        }
+    };
+    let gated = match &req.gated {
+        None => None,
+        Some(Value::Bool(false)) => Some(None),
+        Some(Value::String(mode)) if mode == "auto" || mode == "manual" => Some(Some(mode.clone())),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid gated value {other}: use \"auto\", \"manual\" or false"
+            )));
+        }
+    };
     let lock = ctx.state.locks.get(id);
     let _guard = lock.lock().await;
     let mut meta = ctx.writable_repo(id)?;
-    if let Some(p) = req.private {
+    if let Some(p) = private {
         meta.private = p;
     }
-    match req.visibility.as_deref() {
-        Some("private") => meta.private = true,
-        Some("public") => meta.private = false,
-        _ => {}
+    if let Some(g) = gated {
+        meta.gated = g;
     }
     ctx.state.store.write_repo_meta(id, &meta)?;
-    Ok(axum::Json(json!({"private": meta.private})).into_response())
+    Ok(axum::Json(json!({"private": meta.private, "gated": gated_json(&meta)})).into_response())
+}
+
+/// `gated` as the Hub shows it: `"auto"`, `"manual"` or `false`.
+fn gated_json(meta: &RepoMeta) -> Value {
+    meta.gated
+        .as_ref()
+        .map_or(Value::Bool(false), |g| Value::String(g.clone()))
 }
 
 /// `GET /api/models?author=&search=&limit=`: the repos of one kind the caller may see, sorted.
@@ -186,6 +221,7 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
             "author": id.namespace,
             "sha": sha,
             "private": meta.private,
+            "gated": gated_json(&meta),
             "createdAt": meta.created_at,
             "downloads": 0,
             "likes": 0,
@@ -231,7 +267,7 @@ pub(super) fn info(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
         "lastModified": record.date,
         "createdAt": meta.created_at,
         "private": meta.private,
-        "gated": false,
+        "gated": gated_json(&meta),
         "disabled": false,
         "downloads": 0,
         "likes": 0,

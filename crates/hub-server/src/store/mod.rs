@@ -36,7 +36,7 @@ pub use git::{
 pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
 pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
 pub use paths::{check_addition, check_repo_path};
-pub use refs::check_ref_name;
+pub use refs::{check_ref_name, is_short_commit_id};
 
 /// The store rooted at a data directory.
 #[derive(Debug)]
@@ -113,6 +113,33 @@ impl Store {
     /// Reads a repo's metadata; `None` if the repo does not exist.
     pub fn repo_meta(&self, id: &RepoId) -> io::Result<Option<RepoMeta>> {
         read_json(&self.repo_dir(id).join("repo.json"))
+    }
+
+    /// The stored repo `id` names, compared without regard to ASCII case, as the Hub resolves
+    /// repo ids (`Me/MyRepo` and `me/myrepo` are one repo, shown with its stored case); `None`
+    /// when none matches. An exact match costs one file read; otherwise the namespaces of the
+    /// kind are scanned.
+    pub fn find_repo(&self, id: &RepoId) -> io::Result<Option<RepoId>> {
+        if self.repo_meta(id)?.is_some() {
+            return Ok(Some(id.clone()));
+        }
+        let dir = self.root.join("repos").join(id.kind.plural());
+        for ns in read_dir_names(&dir)? {
+            if !ns.eq_ignore_ascii_case(&id.namespace) {
+                continue;
+            }
+            for name in read_dir_names(&dir.join(&ns))? {
+                if !name.eq_ignore_ascii_case(&id.name) {
+                    continue;
+                }
+                if let Some(found) = RepoId::new(id.kind, &ns, &name)
+                    && self.repo_meta(&found)?.is_some()
+                {
+                    return Ok(Some(found));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Every repo of one kind, sorted by namespace and name.
@@ -201,6 +228,7 @@ impl Store {
         let meta = RepoMeta {
             private,
             created_at: record.date,
+            gated: None,
         };
         self.write_repo_meta(id, &meta)?;
         Ok(meta)
