@@ -1,7 +1,8 @@
 //! The Hub API: the `/api/...` endpoints the official `huggingface_hub` client uses, one file
 //! per endpoint group, with the Hub's answers (`X-Error-Code`, `{"error": ...}`).
 //!
-//! * `repos.rs`: whoami, create, delete, settings, listing and model info;
+//! * `repos.rs`: whoami, create, delete, settings and listing;
+//! * `info.rs`: a repo's info (`expand[]`, the card's metadata);
 //! * `tree.rs`: tree listings and paths-info;
 //! * `preupload.rs`: preupload and validate-yaml (what a client asks before committing);
 //! * `commit.rs`: the NDJSON commit;
@@ -13,6 +14,7 @@
 //! reaches into the ModelScope API.
 
 mod commit;
+mod info;
 mod preupload;
 mod refs;
 mod repos;
@@ -46,8 +48,8 @@ pub(crate) async fn route_repo(ctx: &Ctx, id: &RepoId, rest: &[String], body: Bo
     let head: Option<&str> = rest.first().map(String::as_str);
     let after = rest.get(1..).unwrap_or(&[]);
     match head {
-        None if m == Method::GET => repos::info(ctx, id, DEFAULT_BRANCH),
-        Some("revision") if m == Method::GET => repos::info(ctx, id, &after.join("/")),
+        None if m == Method::GET => info::info(ctx, id, DEFAULT_BRANCH),
+        Some("revision") if m == Method::GET => info::info(ctx, id, &after.join("/")),
         Some("tree") if m == Method::GET => {
             let (rev, path) = take_revision(after);
             tree::tree(ctx, id, &rev, &path.join("/"))

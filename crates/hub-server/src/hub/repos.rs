@@ -1,5 +1,5 @@
-//! The repo endpoints of the Hub API: whoami, create, delete, settings, the listing of a
-//! kind, and model (dataset, Space) info.
+//! The repo endpoints of the Hub API: whoami, create, delete, settings and the listing of a
+//! kind (a repo's info is `info.rs`).
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -7,10 +7,10 @@ use axum::response::IntoResponse as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DEFAULT_BRANCH, load_rev, repo_url, short_id};
+use super::{DEFAULT_BRANCH, repo_url, short_id};
 use crate::context::{Auth, Ctx, read_json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{RepoId, RepoKind, RepoMeta, lfs_pointer};
+use crate::store::{RepoId, RepoKind, RepoMeta};
 
 /// `GET /api/whoami-v2`.
 pub(crate) fn whoami(ctx: &Ctx) -> ApiResult {
@@ -85,6 +85,26 @@ struct CreateRepoBody {
     repo: RepoName,
     private: Option<bool>,
     visibility: Option<String>,
+    /// A Space's SDK, which huggingface_hub requires for Spaces.
+    sdk: Option<String>,
+}
+
+/// The SDKs a Space may use (huggingface_hub's `SPACES_SDK_TYPES`).
+const SPACE_SDKS: [&str; 4] = ["gradio", "streamlit", "docker", "static"];
+
+/// The `README.md` the Hub writes into a new Space: front matter naming the SDK (which
+/// `space_info().sdk` reads back), then a pointer to the configuration reference. The title is
+/// quoted so that a name like `1e5` stays a string.
+fn space_readme(name: &str, sdk: &str) -> String {
+    let app_file = if matches!(sdk, "gradio" | "streamlit") {
+        "app_file: app.py\n"
+    } else {
+        ""
+    };
+    format!(
+        "---\ntitle: \"{name}\"\nemoji: \u{1f680}\ncolorFrom: blue\ncolorTo: green\nsdk: {sdk}\n{app_file}pinned: false\n---\n\n\
+         Check out the configuration reference at https://huggingface.co/docs/hub/spaces-config-reference\n"
+    )
 }
 
 /// `POST /api/repos/create`.
@@ -102,6 +122,20 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         }
         None => req.private.unwrap_or(false),
     };
+    // Assumption: the Hub refuses a Space without a known SDK (huggingface_hub checks before
+    // it sends, so only other clients meet this answer).
+    let readme = match (id.kind, req.sdk.as_deref()) {
+        (RepoKind::Space, Some(sdk)) if SPACE_SDKS.contains(&sdk) => {
+            Some(space_readme(&id.name, sdk))
+        }
+        (RepoKind::Space, other) => {
+            return Err(ApiError::bad_request(format!(
+                "a Space needs an sdk, one of {}; got {other:?}",
+                SPACE_SDKS.join(", ")
+            )));
+        }
+        _ => None,
+    };
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     let store = &ctx.state.store;
@@ -117,7 +151,8 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         .with("url", Value::String(url)));
     }
     // On the Hub every commit of a new repo, the initial one included, is the creator's.
-    store.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private)?;
+    let readme = readme.as_ref().map(|r| ("README.md", r.as_bytes()));
+    store.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private, readme)?;
     let url = repo_url(ctx, &id);
     Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
 }
@@ -183,7 +218,7 @@ pub(super) async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
 }
 
 /// `gated` as the Hub shows it: `"auto"`, `"manual"` or `false`.
-fn gated_json(meta: &RepoMeta) -> Value {
+pub(super) fn gated_json(meta: &RepoMeta) -> Value {
     meta.gated
         .as_ref()
         .map_or(Value::Bool(false), |g| Value::String(g.clone()))
@@ -232,51 +267,4 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
         }
     }
     Ok(axum::Json(out).into_response())
-}
-
-/// `GET /api/{t}/{repo}[/revision/{rev}]`.
-pub(super) fn info(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
-    let (meta, record) = load_rev(ctx, id, rev)?;
-    let blobs = ctx.q_true("blobs");
-    let siblings: Vec<Value> = record
-        .files
-        .iter()
-        .map(|(path, e)| {
-            if blobs {
-                let mut v = json!({"rfilename": path, "size": e.size, "blobId": e.oid});
-                if let Some(lfs) = &e.lfs {
-                    v["lfs"] = json!({
-                        "size": lfs.size,
-                        "sha256": lfs.sha256,
-                        "pointerSize": lfs_pointer(&lfs.sha256, lfs.size).len(),
-                    });
-                }
-                v
-            } else {
-                json!({"rfilename": path})
-            }
-        })
-        .collect();
-    let used: u64 = record.files.values().map(|e| e.size).sum();
-    let full = id.full();
-    let mut info = json!({
-        "_id": short_id(&full),
-        "id": full,
-        "author": id.namespace,
-        "sha": record.id,
-        "lastModified": record.date,
-        "createdAt": meta.created_at,
-        "private": meta.private,
-        "gated": gated_json(&meta),
-        "disabled": false,
-        "downloads": 0,
-        "likes": 0,
-        "tags": [],
-        "siblings": siblings,
-        "usedStorage": used,
-    });
-    if id.kind == RepoKind::Model {
-        info["modelId"] = Value::String(id.full());
-    }
-    Ok(axum::Json(info).into_response())
 }

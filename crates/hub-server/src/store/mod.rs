@@ -17,6 +17,7 @@
 mod files;
 mod git;
 mod gitattributes;
+mod gitignore;
 mod model;
 mod paths;
 mod refs;
@@ -34,6 +35,7 @@ pub use git::{
     git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, tree_ids, unix_now, unix_secs,
 };
 pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
+pub use gitignore::Gitignore;
 pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
 pub use paths::{check_addition, check_repo_path};
 pub use refs::{check_ref_name, is_short_commit_id};
@@ -199,14 +201,16 @@ impl Store {
     }
 
     /// Creates a repo whose first commit, on `default_branch` and by `author`, holds the
-    /// default `.gitattributes`. `repo.json` is written last: it marks the repo as existing, so
-    /// a repo left half-created by a crash (no `repo.json`) is cleared and made again.
+    /// default `.gitattributes` and `extra`, a file of the caller's (a Space's `README.md`).
+    /// `repo.json` is written last: it marks the repo as existing, so a repo left half-created
+    /// by a crash (no `repo.json`) is cleared and made again.
     pub fn create_repo(
         &self,
         id: &RepoId,
         default_branch: &str,
         author: &str,
         private: bool,
+        extra: Option<(&str, &[u8])>,
     ) -> io::Result<RepoMeta> {
         let dir = self.repo_dir(id);
         if dir.exists() {
@@ -219,6 +223,13 @@ impl Store {
             ".gitattributes".to_owned(),
             FileEntry::regular(oid, content.len() as u64),
         );
+        if let Some((path, content)) = extra {
+            let oid = self.put_blob(content)?;
+            files.insert(
+                path.to_owned(),
+                FileEntry::regular(oid, content.len() as u64),
+            );
+        }
         let record = new_commit(Vec::new(), files, author, "initial commit", "");
         self.write_commit(id, &record)?;
         let mut refs = Refs::default();
