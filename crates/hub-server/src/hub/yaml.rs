@@ -194,9 +194,8 @@ fn check_key(key: &str, value: &Yaml<'_>, repo_type: &str, errors: &mut Vec<Stri
             }
         }
         "license" => {
-            if string(key, value, errors) {
-                known_license(key, value, errors);
-            }
+            string(key, value, errors);
+            known_license(key, value, errors);
         }
         "license_link" | "library_name" | "pipeline_tag" | "thumbnail" => {
             string(key, value, errors);

@@ -213,6 +213,53 @@ mod tests {
         }
     }
 
+    /// Short commit ids: unique prefixes of 4+ hex digits resolve, shared ones do not, and a
+    /// ref named like a prefix wins over the commit it abbreviates.
+    #[test]
+    fn short_commit_ids_and_refs_named_like_them() {
+        use super::super::model::{RepoKind, RepoMeta};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path().to_path_buf()).unwrap();
+        let id = RepoId::new(RepoKind::Model, "ns", "r").unwrap();
+        let meta: RepoMeta = store.create_repo(&id, "main", "me", false, None).unwrap();
+        assert!(!meta.private);
+        let initial = store.refs(&id).unwrap().branches["main"].clone();
+        let mut fake = store.commit(&id, &initial).unwrap().unwrap();
+        for commit in ["abcd0000", "abcd1111", "abce2222"] {
+            fake.id = format!("{commit}{}", "0".repeat(32));
+            store.write_commit(&id, &fake).unwrap();
+        }
+        let mut refs = store.refs(&id).unwrap();
+        let resolve =
+            |refs: &Refs, rev: &str| store.resolve_revision(&id, refs, rev, "main").unwrap();
+        assert_eq!(
+            resolve(&refs, "abce").as_deref(),
+            Some(format!("abce2222{}", "0".repeat(32)).as_str())
+        );
+        assert_eq!(
+            resolve(&refs, "ABCD1").as_deref(),
+            Some(format!("abcd1111{}", "0".repeat(32)).as_str())
+        );
+        assert_eq!(resolve(&refs, "abcd"), None, "ambiguous");
+        assert_eq!(store.commits_with_prefix(&id, "abcd").unwrap().len(), 2);
+        assert_eq!(resolve(&refs, "abc"), None, "shorter than git's 4");
+        assert_eq!(
+            resolve(&refs, &initial[..7]).as_deref(),
+            Some(initial.as_str())
+        );
+        refs.branches.insert("abce".into(), initial.clone());
+        assert_eq!(
+            resolve(&refs, "abce").as_deref(),
+            Some(initial.as_str()),
+            "the ref wins"
+        );
+        assert!(
+            is_short_commit_id("abce")
+                && !is_short_commit_id("abc")
+                && !is_short_commit_id(&initial)
+        );
+    }
+
     #[test]
     fn refs_resolve_short_and_full_names() {
         let mut refs = Refs::default();
