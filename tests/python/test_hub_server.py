@@ -661,6 +661,7 @@ def test_repo_ids_are_case_insensitive(api, user, tmp_path):
         api.create_repo(lower)
     assert e.value.response.status_code == 409
     assert api.create_repo(lower, exist_ok=True) == f"{ENDPOINT}/{canonical}"
+    assert [m.id for m in api.list_models(author=user.upper(), search=lower)] == [canonical]
     api.delete_repo(lower)
     assert api.repo_exists(canonical) is False
 
@@ -756,3 +757,13 @@ def test_model_info_expand(api, repo):
     with pytest.raises(BadRequestError) as e:
         api.model_info(repo, expand=["bogus"])
     assert "must be one of" in str(e.value)
+
+
+def test_backslash_paths_are_refused_on_purpose(api, repo):
+    # A deliberate difference from the Hub (which stores them): see the server's docs.
+    for ops in ([CommitOperationAdd("a\\b.txt", b"x")], [CommitOperationAdd("w\\m.gguf", pseudo_random(2000, 13))]):
+        with pytest.raises(HfHubHTTPError) as e:
+            api.create_commit(repo, ops, commit_message="backslash")
+        assert e.value.response.status_code == 422
+        assert "use '/' between folders" in str(e.value)
+    assert api.list_repo_files(repo) == [".gitattributes"]

@@ -235,7 +235,7 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
     let mut out = Vec::new();
     for (id, meta) in ctx.state.store.list_repos(kind)? {
         if (meta.private && !ctx.can_read_private())
-            || author.is_some_and(|a| a != id.namespace)
+            || author.is_some_and(|a| !a.eq_ignore_ascii_case(&id.namespace))
             || search
                 .as_deref()
                 .is_some_and(|q| !id.full().to_lowercase().contains(q))

@@ -570,3 +570,31 @@ async fn spaces_start_with_a_readme_and_info_honours_expand() {
     let info = hub.get_json("/api/spaces/local/app?expand[]=sdk").await;
     assert_eq!(info["sdk"], "gradio");
 }
+
+/// Paths with a backslash are refused on purpose (the Hub stores them; see `store/paths.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backslash_paths_are_a_deliberate_422() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(ServerConfig::new(tmp.path())).await;
+    let repo = hub.create_repo("slashes").await;
+    let r = hub
+        .commit(&repo, "main", &[header("bs", None), file("a\\b.txt", b"x")])
+        .await;
+    let (status, code, _, body) = answer(r).await;
+    assert_eq!((status, code.as_str()), (422, "InvalidPath"));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("use '/' between folders"),
+        "{body}"
+    );
+    let r = hub
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/models/{repo}/preupload/main"),
+            Some(json!({"files": [{"path": "w\\m.gguf", "sample": "", "size": 1}]})),
+        )
+        .await;
+    assert_eq!(answer(r).await.1, "InvalidPath");
+}
