@@ -655,7 +655,10 @@ def test_repo_ids_are_case_insensitive(api, user, tmp_path):
     assert api.model_info(lower).id == canonical
     assert api.repo_exists(f"{user}/{canonical.split('/')[1].upper()}") is True
     api.upload_file(path_or_fileobj=b"via the lower-case id\n", path_in_repo="x.txt", repo_id=lower)
+    weights = pseudo_random(50_000, 14)
+    api.upload_file(path_or_fileobj=weights, path_in_repo="w.gguf", repo_id=lower)  # LFS too.
     assert "x.txt" in api.list_repo_files(canonical)
+    assert api.get_paths_info(canonical, ["w.gguf"])[0].lfs.sha256 == sha256(weights)
     assert file_sha256(hf_hub_download(lower, "x.txt", cache_dir=str(tmp_path))) == sha256(b"via the lower-case id\n")
     with pytest.raises(HfHubHTTPError) as e:
         api.create_repo(lower)
