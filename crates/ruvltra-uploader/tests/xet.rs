@@ -465,3 +465,24 @@ async fn a_server_without_xet_takes_the_lfs_path_without_an_error() {
     );
     assert_eq!(fx.stats().upload_bytes, a);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_file_upload_goes_through_xet_too() {
+    let fx = Fixture::new();
+    let cache = fx.tmp.path().join("xet-cache");
+    let path = fx.files.join(A.file());
+    let size = write_gguf(&path, A.quant, "single", 21, 1_000_000);
+    let meta = ruvltra_uploader::UploadMetadata {
+        model_card: Some("---\nlicense: apache-2.0\n---\n# Card\n".into()),
+        ..Default::default()
+    };
+    let report = xet_uploader(&fx, &cache)
+        .upload(&path, REPO, Some(meta))
+        .await
+        .unwrap();
+    assert!(report.verified(), "{report:#?}");
+    let repo = repo_report(&report);
+    assert_eq!(repo.transfer, Some(Transfer::Xet));
+    assert_eq!(repo.bytes_sent, size);
+    assert_eq!(fx.stats().upload_bytes, 0);
+}
