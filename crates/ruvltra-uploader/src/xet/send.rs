@@ -44,6 +44,8 @@ pub struct XetSummary {
     pub dedup_queries: u64,
     /// Queries the CAS answered with a shard.
     pub dedup_hits: u64,
+    /// Queries that failed (after retries); their chunks were sent rather than looked up.
+    pub dedup_failures: u64,
     /// Xorbs the local index placed chunks in.
     pub local_xorbs_used: u64,
     /// Whether a local index was used (none when no cache folder is known or it failed).
@@ -147,7 +149,7 @@ pub async fn send_files(
             }
             None => Found::default(),
         };
-        let server = query_server(session, files, &found.known, &mut summary).await?;
+        let server = query_server(session, files, &found.known, &mut summary, observer).await;
         let plan = make_plan(files, &found.known, &server);
         summary.local_xorbs_used = plan.local_xorbs.len() as u64;
         observer(Event::Step(format!(
@@ -239,29 +241,47 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Asks the CAS about the files' first and key chunks the local index did not place; every
-/// answer places whatever chunks of ours its xorbs hold.
+/// answer places whatever chunks of ours its xorbs hold. Dedup only saves bytes, so a query
+/// that fails (after the transport's retries) costs a warning, not the publish: its chunks
+/// are sent.
 async fn query_server(
     session: &XetSession,
     files: &[SourceFile],
     local: &Known,
     summary: &mut XetSummary,
-) -> Result<Known, UploadError> {
+    observer: &Observer,
+) -> Known {
     let queries = dedup_queries(files, local);
     let mut server = Known::default();
     if queries.is_empty() {
-        return Ok(server);
+        return server;
     }
     let ours = unplaced(files, local);
     summary.dedup_queries += queries.len() as u64;
     let mut answers = futures_util::stream::iter(queries.iter().map(|h| session.query_chunk(h)))
         .buffer_unordered(PARALLEL_QUERIES);
+    let mut failed = None;
     while let Some(answer) = answers.next().await {
-        if let Some(shard) = answer? {
-            summary.dedup_hits += 1;
-            server.add_answer(&shard, &ours);
+        match answer {
+            Ok(Some(shard)) => {
+                summary.dedup_hits += 1;
+                server.add_answer(&shard, &ours);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                summary.dedup_failures += 1;
+                failed.get_or_insert(e);
+            }
         }
     }
-    Ok(server)
+    if let Some(e) = failed {
+        observer(Event::Warning(format!(
+            "{} of {} global dedup queries failed ({e}); the chunks they asked about are sent",
+            summary.dedup_failures,
+            queries.len()
+        )));
+    }
+    server
 }
 
 /// Sends the plan's new xorbs, [`PARALLEL_XORBS`] at a time, each recorded in the local index
