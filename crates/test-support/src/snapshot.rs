@@ -53,12 +53,32 @@ impl CliRun {
     }
 }
 
+/// What [`cli_snapshot!`](crate::cli_snapshot) takes: a command to run (`&mut Command`), or a
+/// run that has ended already (a [`CliRun`], for a server stopped by a signal).
+pub trait IntoCliRun {
+    /// Runs the command, or returns the run.
+    fn into_cli_run(self) -> CliRun;
+}
+
+impl IntoCliRun for &mut Command {
+    fn into_cli_run(self) -> CliRun {
+        CliRun::of(self)
+    }
+}
+
+impl IntoCliRun for CliRun {
+    fn into_cli_run(self) -> CliRun {
+        self
+    }
+}
+
 /// Replacements applied to a snapshot before it is compared: the caller's own (paths,
 /// URLs, tokens; applied first, in the order given), then the defaults for what changes on
 /// every run.
 ///
-/// The defaults replace the workspace's `target/tmp` with `[TARGET_TMP]`, temporary folders
-/// made by `tempfile` with `[TEMP]`, the workspace root with `[WORKSPACE]`, loopback ports with
+/// The defaults replace the workspace's `target/tmp` with `[TARGET_TMP]`, a throwaway folder in
+/// the system's temporary folder (`/tmp/.tmpXXXXXX`, `/tmp/ruvltra-demo-XXXXXX`) with `[TEMP]`,
+/// the workspace root with `[WORKSPACE]`, loopback ports with
 /// `[PORT]` and durations (`12ms`, `1.5 s`, `3µs`) with `[TIME]`.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
@@ -104,7 +124,7 @@ impl Filters {
             ),
             (
                 format!(
-                    r"(/private)?{}/\.tmp[A-Za-z0-9]+",
+                    r"(/private)?{}/\.?[A-Za-z0-9_-]+",
                     escape(temp.trim_end_matches('/'))
                 ),
                 "[TEMP]".to_owned(),
@@ -149,7 +169,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// Runs a command and checks what a user sees of it (exit status, stdout, stderr) against a
+/// Runs a command (or takes a finished [`CliRun`]) and checks what a user sees of it (exit status, stdout, stderr) against a
 /// snapshot, with [`Filters`] applied; evaluates to the [`CliRun`] for further checks.
 ///
 /// ```
@@ -176,7 +196,7 @@ fn escape(text: &str) -> String {
 #[macro_export]
 macro_rules! cli_snapshot {
     ($filters:expr, $command:expr, @$snapshot:literal) => {{
-        let run = $crate::CliRun::of($command);
+        let run = $crate::snapshot::IntoCliRun::into_cli_run($command);
         let rendered = run.render();
         $crate::Filters::settings(&$filters).bind(|| {
             $crate::insta::assert_snapshot!(rendered, @$snapshot);
@@ -184,7 +204,7 @@ macro_rules! cli_snapshot {
         run
     }};
     ($name:literal, $filters:expr, $command:expr) => {{
-        let run = $crate::CliRun::of($command);
+        let run = $crate::snapshot::IntoCliRun::into_cli_run($command);
         let rendered = run.render();
         $crate::Filters::settings(&$filters).bind(|| {
             $crate::insta::assert_snapshot!($name, rendered);
@@ -192,7 +212,7 @@ macro_rules! cli_snapshot {
         run
     }};
     ($filters:expr, $command:expr) => {{
-        let run = $crate::CliRun::of($command);
+        let run = $crate::snapshot::IntoCliRun::into_cli_run($command);
         let rendered = run.render();
         $crate::Filters::settings(&$filters).bind(|| {
             $crate::insta::assert_snapshot!(rendered);
