@@ -53,6 +53,12 @@ impl LocalHub {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Stops the server and waits for it (requests in flight end first), then removes the
+    /// temporary folder. Dropping the fixture only asks the server to stop.
+    pub fn stop(self) {
+        self.server.stop();
+    }
 }
 
 #[cfg(feature = "hub-client")]
