@@ -36,7 +36,7 @@ fn repo_paths(reg: &Registry) -> Vec<&str> {
 /// The real catalog at the workspace root: its card and every Modelfile.
 #[test]
 fn real_registry_snapshots() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let path = test_support::workspace_file("registry.json");
     let reg = load(&path);
     insta::assert_snapshot!("registry_card", model_card(&reg, &CardFacts::default()));
     let (count, modelfiles) = all_modelfiles(&reg);
