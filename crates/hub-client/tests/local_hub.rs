@@ -16,11 +16,11 @@ use hub_client::{
 use hub_server::{Action, Fault, Match, ServerConfig};
 use test_support::{LocalHub, TOKEN, pseudo_random};
 
-/// test-support's local Hub with a client of this crate and a scratch folder.
+/// test-support's local Hub (its `files()` take the files to upload) with a client of this
+/// crate.
 struct Hub {
     local: LocalHub,
     client: HubClient,
-    files: PathBuf,
 }
 
 /// The fixture's server is the Hub's own.
@@ -47,12 +47,7 @@ fn fast_retries() -> RetryPolicy {
 async fn hub_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
     let local = LocalHub::start_with(tweak);
     let client = client_for(&local.url(), Some(TOKEN));
-    let files = local.files();
-    Hub {
-        local,
-        client,
-        files,
-    }
+    Hub { local, client }
 }
 
 async fn hub() -> Hub {
@@ -93,7 +88,7 @@ async fn download_all(
 
 /// Uploads `bytes` as an LFS object and commits it at `path` on `main`.
 async fn publish(hub: &Hub, repo: &RepoId, path: &str, bytes: &[u8], summary: &str) -> String {
-    let file = write_file(&hub.files, &path.replace('/', "_"), bytes);
+    let file = write_file(&hub.files(), &path.replace('/', "_"), bytes);
     let sha = Sha256::digest(bytes);
     hub.client
         .upload_lfs_object(repo, "main", &file, sha, bytes.len() as u64, None)
@@ -165,7 +160,7 @@ async fn basic_upload_commit_tree_info_and_download_are_byte_exact() {
     hub.client.create_repo(&repo, false).await.unwrap();
     let bytes = pseudo_random(300_000, 1);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "m.gguf", &bytes);
+    let file = write_file(&hub.files(), "m.gguf", &bytes);
 
     let batch = hub
         .client
@@ -360,7 +355,7 @@ async fn multipart_upload_sends_parts_in_parallel_and_completes() {
     hub.client.create_repo(&repo, false).await.unwrap();
     let bytes = pseudo_random(16 * 1024 * 7 + 1234, 2);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "big.gguf", &bytes);
+    let file = write_file(&hub.files(), "big.gguf", &bytes);
     let size = bytes.len() as u64;
 
     let batch = hub
@@ -540,7 +535,7 @@ async fn lost_commit_answer_never_duplicates_the_commit() {
     hub.client.create_repo(&repo, false).await.unwrap();
     let bytes = pseudo_random(5000, 4);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "x.bin", &bytes);
+    let file = write_file(&hub.files(), "x.bin", &bytes);
     hub.client
         .upload_lfs_object(&repo, "main", &file, sha, 5000, None)
         .await
@@ -879,7 +874,7 @@ async fn refused_upload_urls_are_renewed_once_then_reported() {
     hub.client.create_repo(&repo, false).await.unwrap();
     let bytes = pseudo_random(2000, 8);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "e.bin", &bytes);
+    let file = write_file(&hub.files(), "e.bin", &bytes);
     hub.server.faults().add(Fault::once(
         Match::any().method("PUT").path_contains("/lfs-upload/"),
         Action::Status(403),

@@ -46,11 +46,11 @@ async fn files_uploaded_by_the_python_client_are_synced_exactly() {
     let hub = hub();
     let small = pseudo_random(300_000, 1);
     let medium = pseudo_random(1_200_000, 2);
-    let small_path = hub.files.join("small.gguf");
-    let medium_path = hub.files.join("medium.gguf");
+    let small_path = hub.files().join("small.gguf");
+    let medium_path = hub.files().join("medium.gguf");
     fs::write(&small_path, &small).unwrap();
     fs::write(&medium_path, &medium).unwrap();
-    let readme = hub.files.join("README.md");
+    let readme = hub.files().join("README.md");
     fs::write(&readme, "# card\n").unwrap();
     let commit = python_upload(
         &hub,

@@ -48,7 +48,7 @@ impl Mirror {
     /// Writes a sample GGUF (a real header and tensors) of about `params` parameters; the
     /// seed goes into its name, so that two seeds never give the same bytes.
     fn gguf(&self, name: &str, params: u64, seed: u32) -> PathBuf {
-        let path = self.hub.files.join(format!("{seed}-{name}"));
+        let path = self.hub.files().join(format!("{seed}-{name}"));
         let mut sample = SampleModel::new("qwen2", 15, params);
         sample.name = format!("RuvLTRA Sample {seed}");
         sample.build().unwrap().write_file(&path).unwrap();
@@ -121,7 +121,7 @@ async fn sync_fills_facts_and_modelscope_state_then_a_second_sync_is_byte_identi
     let small = m.gguf(SMALL, 400_000, 1);
     let medium = m.gguf(MEDIUM, 700_000, 2);
     let tiny = m.gguf("tiny", 10_000, 3);
-    let readme = m.hub.files.join("README.md");
+    let readme = m.hub.files().join("README.md");
     fs::write(&readme, "# card\n").unwrap();
     let commit = m
         .publish(
@@ -489,7 +489,7 @@ fn python_with_modelscope() -> PathBuf {
 async fn a_file_uploaded_by_the_official_modelscope_sdk_is_synced_exactly() {
     let m = mirror();
     let small = m.gguf(SMALL, 300_000, 7);
-    let config = m.hub.files.join("config.json");
+    let config = m.hub.files().join("config.json");
     fs::write(&config, "{\"model_type\": \"qwen2\"}\n").unwrap();
     let home = m.hub.dir.path().join("home");
     fs::create_dir_all(&home).unwrap();

@@ -12,12 +12,11 @@ use hub_server::ServerConfig;
 use ruvltra_sync::{Mode, Outcome, SyncError};
 use test_support::{LocalHub, TOKEN};
 
-/// test-support's local Hub with a client and a scratch folder.
+/// test-support's local Hub (its `files()` take the files to upload and the registries) with
+/// a client.
 pub struct Hub {
     pub local: LocalHub,
     pub client: HubClient,
-    /// Scratch directory for files to upload and registry files.
-    pub files: PathBuf,
 }
 
 /// The fixture's server and folder are the Hub's own.
@@ -45,12 +44,7 @@ pub fn hub() -> Hub {
 pub fn hub_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
     let local = LocalHub::start_with(tweak);
     let client = client_for(&local.url(), Some(TOKEN));
-    let files = local.files();
-    Hub {
-        local,
-        client,
-        files,
-    }
+    Hub { local, client }
 }
 
 impl Hub {
@@ -79,7 +73,7 @@ impl Hub {
     pub fn write_registry(&self, name: &str, registry: &serde_json::Value) -> PathBuf {
         let reg = ruvltra_registry::parse(&registry.to_string()).unwrap();
         ruvltra_registry::validate(&reg).unwrap();
-        let path = self.files.join(name);
+        let path = self.files().join(name);
         ruvltra_registry::save(&path, &reg).unwrap();
         path
     }
