@@ -40,6 +40,9 @@ struct Place {
     /// Crates (of the workspace or not) that must not be in its run-time tree: its normal
     /// dependencies, transitively, with all features, not counting what only proc-macros use.
     not_at_run_time: &'static [&'static str],
+    /// A leaf: no normal or build dependency at all, not even outside the workspace, so that
+    /// every crate (the runtime and the standalone readers included) can use it.
+    leaf: bool,
 }
 
 impl Place {
@@ -51,6 +54,14 @@ impl Place {
             build: &[],
             never: &[],
             not_at_run_time: &[],
+            leaf: false,
+        }
+    }
+
+    const fn leaf(name: &'static str) -> Place {
+        Place {
+            leaf: true,
+            ..Place::library(name, &[])
         }
     }
 }
@@ -62,7 +73,11 @@ const IO_STACK: &[&str] = &["tokio", "reqwest", "hyper", "axum"];
 /// Adding a crate? Add its line here (which workspace crates it may use; what it must never
 /// reach) and its section to ARCHITECTURE.md. Changing a boundary? Amend both together.
 const CRATES: &[Place] = &[
-    // Registry types and validation: depends on no HTTP, GGUF or code-generation crate.
+    // The vocabulary and the one atomic write: leaves, with no dependency at all.
+    Place::leaf("ruvltra-vocab"),
+    Place::leaf("atomic-file"),
+    // Registry types and validation: depends on no HTTP, GGUF or code-generation crate; of the
+    // workspace, only on the leaves.
     Place {
         not_at_run_time: &[
             "ruvltra-gguf",
@@ -72,12 +87,12 @@ const CRATES: &[Place] = &[
             "hyper",
             "axum",
         ],
-        ..Place::library("ruvltra-registry", &[])
+        ..Place::library("ruvltra-registry", &["ruvltra-vocab", "atomic-file"])
     },
     // The pure generator: no I/O.
     Place {
         not_at_run_time: IO_STACK,
-        ..Place::library("ruvltra-codegen", &["ruvltra-registry"])
+        ..Place::library("ruvltra-codegen", &["ruvltra-registry", "ruvltra-vocab"])
     },
     // The proc-macro front end: reads one file, no network; ruvllm never depends on it.
     Place {
@@ -87,26 +102,35 @@ const CRATES: &[Place] = &[
             &["ruvltra-registry", "ruvltra-codegen"],
         )
     },
-    // Pure text from the registry: of the workspace only ruvltra-registry, no I/O.
+    // Pure text from the registry: of the workspace only ruvltra-registry and the vocabulary,
+    // no I/O.
     Place {
         not_at_run_time: IO_STACK,
-        ..Place::library("ruvltra-card", &["ruvltra-registry"])
+        ..Place::library("ruvltra-card", &["ruvltra-registry", "ruvltra-vocab"])
     },
-    // Standalone readers: no workspace crate.
-    Place::library("ruvltra-gguf", &[]),
-    Place::library("ruvltra-safetensors", &[]),
+    // Standalone readers: of the workspace, only the leaves.
+    Place::library("ruvltra-gguf", &["ruvltra-vocab", "atomic-file"]),
+    Place::library("ruvltra-safetensors", &["atomic-file"]),
+    // The Xet formats: pure (no I/O, no HTTP, no threads), no workspace crate.
+    Place {
+        not_at_run_time: IO_STACK,
+        ..Place::library("xet-format", &[])
+    },
+    // The one transport of both clients: no workspace crate (it knows no API shape).
+    Place::library("http-transport", &[]),
     // The Hub client knows nothing of the registry or GGUF; it shares no code with hub-server
     // (hub-server is only its tests' peer).
     Place {
         never: &["ruvltra-registry", "ruvltra-gguf"],
-        ..Place::library("hub-client", &[])
+        ..Place::library("hub-client", &["http-transport"])
     },
-    // The local server shares no code with hub-client, not even in its tests.
+    // The local server shares no code with hub-client (nor its transport), not even in its
+    // tests.
     Place {
-        never: &["hub-client"],
+        never: &["hub-client", "http-transport"],
         ..Place::library("hub-server", &[])
     },
-    Place::library("modelscope-client", &["hub-client"]),
+    Place::library("modelscope-client", &["http-transport", "hub-client"]),
     Place::library(
         "ruvltra-uploader",
         &[
@@ -127,7 +151,7 @@ const CRATES: &[Place] = &[
     Place {
         name: "ruvllm",
         role: Role::Library,
-        uses: &["hub-client"],
+        uses: &["hub-client", "ruvltra-vocab", "atomic-file"],
         build: &["ruvltra-registry", "ruvltra-codegen"],
         never: &["ruvltra-uploader", "ruvltra-registry-macro"],
         not_at_run_time: &[
@@ -140,12 +164,13 @@ const CRATES: &[Place] = &[
             "ruvltra-registry-macro",
             "ruvltra-uploader",
         ],
+        leaf: false,
     },
-    // Test helpers: dev-dependencies only. dev-python depends on nothing at all (checked
-    // below); test-support's optional features pull in the Hub crates.
+    // Test helpers: dev-dependencies only. dev-python is a leaf; test-support's optional
+    // features pull in the Hub crates.
     Place {
         role: Role::DevOnly,
-        ..Place::library("dev-python", &[])
+        ..Place::leaf("dev-python")
     },
     Place {
         role: Role::DevOnly,
@@ -412,7 +437,7 @@ fn place_problems(ws: &Workspace, table: &[Place]) -> Vec<String> {
 }
 
 /// Normal and build dependencies are the ones the table allows; dev-only crates are only
-/// dev-dependencies; nothing depends on a crate at the top; dev-python depends on nothing.
+/// dev-dependencies; nothing depends on a crate at the top; leaves depend on nothing.
 fn dependency_problems(ws: &Workspace, table: &[Place]) -> Vec<String> {
     let mut problems = Vec::new();
     let fix = "remove the dependency, or if the architecture changed, amend the table and \
@@ -452,12 +477,17 @@ fn dependency_problems(ws: &Workspace, table: &[Place]) -> Vec<String> {
             }
         }
     }
-    if let Some(dev_python) = ws.members.get("dev-python") {
-        for dep in dev_python.deps.iter().filter(|d| d.kind != "dev") {
+    // A leaf can be used by every crate, the standalone ones included, because it depends on
+    // nothing at all.
+    for p in table.iter().filter(|p| p.leaf) {
+        let Some(member) = ws.members.get(p.name) else {
+            continue;
+        };
+        for dep in member.deps.iter().filter(|d| d.kind != "dev") {
             problems.push(format!(
-                "dev-python depends on `{}`: it must depend on nothing, so that any crate can \
-                 use it",
-                dep.name
+                "the leaf crate `{}` has `{}` as a {} dependency: a leaf depends on nothing, so \
+                 that any crate can use it",
+                p.name, dep.name, dep.kind
             ));
         }
     }
@@ -715,7 +745,7 @@ fn a_workspace_that_breaks_the_rules_is_reported_in_full() {
          [features]\nmid = [\"dep:mid\"]\n",
     );
     write_crate(root, "top", "");
-    // `user` takes the dev-only `helper` as a normal dependency.
+    // `user`, said to be a leaf, takes the dev-only `helper` as a normal dependency.
     write_crate(
         root,
         "user",
@@ -742,7 +772,11 @@ fn a_workspace_that_breaks_the_rules_is_reported_in_full() {
             role: Role::Top,
             ..Place::library("top", &[])
         },
-        Place::library("user", &["helper"]),
+        // A leaf that is not one.
+        Place {
+            leaf: true,
+            ..Place::library("user", &["helper"])
+        },
         Place::library("gone", &["nowhere"]),
     ];
 
@@ -762,6 +796,8 @@ fn a_workspace_that_breaks_the_rules_is_reported_in_full() {
             "`mid` depends on `top` (normal), which sits at the top: nothing depends on it; \
              move what is shared into a library crate",
             "`user` has the dev-only `helper` as a normal dependency: it is a dev-dependency only",
+            "the leaf crate `user` has `helper` as a normal dependency: a leaf depends on \
+             nothing, so that any crate can use it",
         ],
     );
 

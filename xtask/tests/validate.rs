@@ -45,7 +45,7 @@ fn problems_are_all_listed_with_exit_code_1() {
 /// the other problems (exit 1), not a malformed file (exit 2).
 #[test]
 fn wrong_types_are_listed_with_their_models_and_exit_code_1() {
-    let dir = scratch("wrong-types");
+    let dir = scratch_dir!("xtask-validate/wrong-types");
     fs::write(
         dir.join("registry.json"),
         r#"{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main", "models": [
@@ -55,15 +55,17 @@ fn wrong_types_are_listed_with_their_models_and_exit_code_1() {
               "size": "0.5b", "bytes": "12", "sha256": "ABC"}]}"#,
     )
     .unwrap();
-    let (code, stdout, stderr) = validate(&dir, &[]);
-    assert_eq!((code, stdout.as_str()), (1, ""));
-    assert_eq!(
-        stderr,
-        "/models/0/bytes (ruvltra-0.5b-q4_k_m): invalid value: integer `-5`, expected u64; fix the value (registry.schema.json says what each key takes)\n\
-         /models/1/bytes (ruvltra-0.5b-q8_0): invalid type: string \"12\", expected u64; fix the value (registry.schema.json says what each key takes)\n\
-         /models/1/sha256 (ruvltra-0.5b-q8_0): sha256 `ABC` is not 64 lowercase hex digits; leave it out until sync or publish fills it\n\
-         registry.json: 3 problems; fix them and run `cargo xtask validate` again\n"
-    );
+    cli_snapshot!(filters(&dir), xtask(&dir).arg("validate"), @r#"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    /models/0/bytes (ruvltra-0.5b-q4_k_m): invalid value: integer `-5`, expected u64; fix the value (registry.schema.json says what each key takes)
+    /models/1/bytes (ruvltra-0.5b-q8_0): invalid type: string "12", expected u64; fix the value (registry.schema.json says what each key takes)
+    /models/1/sha256 (ruvltra-0.5b-q8_0): sha256 `ABC` is not 64 lowercase hex digits; leave it out until sync or publish fills it
+    registry.json: 3 problems; fix them and run `cargo xtask validate` again
+    "#);
 }
 
 #[test]
