@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Every input of a target's corpus and of its fixed crashes (`artifacts/`), sorted.
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fuzz");
+    let root = test_support::workspace_file("tests/fuzz");
     let mut out = Vec::new();
     for dir in [
         root.join("corpus").join(target),
