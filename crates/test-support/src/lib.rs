@@ -1,6 +1,7 @@
 //! The test suites' shared helpers, so that each exists once: the workspace root, sha256 hex
-//! digests, scratch folders, sample bytes and catalogs, the local Hub fixture, fast retries,
-//! and [`cli_snapshot!`], the one way a command's output is checked as a user sees it.
+//! digests, scratch folders, sample bytes and catalogs, fuzz corpora, the local Hub fixture,
+//! fast retries, and [`cli_snapshot!`], the one way a command's output is checked as a user
+//! sees it.
 //!
 //! These are test helpers: every failure is a panic that says what went wrong.
 //!
@@ -20,6 +21,7 @@
 //! `tests/tests/tidy.rs` checks this: no crate enables a feature whose crates reach it back.
 
 pub mod catalog;
+mod corpus;
 mod digest;
 mod root;
 mod sample;
@@ -31,6 +33,7 @@ mod client;
 #[cfg(feature = "hub-server")]
 mod local_hub;
 
+pub use corpus::fuzz_inputs;
 pub use digest::{sha256, sha256_file_hex, sha256_hex};
 pub use root::{workspace_file, workspace_files, workspace_root};
 pub use sample::pseudo_random;
