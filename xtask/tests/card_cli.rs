@@ -79,7 +79,7 @@ fn card_of_a_missing_registry_fails_clearly() {
         ----- stdout -----
 
         ----- stderr -----
-        error: cannot read registry does-not-exist.json: No such file or directory (os error 2) (check that the file exists and is readable): No such file or directory (os error 2)
+        error: cannot read registry does-not-exist.json: No such file or directory (os error 2) (check that the file exists and is readable)
         "
     );
 }
