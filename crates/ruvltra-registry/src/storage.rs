@@ -44,12 +44,13 @@ impl ParseError {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read registry {}: {source} (check that the file exists and is readable)", path.display())]
+    #[error("cannot read registry {}: {error} (check that the file exists and is readable)", path.display())]
     Read {
         /// The registry file.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error, in the message already: not a `source`, so an error chain
+        /// (`{:#}`) does not print it twice.
+        error: io::Error,
     },
     /// The file is not JSON, or its top level is no JSON object.
     #[error("malformed registry {} at {error} (fix the JSON at that position)", path.display())]
@@ -95,9 +96,9 @@ fn without_bom(bytes: &[u8]) -> &[u8] {
 /// wrong type (`"bytes": -5`) included, is one [`LoadError::Invalid`] that lists every problem
 /// with its JSON path and model id.
 pub fn load(path: &Path) -> Result<Registry, LoadError> {
-    let bytes = fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = fs::read(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let read = read_registry(without_bom(&bytes)).map_err(|error| LoadError::Parse {
         path: path.to_owned(),
