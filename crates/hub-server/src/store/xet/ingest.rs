@@ -14,8 +14,8 @@ use xet_format::{
     term_verification_hash,
 };
 
-use super::xorb_file::{PendingXorb, XorbBuilder};
 use super::ChunkIndex;
+use super::xorb_file::{PendingXorb, XorbBuilder};
 use super::{XetFile, XetTerm};
 use crate::store::Store;
 

@@ -90,13 +90,23 @@ impl XetReader {
                 o.file
                     .seek(SeekFrom::Start(o.table.chunks[c].ser_offset.into()))?;
             }
+            // Each read takes a chunk's payload and the header of the next one.
+            let mut header = None;
             while c < term.end as usize && pos < end {
                 let chunk = o.table.chunks[c];
                 let raw_len = u64::from(chunk.raw_len);
                 // The part of this chunk inside the range.
                 let from = start.saturating_sub(pos) as usize;
                 let to = (end - pos).min(raw_len) as usize;
-                read_chunk(&mut o.file, &chunk, &hash, c, &mut out, &mut scratch, from, to)?;
+                let more = c + 1 < term.end as usize && pos + raw_len < end;
+                let read = ChunkRead {
+                    xorb: &hash,
+                    index: c,
+                    from,
+                    to,
+                    more,
+                };
+                header = read.run(&mut o.file, &chunk, header, &mut out, &mut scratch)?;
                 pos += raw_len;
                 c += 1;
                 if out.len() >= OUT_BLOCK {
@@ -119,59 +129,84 @@ impl XetReader {
     }
 }
 
-/// Reads the chunk at the file's position (its header, then its payload) and appends bytes
-/// `from..to` of its uncompressed data to `out`.
-#[allow(clippy::too_many_arguments)]
-fn read_chunk(
-    file: &mut File,
-    chunk: &TableChunk,
-    xorb: &XetHash,
+/// One chunk to read at the file's position: bytes `from..to` of its data, and whether the
+/// next chunk of the xorb is read after it.
+struct ChunkRead<'a> {
+    xorb: &'a XetHash,
     index: usize,
-    out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
     from: usize,
     to: usize,
-) -> io::Result<()> {
-    let mut header = [0u8; CHUNK_HEADER_LEN];
-    file.read_exact(&mut header)?;
-    let parsed = ChunkHeader::parse(&header, index, chunk.ser_offset.into())
-        .map_err(|e| corrupt(format!("xorb {xorb}: {e}")))?;
-    let stored = parsed.stored_len as usize;
-    if parsed.raw_len != chunk.raw_len || stored + CHUNK_HEADER_LEN != chunk.ser_len as usize {
-        return Err(corrupt(format!(
-            "xorb {xorb}: chunk {index} is not what its table says"
-        )));
-    }
-    if parsed.scheme == Scheme::None && from == 0 && to == stored {
-        // The common case: the whole chunk, stored as it is, read straight into place.
-        let got = file.by_ref().take(stored as u64).read_to_end(out)?;
-        if got != stored {
-            return Err(corrupt(format!("xorb {xorb}: chunk {index} is short")));
-        }
-        return Ok(());
-    }
-    scratch.clear();
-    scratch.extend_from_slice(&header);
-    let got = file.by_ref().take(stored as u64).read_to_end(scratch)?;
-    if got != stored {
-        return Err(corrupt(format!("xorb {xorb}: chunk {index} is short")));
-    }
-    if parsed.scheme == Scheme::None {
-        out.extend_from_slice(&scratch[CHUNK_HEADER_LEN + from..CHUNK_HEADER_LEN + to]);
-        return Ok(());
-    }
-    let mut decoder = XorbDecoder::new();
-    let mut done = false;
-    decoder
-        .feed(scratch, |c| {
-            if c.data.len() >= to {
-                out.extend_from_slice(&c.data[from..to]);
-                done = true;
+    more: bool,
+}
+
+impl ChunkRead<'_> {
+    /// Reads the chunk (its header unless `header` already holds it, then its payload and, with
+    /// `more`, the next chunk's header in the same read), appends the wanted bytes to `out`,
+    /// and returns the next header.
+    fn run(
+        &self,
+        file: &mut File,
+        chunk: &TableChunk,
+        header: Option<[u8; CHUNK_HEADER_LEN]>,
+        out: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) -> io::Result<Option<[u8; CHUNK_HEADER_LEN]>> {
+        let (xorb, index, from, to) = (self.xorb, self.index, self.from, self.to);
+        let header = match header {
+            Some(h) => h,
+            None => {
+                let mut h = [0u8; CHUNK_HEADER_LEN];
+                file.read_exact(&mut h)?;
+                h
             }
-        })
-        .map_err(|e| corrupt(format!("xorb {xorb}: {e}")))?;
-    if !done {
-        return Err(corrupt(format!("xorb {xorb}: chunk {index} is damaged")));
+        };
+        let parsed = ChunkHeader::parse(&header, index, chunk.ser_offset.into())
+            .map_err(|e| corrupt(format!("xorb {xorb}: {e}")))?;
+        let stored = parsed.stored_len as usize;
+        if parsed.raw_len != chunk.raw_len || stored + CHUNK_HEADER_LEN != chunk.ser_len as usize {
+            return Err(corrupt(format!(
+                "xorb {xorb}: chunk {index} is not what its table says"
+            )));
+        }
+        let extra = if self.more { CHUNK_HEADER_LEN } else { 0 };
+        // The common case, a whole chunk stored as it is, is read straight into place.
+        let direct = parsed.scheme == Scheme::None && from == 0 && to == stored;
+        let buf = if direct { &mut *out } else { &mut *scratch };
+        if !direct {
+            buf.clear();
+        }
+        let at = buf.len();
+        buf.resize(at + stored + extra, 0);
+        file.read_exact(&mut buf[at..])?;
+        let next = self.more.then(|| {
+            let mut h = [0u8; CHUNK_HEADER_LEN];
+            h.copy_from_slice(&buf[at + stored..]);
+            h
+        });
+        buf.truncate(at + stored);
+        if direct {
+            return Ok(next);
+        }
+        if parsed.scheme == Scheme::None {
+            out.extend_from_slice(&scratch[from..to]);
+            return Ok(next);
+        }
+        let mut decoder = XorbDecoder::new();
+        let mut done = false;
+        let mut feed = |bytes: &[u8]| {
+            decoder.feed(bytes, |c| {
+                if c.data.len() >= to {
+                    out.extend_from_slice(&c.data[from..to]);
+                    done = true;
+                }
+            })
+        };
+        feed(&header)
+            .and_then(|()| feed(scratch))
+            .map_err(|e| corrupt(format!("xorb {xorb}: {e}")))?;
+        if !done {
+            return Err(corrupt(format!("xorb {xorb}: chunk {index} is damaged")));
+        }
+        Ok(next)
     }
-    Ok(())
 }
