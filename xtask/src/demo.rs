@@ -87,7 +87,7 @@ async fn demo(registry_path: &Path, tmp: &Path) -> anyhow::Result<ExitCode> {
         tmp.join("hub-data").display()
     );
     println!(
-        "    its ModelScope mode answers on the same port: {}/api/v1",
+        "    its ModelScope mode answers on the same port: {} (--modelscope-endpoint or MODELSCOPE_ENDPOINT; API under /api/v1)",
         server.url()
     );
     let outcome = run_steps(registry_path, tmp, &server).await;
@@ -145,11 +145,9 @@ async fn run_steps(
         ..PublishOptions::default()
     };
     let mut hub_run = Run::new("hub", "Hub mode", &server.url());
-    let mut ms_run = Run::new(
-        "modelscope",
-        "ModelScope mode",
-        &format!("{}/api/v1", server.url()),
-    );
+    // The endpoint as `--modelscope-endpoint` and MODELSCOPE_ENDPOINT take it (the site, not
+    // its `/api/v1` root), so that what the demo prints can be pasted back.
+    let mut ms_run = Run::new("modelscope", "ModelScope mode", &server.url());
 
     step(
         3,
@@ -255,7 +253,7 @@ struct Run {
     name: &'static str,
     /// For messages: "Hub mode", "ModelScope mode".
     label: &'static str,
-    /// The API root it was reached at.
+    /// The endpoint it was reached at, in the form its `--endpoint` flag takes.
     url: String,
     /// The first publish and the server's counters around it.
     first: Option<(PublishReport, Counts)>,
@@ -369,7 +367,7 @@ where
         .with_context(|| format!("publish to the {} failed", run.label))?;
     progress.finish();
     println!("== {} ==", run.name);
-    print_publish_report(&report);
+    print_publish_report(&report, run.name);
     let after = server.stats();
     if run.name == "hub" {
         stats_line(label, &before, &after);

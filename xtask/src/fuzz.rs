@@ -19,6 +19,8 @@ const TARGETS: &[(&str, &str, bool)] = &[
     ("tests/fuzz", "registry", true),
     ("tests/fuzz", "server_commit", true),
     ("tests/fuzz", "server_lfs_batch", true),
+    ("tests/fuzz", "xet_xorb", true),
+    ("tests/fuzz", "xet_shard", true),
 ];
 
 /// Arguments of `cargo xtask fuzz`.

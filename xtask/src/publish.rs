@@ -13,7 +13,7 @@ use hub_client::HubClient;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use modelscope_client::ModelScopeClient;
 use ruvltra_uploader::{
-    Action, Event, ModelUploader, Observer, PublishOptions, PublishReport, UploadError,
+    Action, Destination, Event, ModelUploader, Observer, PublishOptions, PublishReport,
     VerifyReport,
 };
 
@@ -75,14 +75,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let modelscope = matches!(args.to, To::Modelscope | To::All);
     let client = HubClient::from_env(args.endpoint.as_deref())?;
     if hub && !client.has_token() && !args.dry_run {
-        anyhow::bail!("{}", UploadError::MissingToken);
+        anyhow::bail!("{}", client.missing_token());
     }
     let ms_client = if modelscope {
         let ms = ModelScopeClient::from_env(args.modelscope_endpoint.as_deref())?;
         if !ms.has_token() && !args.dry_run {
-            anyhow::bail!(
-                "publishing to ModelScope needs a token: set MODELSCOPE_API_TOKEN (or run with --dry-run)"
-            );
+            anyhow::bail!("{} (or run with --dry-run)", ms.missing_token());
         }
         Some(ms)
     } else {
@@ -128,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if reports.len() > 1 {
                 println!("== {name} ==");
             }
-            print_publish_report(report);
+            print_publish_report(report, name);
         }
     }
     let ok = reports.iter().all(|(_, r)| r.dry_run || r.verified());
@@ -149,8 +147,18 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Prints a publish report for people.
-pub fn print_publish_report(report: &PublishReport) {
+/// How reports name a destination given by its `--to` value (`hub`, `modelscope`).
+fn destination_label(to: &str) -> &'static str {
+    match to {
+        "modelscope" => "ModelScope",
+        _ => "the Hub",
+    }
+}
+
+/// Prints a publish report for people; `to` is the destination's `--to` value (`hub`,
+/// `modelscope`), which the report names where it says what was already there.
+pub fn print_publish_report(report: &PublishReport, to: &str) {
+    let destination = destination_label(to);
     for skipped in &report.skipped {
         println!("skipped {}: {}", skipped.id, skipped.reason);
     }
@@ -203,12 +211,12 @@ pub fn print_publish_report(report: &PublishReport) {
                 }
             ),
             None => println!(
-                "  no commit: the Hub already matched (head {})",
+                "  no commit: {destination} already matched (head {})",
                 repo.head.as_deref().unwrap_or("-")
             ),
         }
         println!(
-            "  sent {} bytes in {} object(s); {} object(s) already on the Hub",
+            "  sent {} bytes in {} object(s); {} object(s) already on {destination}",
             repo.bytes_sent, repo.objects_sent, repo.objects_already_present
         );
         if let Some(tag) = &repo.tag {

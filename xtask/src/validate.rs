@@ -18,8 +18,9 @@ pub struct Args {
     write_schema: bool,
 }
 
-/// Runs the check: exit 0 when valid, 1 listing every problem, 2 when the file cannot be read
-/// or is not JSON of the registry's shape.
+/// Runs the check: exit 0 when valid, 1 listing every problem (values of the wrong type
+/// included, each with its model id and JSON path), 2 when the file cannot be read, is not
+/// JSON, or its top level is no JSON object.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.write_schema {
         write_schema(&args)?;

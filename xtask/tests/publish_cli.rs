@@ -1,22 +1,17 @@
 //! `cargo xtask publish` and `cargo xtask verify` as a user runs them against the local Hub:
 //! dry run without a token, publish with `--json` and `--tag`, verify (plain and deep, then
-//! against a wrong sha256), and the missing-token error.
+//! against a wrong sha256), the missing-token error, and the demo's whole story.
+
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use hub_server::{HubServer, ServerConfig};
 use ruvltra_gguf::writer::SampleModel;
+use support::xtask;
+use test_support::{CliRun, Filters, LocalHub, cli_snapshot, scratch_dir};
 
 const TOKEN: &str = "hf_cli_publish_token";
 const FILE: &str = "ruvltra-small-0.5b-q4_k_m.gguf";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Writes the model file and a registry describing it (with `sha256` when given).
 fn setup(dir: &Path, sha256: Option<&str>) -> (PathBuf, PathBuf) {
@@ -52,53 +47,26 @@ fn setup(dir: &Path, sha256: Option<&str>) -> (PathBuf, PathBuf) {
     (path, files)
 }
 
-/// Runs xtask with a clean Hub environment (no token unless `token`).
-fn xtask(dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HUGGINGFACE_API_KEY",
-        "HF_TOKEN_PATH",
-        "HF_ENDPOINT",
-    ] {
-        cmd.env_remove(var);
-    }
-    // Everything the tools could log is on, so the checks below see it all.
-    cmd.env("RUST_LOG", "trace")
-        .env("HF_HOME", dir.join("hf-home"))
-        .env("HOME", dir.join("home"));
-    if let Some(t) = token {
-        cmd.env("HF_TOKEN", t);
-    }
-    cmd.output().unwrap()
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// The snapshot filters: the scratch folder, the defaults, and commit ids (they carry the
+/// time of the commit).
+fn filters(dir: &Path) -> Filters {
+    support::filters(dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]")
 }
 
 #[test]
 fn publish_then_verify_from_the_command_line() {
-    let dir = scratch("publish-cli");
-    let mut config = ServerConfig::new(dir.join("hub"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("publish-cli");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
     let (registry, files) = setup(&dir, None);
     let registry = registry.to_str().unwrap();
     let files = files.to_str().unwrap();
     let (sha, size) = hash(&dir.join("files").join(FILE));
 
     // A dry run needs no token, prints every local file's size and sha256, and changes nothing.
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    let run = cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "publish",
             "--registry",
             registry,
@@ -107,39 +75,54 @@ fn publish_then_verify_from_the_command_line() {
             "--endpoint",
             &url,
             "--dry-run",
-        ],
+        ]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          action             bytes  sha256                                                            path
+          add                 2632  1cc6b6d71998c4294ca71c45a4754e1e6f06e355c13edbba66f8dbaf450c33fa  README.md
+          add                  771  2caf990f68d046b7a4d00df5b95bb16cfee9c23fe0e8a6a1e4844cb252e02d29  ollama/ruvltra-small-0.5b-q4_k_m/Modelfile
+          add              1121376  cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1  ruvltra-small-0.5b-q4_k_m.gguf
+          dry run: nothing was created, uploaded or committed
+        ----- stderr -----
+        ==> checking and hashing 1 file(s) of 1 model(s)
+            hashing ruvltra-small-0.5b-q4_k_m.gguf (1121376 bytes)
+            ruvltra-small-0.5b-q4_k_m.gguf: sha256 cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1
+            ruv/ruvltra does not exist yet; a publish would create it
+        ==> plan for ruv/ruvltra@main: 3 to add, 0 to update, 0 unchanged, 0 extra on the Hub
+        "
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let line = stdout.lines().find(|l| l.ends_with(FILE)).unwrap();
+    let line = run.stdout.lines().find(|l| l.ends_with(FILE)).unwrap();
     assert!(
         line.contains("add") && line.contains(&sha) && line.contains(&size.to_string()),
         "{line}"
     );
-    assert!(stdout.contains("dry run"), "{stdout}");
-    assert_eq!(server.stats().commits, 0);
+    assert_eq!(hub.server.stats().commits, 0);
 
-    // The real publish, with a JSON report on stdout.
-    let out = xtask(
-        &dir,
-        Some(TOKEN),
-        &[
-            "publish",
-            "--registry",
-            registry,
-            "--files",
-            files,
-            "--endpoint",
-            &url,
-            "--tag",
-            "v1.0.0",
-            "--json",
-        ],
+    // The real publish, with a JSON report on stdout, and everything the tools could log on:
+    // the token shows nowhere.
+    let run = CliRun::of(
+        xtask(&dir)
+            .args([
+                "publish",
+                "--registry",
+                registry,
+                "--files",
+                files,
+                "--endpoint",
+                &url,
+                "--tag",
+                "v1.0.0",
+                "--json",
+            ])
+            .env("HF_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace"),
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(run.status.success(), "{}", run.render());
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let repo = &report["repos"][0];
     assert!(
         repo["commit"].as_str().is_some_and(|c| c.len() == 40),
@@ -148,65 +131,82 @@ fn publish_then_verify_from_the_command_line() {
     assert_eq!(repo["bytes_sent"], size);
     assert_eq!(repo["tag"]["name"], "v1.0.0");
     assert_eq!(repo["verify"]["problems"], serde_json::json!([]));
-    assert_eq!(server.stats().commits, 1);
+    assert_eq!(hub.server.stats().commits, 1);
 
     // Verify on its own: presence only (the registry has no sha256 yet), then deep.
-    let out = xtask(
-        &dir,
-        None,
-        &[
-            "verify",
-            "--registry",
-            registry,
-            "--endpoint",
-            &url,
-            "--deep",
-        ],
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args(["verify", "--registry", registry, "--endpoint", &url, "--deep"]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          verified: 1 path(s) of ruv/ruvltra at main match the manifest (downloaded and re-hashed)
+            warning: ruvltra-small-0.5b-q4_k_m.gguf was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        ==> downloading ruvltra-small-0.5b-q4_k_m.gguf to hash it again
+        "
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("no sha256"), "{stdout}");
 
     // With the right sha256 it passes; with a wrong one it fails naming both.
     let (registry_ok, _) = setup(&dir, Some(&sha));
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "verify",
             "--registry",
             registry_ok.to_str().unwrap(),
             "--endpoint",
             &url,
-        ],
+        ]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          verified: 1 path(s) of ruv/ruvltra at main match the manifest
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        "
     );
-    assert!(out.status.success(), "{:?}", text(&out));
     let wrong = "0".repeat(64);
     let (registry_bad, _) = setup(&dir, Some(&wrong));
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    let run = cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "verify",
             "--registry",
             registry_bad.to_str().unwrap(),
             "--endpoint",
             &url,
-        ],
+        ]),
+        @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+        ruv/ruvltra@main
+          verification FAILED: 1 difference(s) in ruv/ruvltra at main
+            error: ruvltra-small-0.5b-q4_k_m.gguf: sha256 differs: expected 0000000000000000000000000000000000000000000000000000000000000000, the Hub has cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        "
     );
-    let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&wrong) && stdout.contains(&sha), "{stdout}");
+    assert!(
+        run.stdout.contains(&wrong) && run.stdout.contains(&sha),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn publish_without_a_token_names_hf_token() {
-    let dir = scratch("publish-cli-no-token");
+    let dir = scratch_dir!("publish-cli-no-token");
     let (registry, files) = setup(&dir, None);
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "publish",
             "--registry",
             registry.to_str().unwrap(),
@@ -214,11 +214,16 @@ fn publish_without_a_token_names_hf_token() {
             files.to_str().unwrap(),
             "--endpoint",
             "http://127.0.0.1:9",
-        ],
+        ]),
+        @r"
+        success: false
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: no Hub token found: set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN, HUGGINGFACE_API_KEY, or write it to the token file) to a token with write access
+        "
     );
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("HF_TOKEN"), "{stderr}");
 }
 
 /// The size and sha256 of a file, through the uploader's streaming hasher.
@@ -227,12 +232,23 @@ fn hash(path: &Path) -> (String, u64) {
     (sha.to_hex(), size)
 }
 
+/// What the demo tells on stdout is a file snapshot (it is long); its stderr is progress
+/// from parallel hashing and uploads, in whatever order the threads finish, so it is checked
+/// apart and left out of the snapshot.
 #[test]
 fn the_demo_runs_end_to_end() {
-    let dir = scratch("demo-cli");
-    let out = xtask(&dir, None, &["demo"]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let dir = scratch_dir!("demo-cli");
+    let mut run = CliRun::of(xtask(&dir).arg("demo"));
+    assert!(run.status.success(), "{}", run.render());
+    assert!(
+        run.stderr.contains("==> committing to ruv/ruvltra@main"),
+        "{}",
+        run.stderr
+    );
+    let stdout = run.stdout.clone();
+    run.stderr = "[progress lines, in the order the threads ran]".to_owned();
+    cli_snapshot!(filters(&dir), run);
+
     assert!(
         stdout.contains("[5] publishing the same files again"),
         "{stdout}"
@@ -261,5 +277,30 @@ fn the_demo_runs_end_to_end() {
         summary.matches("0 bytes, no commit").count(),
         2,
         "{summary}"
+    );
+    // The ModelScope endpoint is printed as `--modelscope-endpoint` takes it (the site, not
+    // its `/api/v1` root), so that it can be pasted back.
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("its ModelScope mode answers on the same port: "))
+        .expect("the ModelScope endpoint is printed");
+    let printed = line
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    assert!(
+        printed.starts_with("http://127.0.0.1:") && !printed.contains("/api/"),
+        "{line}"
+    );
+    assert!(!summary.contains("/api/v1"), "{summary}");
+    // The no-op re-publish names the destination that already matched.
+    assert!(
+        stdout.contains("no commit: the Hub already matched"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("no commit: ModelScope already matched"),
+        "{stdout}"
     );
 }

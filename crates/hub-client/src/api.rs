@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use url::Url;
 
-use crate::client::{Call, HubClient, Redirects, check_redirect};
-use crate::endpoint::{quote_path, quote_segment};
+use http_transport::{Redirects, Request, RetryDecision, quote_path, quote_segment};
+
+use crate::client::HubClient;
 use crate::error::HubError;
 use crate::link::next_link;
 use crate::repo::{RepoId, RepoType, validate_repo_path, validate_revision};
@@ -26,7 +27,7 @@ impl HubClient {
     pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
         self.require_token("whoami")?;
         let answer = self
-            .send_ok(&Call::new(Method::GET, self.url("/api/whoami-v2")?))
+            .send_ok(&Request::new(Method::GET, self.url("/api/whoami-v2")?))
             .await?;
         let mut who: WhoAmI = self.parse_json(&answer, "a JSON object with `name` (whoami)")?;
         let value: serde_json::Value = self.parse_json(&answer, "a JSON object (whoami)")?;
@@ -54,15 +55,15 @@ impl HubClient {
         if repo.repo_type() != RepoType::Model {
             body["type"] = json!(repo.repo_type().singular());
         }
-        let call = Call::new(Method::POST, self.url("/api/repos/create")?).json(&body);
+        let call = Request::new(Method::POST, self.url("/api/repos/create")?).json(&body);
         let mut attempt = 0u32;
         let answer = loop {
             let answer = self.send(&call).await?;
             // The Hub answers this 409 while another operation on the repo runs: wait, retry.
             let busy = answer.status == 409
                 && String::from_utf8_lossy(&answer.body).contains("conflicting operation");
-            match self.inner.retry.decide(attempt, None, None) {
-                crate::retry::RetryDecision::RetryAfter(delay) if busy => {
+            match self.retry_policy().decide(attempt, None, None) {
+                RetryDecision::RetryAfter(delay) if busy => {
                     tracing::debug!(attempt, "repository busy; retrying create");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -97,7 +98,7 @@ impl HubClient {
         if repo.repo_type() != RepoType::Model {
             body["type"] = json!(repo.repo_type().singular());
         }
-        self.send_ok(&Call::new(Method::DELETE, self.url("/api/repos/delete")?).json(&body))
+        self.send_ok(&Request::new(Method::DELETE, self.url("/api/repos/delete")?).json(&body))
             .await?;
         Ok(())
     }
@@ -120,7 +121,7 @@ impl HubClient {
             path.push_str("?blobs=true");
         }
         let answer = self
-            .send_ok(&Call::new(Method::GET, self.url(&path)?))
+            .send_ok(&Request::new(Method::GET, self.url(&path)?))
             .await?;
         let info: ModelInfo =
             self.parse_json(&answer, "a JSON repository info object with `id`")?;
@@ -215,7 +216,7 @@ impl HubClient {
                 form.append_pair("paths", p);
             }
             form.append_pair("expand", "false");
-            let call = Call::new(Method::POST, url.clone())
+            let call = Request::new(Method::POST, url.clone())
                 .body(form.finish(), "application/x-www-form-urlencoded");
             let answer = self.send_ok(&call).await?;
             let raw: Vec<RawTreeEntry> =
@@ -234,7 +235,7 @@ impl HubClient {
             repo.repo_type().api_segment(),
             repo.as_path()
         ))?;
-        let answer = self.send_ok(&Call::new(Method::GET, url)).await?;
+        let answer = self.send_ok(&Request::new(Method::GET, url)).await?;
         self.parse_json(&answer, "a JSON object with `branches` and `tags`")
     }
 
@@ -267,7 +268,7 @@ impl HubClient {
             body["message"] = json!(m);
         }
         let url = self.ref_url(repo, "tag", revision)?;
-        self.send_ok(&Call::new(Method::POST, url).json(&body))
+        self.send_ok(&Request::new(Method::POST, url).json(&body))
             .await?;
         Ok(())
     }
@@ -277,7 +278,7 @@ impl HubClient {
         self.require_token("deleting a tag")?;
         validate_revision(tag)?;
         let url = self.ref_url(repo, "tag", tag)?;
-        self.send_ok(&Call::new(Method::DELETE, url)).await?;
+        self.send_ok(&Request::new(Method::DELETE, url)).await?;
         Ok(())
     }
 
@@ -299,7 +300,7 @@ impl HubClient {
             None => json!({}),
         };
         let url = self.ref_url(repo, "branch", branch)?;
-        self.send_ok(&Call::new(Method::POST, url).json(&body))
+        self.send_ok(&Request::new(Method::POST, url).json(&body))
             .await?;
         Ok(())
     }
@@ -309,7 +310,7 @@ impl HubClient {
         self.require_token("deleting a branch")?;
         validate_revision(branch)?;
         let url = self.ref_url(repo, "branch", branch)?;
-        self.send_ok(&Call::new(Method::DELETE, url)).await?;
+        self.send_ok(&Request::new(Method::DELETE, url)).await?;
         Ok(())
     }
 
@@ -356,7 +357,7 @@ impl HubClient {
     ) -> Result<YamlValidation, HubError> {
         let body = json!({ "content": content, "repoType": repo_type.singular() });
         let answer = self
-            .send(&Call::new(Method::POST, self.url("/api/validate-yaml")?).json(&body))
+            .send(&Request::new(Method::POST, self.url("/api/validate-yaml")?).json(&body))
             .await?;
         let value: serde_json::Value =
             match self.parse_json(&answer, "a JSON object with `errors` and `warnings`") {
@@ -406,7 +407,7 @@ impl HubClient {
         path: &str,
     ) -> Result<FileMetadata, HubError> {
         let url = self.resolve_url(repo, revision, path)?;
-        let call = Call::new(Method::HEAD, url)
+        let call = Request::new(Method::HEAD, url)
             .header(
                 header::ACCEPT_ENCODING,
                 HeaderValue::from_static("identity"),
@@ -451,7 +452,7 @@ impl HubClient {
                 .map_err(|_| invalid("the Location header is not a valid URL"))?,
             None => answer.url.clone(),
         };
-        check_redirect(&answer.url, &location, self.endpoint())?;
+        self.check_hop(&answer.url, &location)?;
         Ok(FileMetadata {
             commit,
             etag,
@@ -502,7 +503,7 @@ impl HubClient {
                 });
             }
             seen.insert(url.to_string());
-            let answer = self.send_ok(&Call::new(Method::GET, url)).await?;
+            let answer = self.send_ok(&Request::new(Method::GET, url)).await?;
             let items: Vec<T> = self.parse_json(&answer, expected)?;
             if out.len() + items.len() > limits.max_entries {
                 return Err(HubError::TooLarge {
@@ -522,7 +523,7 @@ impl HubClient {
                         request: answer.request.clone(),
                         detail: "the `Link: rel=\"next\"` URL is not valid".into(),
                     })?;
-                check_redirect(&answer.url, &target, self.endpoint())?;
+                self.check_hop(&answer.url, &target)?;
                 if seen.contains(target.as_str()) {
                     return Err(HubError::InvalidResponse {
                         request: answer.request.clone(),

@@ -34,11 +34,11 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::client::{Call, HubClient};
-use crate::endpoint::quote_segment;
+use http_transport::{Request, RetryDecision, quote_segment};
+
+use crate::client::HubClient;
 use crate::error::HubError;
 use crate::repo::{RepoId, validate_repo_path, validate_revision};
-use crate::retry::RetryDecision;
 use crate::sha::{Sha256, git_blob_sha1};
 use crate::types::TreeEntry;
 
@@ -251,7 +251,7 @@ impl HubClient {
         let mut answer_lost = false;
         let mut attempt = 0u32;
         loop {
-            let call = Call::new(Method::POST, url.clone())
+            let call = Request::new(Method::POST, url.clone())
                 .body(commit.to_ndjson(Some(&base)), "application/x-ndjson")
                 .not_idempotent();
             let outcome = self.send(&call).await;
@@ -285,14 +285,16 @@ impl HubClient {
                 Err(HubError::Transport { .. }) => (Failure::Lost, None, None),
                 Err(_) => return outcome.map(|_| unreachable!("handled above")),
             };
-            let decision = self.inner.retry.decide(attempt, status, headers.as_ref());
+            let decision = self
+                .retry_policy()
+                .decide(attempt, status, headers.as_ref());
             match decision {
                 RetryDecision::TooLong(wait) => {
                     return Err(HubError::RetryAfterTooLong {
                         request,
                         status: status.unwrap_or(0),
                         retry_after: wait,
-                        limit: self.inner.retry.max_retry_after,
+                        limit: self.retry_policy().max_retry_after,
                     });
                 }
                 // Wait before looking at the branch: a slow commit may land meanwhile.

@@ -8,10 +8,11 @@ use futures_util::{Stream, StreamExt};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
-use crate::client::{Call, HubClient};
+use http_transport::{Opened, Request};
+
+use crate::client::HubClient;
 use crate::error::HubError;
 use crate::repo::RepoId;
-use crate::retry::{RetryDecision, is_retryable_status};
 
 /// A stream of body chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, HubError>> + Send>>;
@@ -108,7 +109,8 @@ impl HubClient {
         start: u64,
     ) -> Result<Download, HubError> {
         let url = self.resolve_url(repo, revision, path)?;
-        self.open_download(Call::new(Method::GET, url), start).await
+        self.open_download(Request::new(Method::GET, url), start)
+            .await
     }
 
     /// `GET url` from byte `start`, for a direct download URL outside the Hub API (a mirror
@@ -123,12 +125,12 @@ impl HubClient {
                 reason: format!("the scheme {:?} is not http or https", url.scheme()),
             });
         }
-        self.open_download(Call::new(Method::GET, url.clone()).no_auth(), start)
+        self.open_download(Request::new(Method::GET, url.clone()).no_auth(), start)
             .await
     }
 
     /// Sends a prepared GET (with `Range` when `start > 0`) and wraps the answer's body.
-    async fn open_download(&self, call: Call, start: u64) -> Result<Download, HubError> {
+    async fn open_download(&self, call: Request, start: u64) -> Result<Download, HubError> {
         let mut call = call.header(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
@@ -142,8 +144,12 @@ impl HubClient {
             })?;
             call = call.header(header::RANGE, range);
         }
-        let (response, final_url, hub_headers) = self.send_streaming(&call).await?;
-        let request = self.describe(&Method::GET, &final_url);
+        let Opened {
+            response,
+            origin_headers: hub_headers,
+            request,
+            ..
+        } = self.transport().open(&call).await?;
         let status = response.status().as_u16();
         let h = response.headers();
         let text = |headers: &'_ reqwest::header::HeaderMap, name: &str| {
@@ -183,7 +189,8 @@ impl HubClient {
             _ => {
                 let headers = response.headers().clone();
                 let body = self
-                    .read_limited(response, &request)
+                    .transport()
+                    .read_body(response, &request)
                     .await
                     .unwrap_or_default();
                 return Err(crate::error::error_from_answer(
@@ -191,15 +198,15 @@ impl HubClient {
                     &headers,
                     &body,
                     request,
-                    self.inner.token.as_ref(),
+                    self.transport().secret(),
                 ));
             }
         };
         tracing::debug!(status, offset, ?total_size, "download opened");
-        let client = self.clone();
-        let body = response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| client.transport_error(request.clone(), e)))
+        let body = self
+            .transport()
+            .body_stream(response, request)
+            .map(|chunk| chunk.map_err(HubError::from))
             .boxed();
         Ok(Download {
             answer,
@@ -210,52 +217,6 @@ impl HubClient {
             etag,
             body,
         })
-    }
-
-    /// Opens a streamed answer with retries of the opening request only (idempotent calls).
-    pub(crate) async fn send_streaming(
-        &self,
-        call: &Call,
-    ) -> Result<(reqwest::Response, url::Url, reqwest::header::HeaderMap), HubError> {
-        let mut attempt = 0u32;
-        loop {
-            let result = self.send_once(call).await;
-            let decision = match &result {
-                Ok((response, _, _)) if is_retryable_status(response.status().as_u16()) => {
-                    self.inner.retry.decide(
-                        attempt,
-                        Some(response.status().as_u16()),
-                        Some(response.headers()),
-                    )
-                }
-                Err(HubError::Transport { .. }) => self.inner.retry.decide(attempt, None, None),
-                _ => RetryDecision::GiveUp,
-            };
-            match decision {
-                RetryDecision::GiveUp => return result,
-                RetryDecision::TooLong(wait) => {
-                    let status = result
-                        .as_ref()
-                        .map(|(r, _, _)| r.status().as_u16())
-                        .unwrap_or(0);
-                    return Err(HubError::RetryAfterTooLong {
-                        request: self.describe(&call.method, &call.url),
-                        status,
-                        retry_after: wait,
-                        limit: self.inner.retry.max_retry_after,
-                    });
-                }
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::debug!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying download request"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-            }
-        }
     }
 }
 

@@ -3,12 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use http_transport::{Token, TransportError, looks_like_html, parse_retry_after, sanitize_message};
 use reqwest::header::HeaderMap;
-
-use crate::token::Token;
-
-/// The longest server message kept in an error, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Everything that can go wrong talking to the Hub.
 ///
@@ -245,13 +241,69 @@ impl HubError {
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
+
+    /// True when the answer may mean the repository does not exist: `RepoNotFound`, or a
+    /// bare 404 (no `X-Error-Code` this client knows, such as `NotFound`). Assumption
+    /// (`docs/HUB-PROTOCOL-NOTES.md#errors`): the Hub answers `RepoNotFound` for a missing
+    /// repository, but a plain "page not found" 404 was seen for ids it could not route
+    /// (no namespace), and a proxy in front of a Hub may answer a bare 404 too; a caller
+    /// that recovers from a missing repository (by creating it) treats both alike and lets
+    /// its next request tell them apart.
+    pub fn is_repo_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::RepoNotFound { .. } | Self::Http { status: 404, .. }
+        )
+    }
+}
+
+impl From<TransportError> for HubError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Network {
+                request,
+                detail,
+                source,
+            } => Self::Transport {
+                request,
+                detail,
+                source,
+            },
+            TransportError::RedirectRefused { from, to, reason } => {
+                Self::RedirectRefused { from, to, reason }
+            }
+            TransportError::RetryAfterTooLong {
+                request,
+                status,
+                retry_after,
+                limit,
+            } => Self::RetryAfterTooLong {
+                request,
+                status,
+                retry_after,
+                limit,
+            },
+            TransportError::TooLarge { request, detail } => Self::TooLarge { request, detail },
+            TransportError::InvalidResponse { request, detail } => {
+                Self::InvalidResponse { request, detail }
+            }
+            TransportError::InvalidInput { what, reason } => Self::InvalidInput { what, reason },
+            TransportError::Io { path, source } => Self::Io { path, source },
+            // The transport's error is non-exhaustive; a new kind still reads as a failure.
+            other => Self::Transport {
+                request: "sending a request".into(),
+                detail: other.to_string(),
+                source: None,
+            },
+        }
+    }
 }
 
 /// Builds the error for an unsuccessful answer.
 ///
 /// The message combines `X-Error-Message` and the JSON body (`error` as a string or list,
 /// `error_description`, `errors[].message`); a non-JSON body is used as text unless it is
-/// HTML. The message is truncated to [`MAX_MESSAGE_CHARS`], scrubbed of the token and of
+/// HTML. The message is truncated to [`MAX_MESSAGE_CHARS`](http_transport::MAX_MESSAGE_CHARS), scrubbed of the token and of
 /// URL query strings.
 pub(crate) fn error_from_answer(
     status: u16,
@@ -276,7 +328,7 @@ pub(crate) fn error_from_answer(
         (_, 412) => HubError::PreconditionFailed { request, message },
         (_, 429) => HubError::RateLimited {
             request,
-            retry_after: crate::retry::parse_retry_after(headers),
+            retry_after: parse_retry_after(headers),
             message,
         },
         _ => HubError::Http {
@@ -342,68 +394,6 @@ pub(crate) fn answer_message(
     sanitize_message(&message, token)
 }
 
-/// Scrubs the token and URL query strings, collapses control characters and truncates.
-pub(crate) fn sanitize_message(message: &str, token: Option<&Token>) -> String {
-    let scrubbed = match token {
-        Some(token) => token.scrub(message),
-        None => message.to_owned(),
-    };
-    let redacted = redact_url_queries(&scrubbed);
-    let clean: String = redacted
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    truncate_chars(clean.trim(), MAX_MESSAGE_CHARS)
-}
-
-/// Truncates to `max` characters, marking the cut with `…`.
-pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut out: String = text.chars().take(max).collect();
-        out.push('…');
-        out
-    }
-}
-
-/// True when a body looks like an HTML page.
-pub(crate) fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .trim_start()
-        .chars()
-        .take(200)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    head.starts_with("<!doctype")
-        || head.starts_with("<html")
-        || head.contains("<body")
-        || head.contains("<head")
-}
-
-/// Removes the query string of every `http://` or `https://` URL inside free text.
-pub(crate) fn redact_url_queries(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("http") {
-        let (before, from) = rest.split_at(start);
-        out.push_str(before);
-        if from.starts_with("http://") || from.starts_with("https://") {
-            let end = from
-                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>')
-                .unwrap_or(from.len());
-            let url = &from[..end];
-            out.push_str(&crate::endpoint::redact_any_url(url));
-            rest = &from[end..];
-        } else {
-            out.push_str("http");
-            rest = &from[4..];
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +439,34 @@ mod tests {
             map(403, &[("x-error-code", "GatedRepo")], ""),
             HubError::GatedRepo { .. }
         ));
+    }
+
+    /// A missing repository may be answered `RepoNotFound` or a bare 404 ("page not found",
+    /// `X-Error-Code: NotFound` or none); a missing revision or entry is not one.
+    #[test]
+    fn both_answers_for_a_missing_repository() {
+        assert!(map(404, &[("x-error-code", "RepoNotFound")], "{}").is_repo_not_found());
+        assert!(map(401, &[("x-error-code", "RepoNotFound")], "{}").is_repo_not_found());
+        assert!(map(404, &[("x-error-code", "NotFound")], "{}").is_repo_not_found());
+        assert!(map(404, &[], "").is_repo_not_found());
+        for precise in ["RevisionNotFound", "EntryNotFound", "GatedRepo"] {
+            assert!(!map(404, &[("x-error-code", precise)], "").is_repo_not_found());
+        }
+        assert!(!map(500, &[], "").is_repo_not_found());
+        // The message of both headers and body is shown once, not twice.
+        let e = map(
+            404,
+            &[
+                ("x-error-code", "RepoNotFound"),
+                ("x-error-message", "Repository not found"),
+            ],
+            r#"{"error":"Repository not found"}"#,
+        );
+        assert!(
+            e.to_string()
+                .contains("(GET http://x/api): Repository not found; check"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -512,7 +530,10 @@ mod tests {
         );
         let long = "x".repeat(5000);
         let message = answer_message(500, &HeaderMap::new(), long.as_bytes(), None);
-        assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert_eq!(
+            message.chars().count(),
+            http_transport::MAX_MESSAGE_CHARS + 1
+        );
         assert!(message.ends_with('…'));
     }
 
@@ -526,10 +547,6 @@ mod tests {
         assert!(
             message.contains("https://s3.test/o?<redacted> now"),
             "{message}"
-        );
-        assert_eq!(
-            redact_url_queries("see httpx and http://a/b?c=d."),
-            "see httpx and http://a/b?<redacted>"
         );
     }
 }

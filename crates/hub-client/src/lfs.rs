@@ -2,27 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::SeekFrom;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
+use http_transport::{Body, Request, SendProgress, quote_segment, without_query};
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tracing::Instrument;
 use url::Url;
 
-use crate::client::{Call, HubClient};
-use crate::endpoint::quote_segment;
-use crate::error::{HubError, error_from_answer, sanitize_message};
+use crate::client::HubClient;
+use crate::error::{HubError, error_from_answer};
 use crate::repo::{RepoId, validate_repo_path, validate_revision};
-use crate::retry::{RetryDecision, is_retryable_status};
 use crate::sha::Sha256;
 
 /// Files per preupload call (a server-side limit).
@@ -32,7 +28,6 @@ pub const LFS_BATCH: usize = 256;
 /// The most multipart parts accepted (S3's limit).
 pub const MAX_PARTS: u64 = 10_000;
 const LFS_CONTENT_TYPE: &str = "application/vnd.git-lfs+json";
-const READ_BUFFER: usize = 256 * 1024;
 
 /// A file offered to [`HubClient::preupload`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +98,7 @@ pub enum LfsAction {
 impl fmt::Debug for LfsAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Presigned URLs are credentials: show them without their query strings.
-        let show = crate::endpoint::without_query;
+        let show = without_query;
         match self {
             Self::AlreadyPresent => f.write_str("AlreadyPresent"),
             Self::Basic { upload, verify } => f
@@ -210,29 +205,15 @@ impl Progress {
     }
 }
 
-/// When one upload attempt last made progress, for stall detection.
-#[derive(Clone)]
-struct Activity {
-    start: Instant,
-    last_ms: Arc<AtomicU64>,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            last_ms: Arc::new(AtomicU64::new(0)),
-        }
+/// The transport reports the bytes of each part as they go out, and hands back those of an
+/// attempt that failed (they are sent again).
+impl SendProgress for Progress {
+    fn sent(&self, bytes: u64) {
+        self.add(bytes);
     }
 
-    fn touch(&self) {
-        self.last_ms
-            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-
-    fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
+    fn unsent(&self, bytes: u64) {
+        self.sub(bytes);
     }
 }
 
@@ -318,7 +299,7 @@ impl HubClient {
                     "size": f.size,
                 }));
             }
-            let call = Call::new(Method::POST, url.clone()).json(&json!({ "files": listed }));
+            let call = Request::new(Method::POST, url.clone()).json(&json!({ "files": listed }));
             let answer = self.send_ok(&call).await?;
             let raw: RawPreuploadAnswer =
                 self.parse_json(&answer, "a JSON object with `files` (preupload)")?;
@@ -332,7 +313,7 @@ impl HubClient {
                             request: answer.request.clone(),
                             detail: format!(
                                 "expected uploadMode \"regular\" or \"lfs\", got {:?}",
-                                crate::error::truncate_chars(other, 40)
+                                http_transport::truncate_chars(other, 40)
                             ),
                         });
                     }
@@ -377,7 +358,7 @@ impl HubClient {
                 "hash_algo": "sha256",
                 "ref": { "name": revision },
             });
-            let call = Call::new(Method::POST, url.clone())
+            let call = Request::new(Method::POST, url.clone())
                 .body(body.to_string(), LFS_CONTENT_TYPE)
                 .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
             let answer = self.send_ok(&call).await?;
@@ -413,10 +394,9 @@ impl HubClient {
             detail,
         };
         if let Some(error) = raw.error {
-            let message = sanitize_message(
-                error.message.as_deref().unwrap_or("no message"),
-                self.inner.token.as_ref(),
-            );
+            let message = self
+                .transport()
+                .sanitize(error.message.as_deref().unwrap_or("no message"));
             return Err(HubError::Http {
                 request: request.to_owned(),
                 status: error
@@ -581,7 +561,7 @@ impl HubClient {
                     .await?;
                 if let Some(verify) = verify {
                     let body = json!({ "oid": object.object.oid.to_hex(), "size": size });
-                    let call = Call::new(Method::POST, verify.clone())
+                    let call = Request::new(Method::POST, verify.clone())
                         .body(body.to_string(), LFS_CONTENT_TYPE)
                         .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
                     self.send_ok(&call).await?;
@@ -612,10 +592,7 @@ impl HubClient {
                                     .and_then(|e| e.to_str().ok())
                                     .filter(|e| !e.is_empty())
                                     .ok_or_else(|| HubError::InvalidResponse {
-                                        request: format!(
-                                            "PUT {}",
-                                            crate::endpoint::without_query(url)
-                                        ),
+                                        request: format!("PUT {}", without_query(url)),
                                         detail: format!(
                                             "expected an ETag header on the answer to part {}",
                                             index + 1
@@ -633,7 +610,7 @@ impl HubClient {
                     .map(|(i, etag)| json!({ "partNumber": i + 1, "etag": etag }))
                     .collect();
                 let body = json!({ "oid": object.object.oid.to_hex(), "parts": parts_json });
-                let call = Call::new(Method::POST, completion.clone())
+                let call = Request::new(Method::POST, completion.clone())
                     .no_auth()
                     .body(body.to_string(), LFS_CONTENT_TYPE)
                     .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
@@ -650,7 +627,7 @@ impl HubClient {
     /// streamed, with retries that re-read the range from the file. Returns the answer's headers.
     ///
     /// A transfer silent for longer than the read timeout (no byte sent and no answer) is
-    /// abandoned as stalled and retried.
+    /// abandoned as stalled and retried (by the transport).
     async fn put_file_range(
         &self,
         url: &Url,
@@ -659,149 +636,24 @@ impl HubClient {
         len: u64,
         progress: &Progress,
     ) -> Result<HeaderMap, HubError> {
-        let request = format!("PUT {}", self.endpoint().display_url(url));
         let span = tracing::debug_span!("hub_upload", url = %self.endpoint().display_url(url), offset, len);
-        self.put_file_range_retrying(url, file, offset, len, progress, request)
-            .instrument(span)
-            .await
-    }
-
-    /// The retry loop of [`put_file_range`](Self::put_file_range).
-    async fn put_file_range_retrying(
-        &self,
-        url: &Url,
-        file: &Path,
-        offset: u64,
-        len: u64,
-        progress: &Progress,
-        request: String,
-    ) -> Result<HeaderMap, HubError> {
-        let mut attempt = 0u32;
-        loop {
-            let sent = Arc::new(AtomicU64::new(0));
-            let result = self
-                .put_attempt(url, file, offset, len, progress, &sent, &request)
-                .await;
-            let decision = match &result {
-                Ok((status, headers, _)) if (200..300).contains(status) => {
-                    return Ok(headers.clone());
-                }
-                Ok((status, headers, _)) if is_retryable_status(*status) => self
-                    .inner
-                    .retry
-                    .decide(attempt, Some(*status), Some(headers)),
-                Ok(_) => RetryDecision::GiveUp,
-                Err(HubError::Transport { .. }) => self.inner.retry.decide(attempt, None, None),
-                Err(_) => RetryDecision::GiveUp,
-            };
-            // The bytes of a failed attempt will be sent again: take them off the progress.
-            progress.sub(sent.load(Ordering::Relaxed));
-            match (decision, result) {
-                (RetryDecision::RetryAfter(delay), result) => {
-                    let status = result.as_ref().ok().map(|(s, _, _)| *s);
-                    tracing::debug!(
-                        attempt,
-                        ?status,
-                        delay_ms = delay.as_millis() as u64,
-                        offset,
-                        "retrying upload"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                (RetryDecision::TooLong(wait), result) => {
-                    return Err(HubError::RetryAfterTooLong {
-                        request,
-                        status: result.map(|(s, _, _)| s).unwrap_or(0),
-                        retry_after: wait,
-                        limit: self.inner.retry.max_retry_after,
-                    });
-                }
-                (RetryDecision::GiveUp, Ok((status, headers, body))) => {
-                    let error = error_from_answer(
-                        status,
-                        &headers,
-                        &body,
-                        request,
-                        self.inner.token.as_ref(),
-                    );
-                    return Err(presigned_refusal(error));
-                }
-                (RetryDecision::GiveUp, Err(e)) => return Err(e),
-            }
+        let body = Body::file_range(file, offset, len).progress(Arc::new(progress.clone()));
+        let request = Request::new(Method::PUT, url.clone())
+            .no_auth()
+            .with_body(body);
+        let answer = self.transport().send(&request).instrument(span).await?;
+        tracing::debug!(status = answer.status, offset, len, "upload answer");
+        if answer.is_success() {
+            return Ok(answer.headers);
         }
-    }
-
-    /// One attempt of [`put_file_range`](Self::put_file_range).
-    #[allow(clippy::too_many_arguments)]
-    async fn put_attempt(
-        &self,
-        url: &Url,
-        file: &Path,
-        offset: u64,
-        len: u64,
-        progress: &Progress,
-        sent: &Arc<AtomicU64>,
-        request: &str,
-    ) -> Result<(u16, HeaderMap, bytes::Bytes), HubError> {
-        let io_error = |source| HubError::Io {
-            path: file.to_owned(),
-            source,
-        };
-        let mut reader = tokio::fs::File::open(file).await.map_err(io_error)?;
-        reader
-            .seek(SeekFrom::Start(offset))
-            .await
-            .map_err(io_error)?;
-        let stream_progress = progress.clone();
-        let stream_sent = Arc::clone(sent);
-        let activity = Activity::new();
-        let stream_activity = activity.clone();
-        let stream = tokio_util::io::ReaderStream::with_capacity(reader.take(len), READ_BUFFER)
-            .inspect_ok(move |chunk| {
-                stream_sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                stream_progress.add(chunk.len() as u64);
-                stream_activity.touch();
-            });
-        let send = self
-            .inner
-            .transfer_http
-            .put(url.clone())
-            .header(header::CONTENT_LENGTH, len)
-            .body(reqwest::Body::wrap_stream(stream))
-            .send();
-        let read_timeout = self.inner.read_timeout;
-        let response = tokio::select! {
-            response = send => response.map_err(|e| self.transport_error(request.to_owned(), e))?,
-            () = stall_watch(&activity, read_timeout) => {
-                return Err(HubError::Transport {
-                    request: request.to_owned(),
-                    detail: format!("the upload stalled: nothing moved for {} s", read_timeout.as_secs()),
-                    source: None,
-                });
-            }
-        };
-        let status = response.status().as_u16();
-        tracing::debug!(status, offset, len, "upload answer");
-        let headers = response.headers().clone();
-        let body = if (200..300).contains(&status) {
-            bytes::Bytes::new()
-        } else {
-            // Error bodies are small; cap them anyway.
-            let mut body = Vec::new();
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let Ok(chunk) = chunk else { break };
-                body.extend_from_slice(
-                    &chunk[..chunk.len().min(64 * 1024 - body.len().min(64 * 1024))],
-                );
-                if body.len() >= 64 * 1024 {
-                    break;
-                }
-            }
-            bytes::Bytes::from(body)
-        };
-        Ok((status, headers, body))
+        let error = error_from_answer(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            answer.request,
+            self.transport().secret(),
+        );
+        Err(presigned_refusal(error))
     }
 }
 
@@ -825,16 +677,5 @@ fn presigned_refusal(error: HubError) -> HubError {
             message,
         },
         other => other,
-    }
-}
-
-/// Resolves when nothing has moved (no byte sent, no answer) for `limit`.
-async fn stall_watch(activity: &Activity, limit: Duration) {
-    let tick = (limit / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
-    loop {
-        tokio::time::sleep(tick).await;
-        if activity.idle_for() >= limit {
-            return;
-        }
     }
 }

@@ -1,17 +1,12 @@
-//! The Hub access token as a secret type: it can be used to authenticate but never shown.
+//! Where the Hub token is found: `HF_TOKEN` and its aliases, then the token file.
+//!
+//! The [`Token`] type itself (redacted everywhere) belongs to `http-transport`.
 
-use std::fmt;
 use std::path::PathBuf;
 
-/// A Hugging Face Hub access token.
-///
-/// The value is never shown: `Debug` prints `Token(***)` and `Display` prints `***`.
-/// The client sends it only in the `Authorization` header (marked sensitive), only to
-/// the endpoint's own origin, and never puts it in a URL, a log line or an error.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+use http_transport::Token;
 
-/// Where a token was found by [`Token::from_env_with`].
+/// Where a token was found by [`token_from_env_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
     /// An environment variable, by name.
@@ -23,53 +18,26 @@ pub enum TokenSource {
 /// The environment variables read for a token, in order of precedence.
 pub const TOKEN_ENV_VARS: [&str; 3] = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_API_KEY"];
 
-impl Token {
-    /// Wraps a token value, trimming surrounding whitespace; `None` when nothing is left.
-    pub fn new(value: impl Into<String>) -> Option<Self> {
-        let value = value.into();
-        let trimmed = value.trim();
-        if trimmed.is_empty() {
-            None
-        } else {
-            Some(Self(trimmed.to_owned()))
+/// Reads the token from the process environment, see [`token_from_env_with`].
+pub fn token_from_env() -> Option<Token> {
+    token_from_env_with(|name| std::env::var(name).ok()).map(|(token, _)| token)
+}
+
+/// Reads the token through `var`, a lookup of environment variables (injectable for tests).
+///
+/// The order is `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, `HUGGINGFACE_API_KEY`, then the
+/// token file: `HF_TOKEN_PATH`, else `$HF_HOME/token`, else `~/.cache/huggingface/token`
+/// (home from `HOME`, else `USERPROFILE`). Values are trimmed; empty values are skipped.
+/// An unreadable token file counts as no token.
+pub fn token_from_env_with(var: impl Fn(&str) -> Option<String>) -> Option<(Token, TokenSource)> {
+    for name in TOKEN_ENV_VARS {
+        if let Some(token) = var(name).and_then(Token::new) {
+            return Some((token, TokenSource::EnvVar(name)));
         }
     }
-
-    /// Reads the token from the process environment, see [`Token::from_env_with`].
-    pub fn from_env() -> Option<Self> {
-        Self::from_env_with(|name| std::env::var(name).ok()).map(|(token, _)| token)
-    }
-
-    /// Reads the token through `var`, a lookup of environment variables (injectable for tests).
-    ///
-    /// The order is `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, `HUGGINGFACE_API_KEY`, then the
-    /// token file: `HF_TOKEN_PATH`, else `$HF_HOME/token`, else `~/.cache/huggingface/token`
-    /// (home from `HOME`, else `USERPROFILE`). Values are trimmed; empty values are skipped.
-    /// An unreadable token file counts as no token.
-    pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Option<(Self, TokenSource)> {
-        for name in TOKEN_ENV_VARS {
-            if let Some(token) = var(name).and_then(Self::new) {
-                return Some((token, TokenSource::EnvVar(name)));
-            }
-        }
-        let path = token_file_path(&var)?;
-        let contents = std::fs::read_to_string(&path).ok()?;
-        Self::new(contents).map(|token| (token, TokenSource::File(path)))
-    }
-
-    /// The secret value, for building the `Authorization` header. Do not log it.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-
-    /// Replaces every occurrence of the token in `text` with `***`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        if self.0.len() < 4 {
-            // A very short token would scrub ordinary words; such tokens are not real ones.
-            return text.to_owned();
-        }
-        text.replace(&self.0, "***")
-    }
+    let path = token_file_path(&var)?;
+    let contents = std::fs::read_to_string(&path).ok()?;
+    Token::new(contents).map(|token| (token, TokenSource::File(path)))
 }
 
 /// The token file path: `HF_TOKEN_PATH`, else `$HF_HOME/token`, else `~/.cache/huggingface/token`.
@@ -90,18 +58,6 @@ pub fn token_file_path(var: &impl Fn(&str) -> Option<String>) -> Option<PathBuf>
     )
 }
 
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
-
-impl fmt::Display for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,22 +72,13 @@ mod tests {
     }
 
     #[test]
-    fn debug_and_display_never_show_the_value() {
-        let token = Token::new("hf_supersecret").unwrap();
-        assert_eq!(format!("{token:?}"), "Token(***)");
-        assert_eq!(format!("{token}"), "***");
-        assert_eq!(format!("{:?}", Some(&token)), "Some(Token(***))");
-        assert_eq!(token.expose_secret(), "hf_supersecret");
-    }
-
-    #[test]
     fn env_vars_are_read_in_order() {
         let all = env(&[
             ("HF_TOKEN", "a_token"),
             ("HUGGING_FACE_HUB_TOKEN", "b_token"),
             ("HUGGINGFACE_API_KEY", "c_token"),
         ]);
-        let (t, src) = Token::from_env_with(all).unwrap();
+        let (t, src) = token_from_env_with(all).unwrap();
         assert_eq!(
             (t.expose_secret(), src),
             ("a_token", TokenSource::EnvVar("HF_TOKEN"))
@@ -141,14 +88,14 @@ mod tests {
             ("HUGGING_FACE_HUB_TOKEN", " b_token\n"),
             ("HUGGINGFACE_API_KEY", "c_token"),
         ]);
-        let (t, src) = Token::from_env_with(two).unwrap();
+        let (t, src) = token_from_env_with(two).unwrap();
         assert_eq!(
             (t.expose_secret(), src),
             ("b_token", TokenSource::EnvVar("HUGGING_FACE_HUB_TOKEN"))
         );
 
         let empty_first = env(&[("HF_TOKEN", "  "), ("HUGGINGFACE_API_KEY", "c_token")]);
-        let (t, src) = Token::from_env_with(empty_first).unwrap();
+        let (t, src) = token_from_env_with(empty_first).unwrap();
         assert_eq!(
             (t.expose_secret(), src),
             ("c_token", TokenSource::EnvVar("HUGGINGFACE_API_KEY"))
@@ -173,36 +120,26 @@ mod tests {
         );
 
         let (t, src) =
-            Token::from_env_with(env(&[("HF_TOKEN_PATH", e), ("HF_HOME", h), ("HOME", c)]))
-                .unwrap();
+            token_from_env_with(env(&[("HF_TOKEN_PATH", e), ("HF_HOME", h), ("HOME", c)])).unwrap();
         assert_eq!(t.expose_secret(), "hf_explicit");
         assert_eq!(src, TokenSource::File(explicit.clone()));
 
-        let (t, _) = Token::from_env_with(env(&[("HF_HOME", h), ("HOME", c)])).unwrap();
+        let (t, _) = token_from_env_with(env(&[("HF_HOME", h), ("HOME", c)])).unwrap();
         assert_eq!(t.expose_secret(), "hf_home_token");
 
-        let (t, _) = Token::from_env_with(env(&[("HOME", c)])).unwrap();
+        let (t, _) = token_from_env_with(env(&[("HOME", c)])).unwrap();
         assert_eq!(t.expose_secret(), "hf_home_cache");
 
         // An env var wins over every file.
         let (t, _) =
-            Token::from_env_with(env(&[("HUGGINGFACE_API_KEY", "hf_var"), ("HOME", c)])).unwrap();
+            token_from_env_with(env(&[("HUGGINGFACE_API_KEY", "hf_var"), ("HOME", c)])).unwrap();
         assert_eq!(t.expose_secret(), "hf_var");
 
         // A missing file is no token, not an error.
         let missing = dir.path().join("nope");
         assert!(
-            Token::from_env_with(env(&[("HF_TOKEN_PATH", missing.to_str().unwrap())])).is_none()
+            token_from_env_with(env(&[("HF_TOKEN_PATH", missing.to_str().unwrap())])).is_none()
         );
-        assert!(Token::from_env_with(env(&[])).is_none());
-    }
-
-    #[test]
-    fn scrub_removes_the_value() {
-        let token = Token::new("hf_abcdef").unwrap();
-        assert_eq!(
-            token.scrub("bad token hf_abcdef here"),
-            "bad token *** here"
-        );
+        assert!(token_from_env_with(env(&[])).is_none());
     }
 }

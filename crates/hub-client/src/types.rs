@@ -168,7 +168,7 @@ impl RawTreeEntry {
             other => {
                 return Err(invalid(format!(
                     "expected a tree entry of type \"file\" or \"directory\", got {:?}",
-                    crate::error::truncate_chars(other, 40)
+                    http_transport::truncate_chars(other, 40)
                 )));
             }
         };
@@ -318,7 +318,7 @@ impl std::fmt::Debug for FileMetadata {
             .field("commit", &self.commit)
             .field("etag", &self.etag)
             .field("size", &self.size)
-            .field("location", &crate::endpoint::without_query(&self.location))
+            .field("location", &http_transport::without_query(&self.location))
             .finish()
     }
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use http_transport::TransportError;
+
 /// Everything that can go wrong talking to ModelScope.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelScopeError {
@@ -148,6 +150,46 @@ impl ModelScopeError {
             Self::NotFound { .. } => Some(404),
             Self::MissingBranch { .. } => None,
             _ => None,
+        }
+    }
+}
+
+impl From<TransportError> for ModelScopeError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Network {
+                request, detail, ..
+            } => Self::Transport {
+                request,
+                reason: detail,
+            },
+            TransportError::RedirectRefused { from, to, reason } => Self::Redirect {
+                request: format!("the request to {from}"),
+                reason: format!("{reason} (to {to})"),
+            },
+            TransportError::RetryAfterTooLong {
+                request,
+                status,
+                retry_after,
+                limit,
+            } => Self::RetryAfterTooLong {
+                request,
+                status,
+                retry_after,
+                limit,
+            },
+            TransportError::TooLarge { request, detail }
+            | TransportError::InvalidResponse { request, detail } => Self::InvalidResponse {
+                request,
+                reason: detail,
+            },
+            TransportError::InvalidInput { what, reason } => Self::InvalidInput { what, reason },
+            TransportError::Io { path, source } => Self::Io { path, source },
+            // The transport's error is non-exhaustive; a new kind still reads as a failure.
+            other => Self::Transport {
+                request: "a request".into(),
+                reason: other.to_string(),
+            },
         }
     }
 }

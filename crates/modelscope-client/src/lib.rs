@@ -21,20 +21,25 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The [`Token`](hub_client::Token) type, the endpoint rules and the [`RetryPolicy`](hub_client::RetryPolicy)
-//! come from `hub-client`; the request executor of `hub-client` is private to it, so this crate
-//! has its own with the same rules (token to the endpoint's origin only, redirects by hand, no
-//! https-to-http downgrade, `Retry-After` honoured up to a limit).
+//! Every request goes through the same [`Transport`](http_transport::Transport) as the Hub
+//! client's (crate `http-transport`): the [`Token`](http_transport::Token) only on the
+//! endpoint's own origin (in `Authorization` and ModelScope's session cookie), redirects by
+//! hand, no https-to-http downgrade, one [`RetryPolicy`](http_transport::RetryPolicy) with
+//! `Retry-After` honoured up to a limit, secrets redacted from every error. This crate keeps
+//! only ModelScope's API shapes.
 #![deny(missing_docs)]
 
 mod client;
+mod download;
 mod error;
 mod model;
+mod upload;
 
 pub use client::{
-    BATCH_SIZE, DEFAULT_ENDPOINT, DEFAULT_REVISION, LFS_THRESHOLD, MAX_REDIRECTS, ModelScopeClient,
-    ModelScopeClientBuilder, TOKEN_ENV, hash_file, inline_action, is_lfs, lfs_action,
+    DEFAULT_ENDPOINT, DEFAULT_REVISION, ModelScopeClient, ModelScopeClientBuilder, TOKEN_ENV,
     resolve_endpoint_with, token_from_env_with,
 };
 pub use error::ModelScopeError;
+pub use http_transport::MAX_REDIRECTS;
 pub use model::{LocalFile, ModelId, RepoFile, Revisions, UploadReport, Visibility};
+pub use upload::{BATCH_SIZE, LFS_THRESHOLD, hash_file, inline_action, is_lfs, lfs_action};

@@ -1,7 +1,7 @@
-//! The hand-written `Quant` of the runtime must match the registry's list exactly, since the
-//! generated code names its cases by the registry's labels.
+//! The runtime's `Quant`, `ArtifactKind` and `Status` are the shared vocabulary's, the types the
+//! registry and the generator use, so the generated code names cases that exist.
 
-use ruvllm::hub::registry::Quant;
+use ruvllm::hub::registry::{ArtifactKind, ModelSpec, Quant, Status};
 
 #[test]
 fn quant_list_matches_the_registry() {
@@ -24,4 +24,19 @@ fn quant_list_matches_the_registry() {
             Some(*quant)
         );
     }
+}
+
+/// The generator leaves out a kind or status equal to the vocabulary's default, so
+/// `ModelSpec::EMPTY` must hold exactly those defaults.
+#[test]
+fn the_empty_spec_holds_the_vocabulary_defaults() {
+    assert_eq!(ModelSpec::EMPTY.kind, ArtifactKind::default());
+    assert_eq!(ModelSpec::EMPTY.status, Status::default());
+    assert_eq!(
+        (ArtifactKind::default(), Status::default()),
+        (
+            ruvltra_registry::ArtifactKind::default(),
+            ruvltra_registry::Status::default()
+        )
+    );
 }

@@ -723,10 +723,7 @@ fn planned(out: &mut String, view: &View<'_>) {
     }
     out.push_str("\n## Planned\n\nNot published yet, so not downloadable; listed so that their names are known.\n\n| Model | File | Quant | Kind |\n|---|---|---|---|\n");
     for model in &view.planned {
-        let kind = serde_json::to_value(model.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = model.kind.as_str();
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} |",

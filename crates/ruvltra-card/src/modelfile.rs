@@ -49,13 +49,9 @@ pub fn modelfile(reg: &Registry, model_id: &str) -> Result<String, CardError> {
         .find(|m| m.id == model_id)
         .ok_or_else(|| CardError::UnknownModel(model_id.to_owned()))?;
     if !model.kind.is_gguf() {
-        let kind = serde_json::to_value(model.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("{:?}", model.kind));
         return Err(CardError::NotGguf {
             id: model.id.clone(),
-            kind,
+            kind: model.kind.as_str().to_owned(),
         });
     }
 

@@ -1,30 +1,8 @@
-//! Small formatting rules shared by the card and the Modelfile: constant names, YAML
-//! scalars, human sizes, licence names and Markdown table cells.
+//! Small formatting rules shared by the card and the Modelfile: YAML scalars, human sizes,
+//! licence names and Markdown table cells. Constant names come from the shared vocabulary
+//! ([`ruvltra_vocab::ident::const_name`]), the rule the code generator uses.
 
-/// The `ruvllm` constant name of a model id, by the code generator's rule: upper-cased,
-/// every run of characters that are not ASCII letters or digits becomes one `_`, and a name
-/// starting with a digit gets the prefix `M_` (`ruvltra-claude-code-0.5b-q4_k_m` gives
-/// `RUVLTRA_CLAUDE_CODE_0_5B_Q4_K_M`).
-///
-/// It is repeated here rather than taken from `ruvltra-codegen` so that this crate does not
-/// pull in syn; a test checks the two agree.
-pub fn const_name(id: &str) -> String {
-    let mut name = String::with_capacity(id.len() + 2);
-    let mut in_run = false;
-    for c in id.chars() {
-        if c.is_ascii_alphanumeric() {
-            name.push(c.to_ascii_uppercase());
-            in_run = false;
-        } else if !in_run {
-            name.push('_');
-            in_run = true;
-        }
-    }
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert_str(0, "M_");
-    }
-    name
-}
+pub use ruvltra_vocab::ident::const_name;
 
 /// A YAML scalar for `value`: plain when that is unambiguous, else a double-quoted string
 /// (written as a JSON string, which is a valid YAML double-quoted scalar).

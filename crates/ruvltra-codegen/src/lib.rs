@@ -68,6 +68,12 @@ pub enum Error {
         "generated code does not parse ({0}); this is a bug in ruvltra-codegen, please report it"
     )]
     Unparsable(#[from] syn::Error),
+    /// A thread rendering part of the catalog panicked; the panic's message is kept.
+    #[error(
+        "a render thread of ruvltra-codegen panicked ({0}); this is a bug in ruvltra-codegen, \
+         please report it"
+    )]
+    Panicked(String),
 }
 
 impl Error {
@@ -80,7 +86,7 @@ impl Error {
                 "registry {} cannot be turned into Rust constants; fix these entries:\n{self}",
                 path.display()
             ),
-            Error::Unparsable(_) => self.to_string(),
+            Error::Unparsable(_) | Error::Panicked(_) => self.to_string(),
         }
     }
 }
@@ -90,7 +96,9 @@ fn list(problems: &[Problem]) -> String {
     lines.join("\n")
 }
 
-/// The constant name of a model id (see the crate documentation for the rule).
+/// The naming rules, defined in the shared vocabulary: [`const_name`] turns a model id into
+/// its constant's name (see the crate documentation), [`variant_name`] a variant label into
+/// its `Variant` enum case.
 ///
 /// ```
 /// assert_eq!(
@@ -99,41 +107,7 @@ fn list(problems: &[Problem]) -> String {
 /// );
 /// assert_eq!(ruvltra_codegen::const_name("7b--chat"), "M_7B_CHAT");
 /// ```
-pub fn const_name(id: &str) -> String {
-    let mut name = String::with_capacity(id.len() + 2);
-    let mut in_run = false;
-    for c in id.chars() {
-        if c.is_ascii_alphanumeric() {
-            name.push(c.to_ascii_uppercase());
-            in_run = false;
-        } else if !in_run {
-            name.push('_');
-            in_run = true;
-        }
-    }
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert_str(0, "M_");
-    }
-    name
-}
-
-/// The `Variant` enum case of a variant label: each run of ASCII letters and digits becomes
-/// a word with its first letter upper-cased (`claude-code` becomes `ClaudeCode`); a name that
-/// would start with a digit gets the prefix `V`.
-pub fn variant_name(variant: &str) -> String {
-    let mut name = String::with_capacity(variant.len() + 1);
-    for word in variant.split(|c: char| !c.is_ascii_alphanumeric()) {
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            name.push(first.to_ascii_uppercase());
-            name.extend(chars);
-        }
-    }
-    if name.starts_with(|c: char| c.is_ascii_digit()) {
-        name.insert(0, 'V');
-    }
-    name
-}
+pub use ruvltra_vocab::ident::{const_name, variant_name};
 
 /// True when `name` can be used as a Rust identifier (not a keyword, not `_`).
 fn is_identifier(name: &str) -> bool {
@@ -412,29 +386,14 @@ pub fn render(reg: &Registry) -> Result<String, Error> {
     let (plan, mut problems) = Plan::new(reg);
     let threads = (plan.models.len() / CHUNK_MODELS).clamp(1, MAX_THREADS);
     let chunk_len = plan.models.len().div_ceil(threads).max(1);
-    let chunks: Vec<Result<String, RenderFailure>> = std::thread::scope(|scope| {
-        let plan = &plan;
-        let handles: Vec<_> = plan
-            .models
-            .chunks(chunk_len)
-            .map(|chunk| scope.spawn(move || render_models(plan, chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().unwrap_or(Err(RenderFailure::Panicked)))
-            .collect()
-    });
+    let chunks = on_threads(plan.models.chunks(chunk_len), |chunk| {
+        render_models(&plan, chunk)
+    })?;
     let mut bodies = Vec::with_capacity(chunks.len());
     for chunk in chunks {
         match chunk {
             Ok(body) => bodies.push(body),
-            Err(RenderFailure::Problems(more)) => problems.extend(more),
-            Err(RenderFailure::Panicked) => {
-                return Err(Error::Unparsable(syn::Error::new(
-                    proc_macro2::Span::call_site(),
-                    "a rendering thread panicked",
-                )));
-            }
+            Err(more) => problems.extend(more),
         }
     }
     if !problems.is_empty() {
@@ -454,15 +413,44 @@ pub fn render(reg: &Registry) -> Result<String, Error> {
     Ok(out)
 }
 
-/// Why one chunk of [`render`] failed. Syntax trees cannot cross threads, so each chunk
-/// builds and prints its own.
-enum RenderFailure {
-    Problems(Vec<Problem>),
-    Panicked,
+/// Runs `work` on every chunk, each on a scoped thread of its own, and returns the results in
+/// chunk order. A thread that panicked is [`Error::Panicked`] with the panic's message, never
+/// mistaken for a problem of the registry or of the generated code.
+fn on_threads<'a, T: Sync + 'a, R: Send>(
+    chunks: impl Iterator<Item = &'a [T]>,
+    work: impl Fn(&'a [T]) -> R + Sync,
+) -> Result<Vec<R>, Error> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || work(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|payload| Error::Panicked(panic_message(&*payload)))
+            })
+            .collect()
+    })
 }
 
-fn render_models(plan: &Plan<'_>, models: &[(&Model, String)]) -> Result<String, RenderFailure> {
-    let items = plan.model_items(models).map_err(RenderFailure::Problems)?;
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "no message".to_owned()
+    }
+}
+
+/// One chunk of [`render`]: its models' constants printed, or every problem found in them.
+/// Syntax trees cannot cross threads, so each chunk builds and prints its own.
+fn render_models(plan: &Plan<'_>, models: &[(&Model, String)]) -> Result<String, Vec<Problem>> {
+    let items = plan.model_items(models)?;
     Ok(prettyplease::unparse(&syn::File {
         shebang: None,
         attrs: Vec::new(),
@@ -491,7 +479,7 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<syn::Expr, Vec<Problem>> 
     };
 
     let quant = match Quant::from_label(&model.quant) {
-        Some(quant) => Some(quant.upper()),
+        Some(quant) => Some(quant.name()),
         None => {
             problems.push(problem(format!(
                 "unknown quant `{}`; use a llama.cpp label such as q4_k_m, q8_0 or f16",
@@ -542,23 +530,17 @@ fn model_spec(reg: &Registry, model: &Model) -> Result<syn::Expr, Vec<Problem>> 
     let mut fields = vec![
         ("id", ast::string(&model.id)),
         ("file", ast::string(&model.file)),
-        ("quant", ast::path(&["Quant", &quant])),
+        ("quant", ast::path(&["Quant", quant])),
         ("size", ast::string(&model.size)),
         ("repo", repo),
         ("revision", revision),
     ];
-    match model.kind {
-        ArtifactKind::Gguf => {}
-        ArtifactKind::GgufFullPrecision => {
-            fields.push(("kind", ast::path(&["ArtifactKind", "GgufFullPrecision"])));
-        }
-        ArtifactKind::Adapter => fields.push(("kind", ast::path(&["ArtifactKind", "Adapter"]))),
-        ArtifactKind::File => fields.push(("kind", ast::path(&["ArtifactKind", "File"]))),
+    // Kind and status are written only when they differ from `ModelSpec::EMPTY`'s defaults.
+    if model.kind != ArtifactKind::default() {
+        fields.push(("kind", ast::path(&["ArtifactKind", model.kind.case_name()])));
     }
-    match model.status {
-        Status::Published => {}
-        Status::Planned => fields.push(("status", ast::path(&["Status", "Planned"]))),
-        Status::Deprecated => fields.push(("status", ast::path(&["Status", "Deprecated"]))),
+    if model.status != Status::default() {
+        fields.push(("status", ast::path(&["Status", model.status.case_name()])));
     }
     let optional_strs = [
         ("name", model.name.as_deref()),
@@ -784,18 +766,8 @@ fn model_doc(model: &Model) -> String {
     let title = model.name.as_deref().unwrap_or(&model.id);
     format!(
         " {title}: `{}` ({}, {}).",
-        model.file,
-        model.quant,
-        status_label(model.status)
+        model.file, model.quant, model.status
     )
-}
-
-fn status_label(status: Status) -> &'static str {
-    match status {
-        Status::Published => "published",
-        Status::Planned => "planned",
-        Status::Deprecated => "deprecated",
-    }
 }
 
 /// The byte-string literal `b"\x12\x34..."` of a 64-digit lowercase hex digest (`None` when
@@ -821,4 +793,35 @@ fn sha256_literal(hex: Option<&str>) -> Result<Option<Literal>, String> {
         text.parse::<Literal>()
             .unwrap_or_else(|_| Literal::byte_string(&digest)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panicking render thread is reported as a panic with its message, not as generated
+    /// code that does not parse (which sent people looking for a syntax bug).
+    #[test]
+    fn a_panicking_render_thread_is_reported_as_a_panic() {
+        let numbers = [1, 2, 3, 4];
+        let err = on_threads(numbers.chunks(2), |chunk| {
+            assert!(chunk[0] != 3, "chunk {chunk:?} is broken");
+            chunk.len()
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Panicked(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "a render thread of ruvltra-codegen panicked (chunk [3, 4] is broken); this is a bug \
+             in ruvltra-codegen, please report it"
+        );
+        assert_eq!(err.for_registry_file(Path::new("r.json")), err.to_string());
+    }
+
+    #[test]
+    fn threads_return_their_results_in_chunk_order() {
+        let numbers: Vec<u32> = (0..10).collect();
+        let sums = on_threads(numbers.chunks(3), |chunk| chunk.iter().sum::<u32>()).unwrap();
+        assert_eq!(sums, [3, 12, 21, 9]);
+    }
 }

@@ -71,9 +71,55 @@ fn fixture_snapshots() {
 
 #[test]
 fn workspace_registry_snapshot() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let path = test_support::workspace_file("registry.json");
     let source = render(&load(&path)).unwrap_or_else(|err| panic!("registry.json: {err}"));
     insta::assert_snapshot!("workspace_registry", source);
+}
+
+/// `every_quant.json`, one 0.5b model per quant of the vocabulary in table order, in canonical
+/// form: generated, so adding a quant to `ruvltra_vocab`'s table needs no hand edit here.
+fn every_quant_fixture_text() -> String {
+    let models: Vec<serde_json::Value> = ruvltra_registry::Quant::ALL
+        .iter()
+        .map(|quant| {
+            let id = format!("ruvltra-0.5b-{quant}");
+            let mut model = serde_json::json!({
+                "id": id, "file": format!("{id}.gguf"), "quant": quant.label(), "size": "0.5b"
+            });
+            if quant.is_full_precision() {
+                model["kind"] = "gguf-full-precision".into();
+            }
+            model
+        })
+        .collect();
+    let json = serde_json::json!({
+        "schema_version": 1, "repo": "ruv/ruvltra", "revision": "main", "models": models
+    });
+    ruvltra_registry::to_canonical_json(&registry(&json.to_string()))
+}
+
+/// The checked-in fixture equals [`every_quant_fixture_text`]. With `UPDATE_FIXTURES` set a
+/// stale file is rewritten, and the test still fails, so that CI can never pass on it.
+#[test]
+fn the_every_quant_fixture_is_generated_from_the_quant_table() {
+    let path = fixtures_dir().join("every_quant.json");
+    let expected = every_quant_fixture_text();
+    if fs::read_to_string(&path).is_ok_and(|actual| actual == expected) {
+        return;
+    }
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        ruvltra_registry::write_file_atomically(&path, expected.as_bytes()).unwrap();
+        panic!(
+            "{} was stale and is rewritten now (UPDATE_FIXTURES is set); commit it and run the \
+             tests again without UPDATE_FIXTURES",
+            path.display()
+        );
+    }
+    panic!(
+        "{} is stale or missing; regenerate it with \
+         `UPDATE_FIXTURES=1 cargo test -p ruvltra-codegen --test render` and commit it",
+        path.display()
+    );
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The quant label of a file ("Q4_K_M"): from `general.file_type`, else guessed from tensor types.
 //!
-//! Labels are plain strings so this crate stays independent of the registry; callers map them
-//! to their own quant type.
+//! Labels are plain strings (a guess from tensor types can name a ggml type that is no quant
+//! scheme); callers map them to [`ruvltra_vocab::Quant`] with `Quant::from_label`.
 
 use std::collections::BTreeMap;
+
+use ruvltra_vocab::Quant;
 
 use crate::reader::Header;
 use crate::tensor::{GgmlType, TensorInfo};
@@ -11,59 +13,29 @@ use crate::tensor::{GgmlType, TensorInfo};
 /// The key holding llama.cpp's `llama_ftype`.
 pub const FILE_TYPE_KEY: &str = "general.file_type";
 
-/// `llama_ftype` values and their labels; absent values (4-6, 33-35) were removed upstream.
-pub const FILE_TYPES: &[(u32, &str)] = &[
-    (0, "F32"),
-    (1, "F16"),
-    (2, "Q4_0"),
-    (3, "Q4_1"),
-    (7, "Q8_0"),
-    (8, "Q5_0"),
-    (9, "Q5_1"),
-    (10, "Q2_K"),
-    (11, "Q3_K_S"),
-    (12, "Q3_K_M"),
-    (13, "Q3_K_L"),
-    (14, "Q4_K_S"),
-    (15, "Q4_K_M"),
-    (16, "Q5_K_S"),
-    (17, "Q5_K_M"),
-    (18, "Q6_K"),
-    (19, "IQ2_XXS"),
-    (20, "IQ2_XS"),
-    (21, "Q2_K_S"),
-    (22, "IQ3_XS"),
-    (23, "IQ3_XXS"),
-    (24, "IQ1_S"),
-    (25, "IQ4_NL"),
-    (26, "IQ3_S"),
-    (27, "IQ3_M"),
-    (28, "IQ2_S"),
-    (29, "IQ2_M"),
-    (30, "IQ4_XS"),
-    (31, "IQ1_M"),
-    (32, "BF16"),
-    (36, "TQ1_0"),
-    (37, "TQ2_0"),
-    (38, "MXFP4_MOE"),
-    (39, "NVFP4"),
-    (40, "Q1_0"),
-];
+/// `llama_ftype` values and their upper-case labels, in value order; absent values (4-6,
+/// 33-35) were removed upstream. Derived from the project's one quant table,
+/// [`ruvltra_vocab::Quant`], which a test checks against gguf-py.
+pub const FILE_TYPES: &[(u32, &str)] = &FILE_TYPE_TABLE;
+
+const FILE_TYPE_TABLE: [(u32, &str); Quant::ALL.len()] = {
+    let mut table = [(0, ""); Quant::ALL.len()];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = (Quant::ALL[i].file_type(), Quant::ALL[i].name());
+        i += 1;
+    }
+    table
+};
 
 /// The label of a `general.file_type` value, `None` for removed or unknown values.
 pub fn file_type_label(file_type: u32) -> Option<&'static str> {
-    FILE_TYPES
-        .iter()
-        .find(|(v, _)| *v == file_type)
-        .map(|(_, label)| *label)
+    Quant::from_file_type(file_type).map(Quant::name)
 }
 
 /// The `general.file_type` value of a label (case-insensitive), `None` when unknown.
 pub fn file_type_of_label(label: &str) -> Option<u32> {
-    FILE_TYPES
-        .iter()
-        .find(|(_, l)| l.eq_ignore_ascii_case(label))
-        .map(|(v, _)| *v)
+    Quant::from_label(label).map(Quant::file_type)
 }
 
 /// The label a file gets when most of its weights have this type: K-quant types map to their

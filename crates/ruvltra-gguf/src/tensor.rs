@@ -38,6 +38,14 @@ macro_rules! ggml_types {
                 }
             }
 
+            /// The known type with ggml's name `name` (exact, upper case).
+            pub fn from_name(name: &str) -> Option<GgmlType> {
+                match name {
+                    $($name => Some(GgmlType::$variant),)*
+                    _ => None,
+                }
+            }
+
             /// ggml's name (`Q4_K`, `BF16`, ...), `None` when unknown.
             pub fn name(self) -> Option<&'static str> {
                 match self {

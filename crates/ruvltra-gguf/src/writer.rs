@@ -5,10 +5,8 @@
 //! size: zeros (written as a sparse hole, so a multi-GB file takes milliseconds) or a
 //! deterministic byte pattern. [`sample_model`] builds a plausible qwen2-like model.
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{GgufError, Result};
 use crate::quant::FILE_TYPE_KEY;
@@ -289,44 +287,22 @@ impl GgufWriter {
             path: path.to_path_buf(),
             source,
         };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| invalid(format!("{} has no file name", path.display())))?;
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let tmp = dir.join(format!(
-            ".{file_name}.tmp-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let result = (|| {
-            let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            let mut out = BufWriter::with_capacity(1 << 16, &file);
+        atomic_file::write_with(path, |file| {
+            let mut out = BufWriter::with_capacity(1 << 16, &*file);
             out.write_all(&header)?;
             match self.fill {
                 DataFill::Zeros => {
                     out.flush()?;
                     drop(out);
-                    file.set_len(layout.file_len)?;
+                    file.set_len(layout.file_len)
                 }
                 DataFill::Pattern => {
                     self.write_data(&mut out, &layout)?;
-                    out.flush()?;
-                    drop(out);
+                    out.flush()
                 }
             }
-            file.sync_all()?;
-            fs::rename(&tmp, path)?;
-            File::open(&dir)?.sync_all()
-        })();
-        if let Err(source) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(wrap(source));
-        }
+        })
+        .map_err(wrap)?;
         Ok(layout)
     }
 }
@@ -419,44 +395,14 @@ pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>'
 
 /// The tensor types a llama.cpp quantisation of this `general.file_type` mostly uses: the main
 /// type of the weight matrices, and the higher-precision type some matrices get in `_M`/`_L`
-/// mixes. `None` for removed or unknown file types.
+/// mixes ([`ruvltra_vocab::Quant::tensor_types`]). `None` for removed or unknown file types.
 pub fn tensor_types_for_file_type(file_type: u32) -> Option<(GgmlType, Option<GgmlType>)> {
-    use GgmlType as T;
-    Some(match file_type {
-        0 => (T::F32, None),
-        1 => (T::F16, None),
-        2 => (T::Q4_0, None),
-        3 => (T::Q4_1, None),
-        7 => (T::Q8_0, None),
-        8 => (T::Q5_0, None),
-        9 => (T::Q5_1, None),
-        10 => (T::Q2_K, Some(T::Q4_K)),
-        11 => (T::Q3_K, None),
-        12 | 13 => (T::Q3_K, Some(T::Q5_K)),
-        14 => (T::Q4_K, None),
-        15 => (T::Q4_K, Some(T::Q6_K)),
-        16 => (T::Q5_K, None),
-        17 => (T::Q5_K, Some(T::Q6_K)),
-        18 => (T::Q6_K, None),
-        19 => (T::IQ2_XXS, None),
-        20 => (T::IQ2_XS, None),
-        21 => (T::Q2_K, None),
-        22 | 26 | 27 => (T::IQ3_S, None),
-        23 => (T::IQ3_XXS, None),
-        24 => (T::IQ1_S, None),
-        25 => (T::IQ4_NL, None),
-        28 => (T::IQ2_XS, None),
-        29 => (T::IQ2_S, None),
-        30 => (T::IQ4_XS, None),
-        31 => (T::IQ1_M, None),
-        32 => (T::BF16, None),
-        36 => (T::TQ1_0, None),
-        37 => (T::TQ2_0, None),
-        38 => (T::MXFP4, None),
-        39 => (T::NVFP4, None),
-        40 => (T::Q1_0, None),
-        _ => return None,
-    })
+    let (main, mix) = ruvltra_vocab::Quant::from_file_type(file_type)?.tensor_types();
+    let main = GgmlType::from_name(main)?;
+    match mix {
+        Some(mix) => Some((main, Some(GgmlType::from_name(mix)?))),
+        None => Some((main, None)),
+    }
 }
 
 /// Formats a parameter count the way `general.size_label` does: `494M`, `1.5B`, `72K`.

@@ -21,7 +21,13 @@ fn file_type_table() {
     assert_eq!(file_type_label(32), Some("BF16"));
     assert_eq!(file_type_label(7), Some("Q8_0"));
     assert_eq!(file_type_label(40), Some("Q1_0"));
-    for removed in [4, 5, 6, 33, 34, 35, 41, 1024] {
+    // Removed values, the first value past the table (41 today) and the runtime flag 1024.
+    let next = FILE_TYPES
+        .iter()
+        .map(|(value, _)| value + 1)
+        .max()
+        .unwrap_or(0);
+    for removed in [4, 5, 6, 33, 34, 35, next, 1024] {
         assert_eq!(file_type_label(removed), None, "{removed}");
     }
     assert_eq!(file_type_of_label("q4_k_m"), Some(15));

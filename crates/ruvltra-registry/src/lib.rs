@@ -10,20 +10,23 @@
 
 #![deny(missing_docs)]
 
+mod labels;
 pub mod model;
-pub mod naming;
-pub mod quant;
 mod schema;
 mod storage;
+mod type_errors;
 mod validate;
 
 pub use model::{
     ArtifactKind, Benchmark, CatalogInfo, ExtraFile, HUB_DEFAULT_BRANCH, Hardware, HubState,
     MODELSCOPE_DEFAULT_BRANCH, Model, Registry, SCHEMA_VERSION, Status,
 };
-pub use quant::{Quant, UnknownQuant};
+/// The file naming convention, defined in the shared vocabulary.
+pub use ruvltra_vocab::naming;
+pub use ruvltra_vocab::{Quant, UnknownQuant};
 pub use schema::{SCHEMA_FILE_NAME, json_schema, json_schema_text};
 pub use storage::{
-    LoadError, ParseError, load, parse, parse_bytes, save, to_canonical_json, write_file_atomically,
+    LoadError, load, parse, parse_bytes, save, to_canonical_json, write_file_atomically,
 };
+pub use type_errors::ParseError;
 pub use validate::{Problem, Problems, parse_sha256, validate};

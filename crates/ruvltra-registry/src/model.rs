@@ -10,6 +10,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use ruvltra_vocab::{ArtifactKind, Status};
+
+use crate::labels::LabelSchema;
+
 /// The schema version this crate reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -99,67 +103,6 @@ impl CatalogInfo {
     }
 }
 
-/// What kind of artifact a registry entry is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum ArtifactKind {
-    /// A quantised GGUF model (Q4_K_M, Q8_0, ...), the default.
-    #[default]
-    Gguf,
-    /// A full-precision GGUF model (F16, BF16, F32), for fine-tuning.
-    GgufFullPrecision,
-    /// A LoRA-style adapter such as a SONA export; needs `base`.
-    Adapter,
-    /// Any other file published with the catalog.
-    File,
-}
-
-impl ArtifactKind {
-    /// True for both GGUF kinds.
-    pub fn is_gguf(self) -> bool {
-        matches!(self, Self::Gguf | Self::GgufFullPrecision)
-    }
-}
-
-/// Whether a model is on the Hub yet.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Published on the Hub (ADR-013 phase 1 models).
-    #[default]
-    Published,
-    /// Planned but not uploaded yet (phase 2 variants).
-    Planned,
-    /// Still on the Hub, no longer recommended.
-    Deprecated,
-}
-
 /// One artifact of the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Model {
@@ -180,10 +123,12 @@ pub struct Model {
     #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub variant: Option<String>,
     /// What the artifact is; `gguf` when absent.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(default, skip_serializing_if = "is_default", with = "crate::labels")]
+    #[schemars(with = "LabelSchema<ArtifactKind>")]
     pub kind: ArtifactKind,
     /// Whether it is on the Hub yet; `published` when absent.
-    #[serde(default, skip_serializing_if = "is_default")]
+    #[serde(default, skip_serializing_if = "is_default", with = "crate::labels")]
+    #[schemars(with = "LabelSchema<Status>")]
     pub status: Status,
     /// Human name (`RuvLTRA Claude Code 0.5B`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -356,7 +301,7 @@ pub struct HubState {
 /// The schema of a quant label: one of the known lowercase llama.cpp labels, so that editors
 /// offer them.
 fn quant_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let labels: Vec<&str> = crate::quant::Quant::ALL.iter().map(|q| q.label()).collect();
+    let labels: Vec<&str> = crate::Quant::ALL.iter().map(|q| q.label()).collect();
     schemars::json_schema!({
         "description": "Lowercase llama.cpp quantisation label (`q4_k_m`, `q8_0`, `f16`, ...).",
         "type": "string",

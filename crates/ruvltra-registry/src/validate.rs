@@ -9,9 +9,9 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::Quant;
 use crate::model::{ArtifactKind, Hardware, HubState, Model, Registry, SCHEMA_VERSION};
 use crate::naming;
-use crate::quant::Quant;
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -489,7 +489,7 @@ impl<'a> Checker<'a> {
                                     "base {} (/models/{base_index}) is of kind `{}`; an adapter's \
                                      base must be a GGUF model",
                                     show(base),
-                                    kind_label(kind)
+                                    kind.as_str()
                                 ),
                             );
                         }
@@ -501,7 +501,7 @@ impl<'a> Checker<'a> {
                 format!(
                     "only adapters have `base`, this is of kind `{}`; use `base_model` for the \
                      upstream Hub model",
-                    kind_label(kind)
+                    kind.as_str()
                 ),
             ),
             (_, None) => {}
@@ -867,15 +867,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     d[a.len() * width + b.len()]
-}
-
-fn kind_label(kind: ArtifactKind) -> &'static str {
-    match kind {
-        ArtifactKind::Gguf => "gguf",
-        ArtifactKind::GgufFullPrecision => "gguf-full-precision",
-        ArtifactKind::Adapter => "adapter",
-        ArtifactKind::File => "file",
-    }
 }
 
 fn last_segment(path: &str) -> &str {

@@ -190,3 +190,112 @@ fn load_errors_name_the_file() {
         /models/0/file (x): GGUF file name `x.gguf` does not follow the naming convention `ruvltra-[variant-]{size}-{quant}.gguf` (e.g. `ruvltra-claude-code-0.5b-q4_k_m.gguf`); rename the file or fix `kind`
         ");
 }
+
+/// Loads `json` from a temporary file; returns the error and its message with the temporary
+/// directory shown as `[DIR]`.
+fn load_error(json: &str) -> (LoadError, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.json");
+    fs::write(&path, json).unwrap();
+    let err = load(&path).unwrap_err();
+    let shown = redact(err.to_string(), dir.path());
+    (err, shown)
+}
+
+/// A value of the wrong type is a problem of its model, listed with its id and JSON path next
+/// to every other problem, never a stop at the first one.
+#[test]
+fn wrong_types_are_problems_of_their_models_listed_with_the_others() {
+    let (err, shown) = load_error(
+        r#"{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main", "models": [
+          {"id": "ruvltra-0.5b-q4_k_m", "file": "ruvltra-0.5b-q4_k_m.gguf", "quant": "q4_k_m",
+           "size": "0.5b", "bytes": -5},
+          {"id": "ruvltra-0.5b-q8_0", "file": "ruvltra-0.5b-q8_0.gguf", "quant": "q8_0",
+           "size": "0.5b", "bytes": "12", "sha256": "ABC", "status": "live",
+           "tags": ["ok", 7], "hardware": {"min_ram_mib": true}},
+          {"id": "ruvltra-0.5b-f16", "quant": "f16", "size": "0.5b",
+           "kind": "gguf-full-precision", "extra_files": [{"file": 3}]},
+          {"id": "ruvltra-0.5b-q6_k", "file": "ruvltra-0.5b-q6_k.gguf", "quant": "q6_k",
+           "size": 6}
+        ]}"#,
+    );
+    let LoadError::Invalid { problems, .. } = &err else {
+        panic!("expected Invalid, got {err}");
+    };
+    assert!(problems.0.iter().all(|p| p.model_id.is_some()), "{err}");
+    assert_snapshot!(shown, @r#"
+        registry [DIR]/r.json has 9 problems; fix them:
+        /models/0/bytes (ruvltra-0.5b-q4_k_m): invalid value: integer `-5`, expected u64; fix the value (registry.schema.json says what each key takes)
+        /models/1/bytes (ruvltra-0.5b-q8_0): invalid type: string "12", expected u64; fix the value (registry.schema.json says what each key takes)
+        /models/1/hardware/min_ram_mib (ruvltra-0.5b-q8_0): invalid type: boolean `true`, expected u64; fix the value (registry.schema.json says what each key takes)
+        /models/1/status (ruvltra-0.5b-q8_0): unknown variant `live`, expected one of `published`, `planned`, `deprecated`; fix the value (registry.schema.json says what each key takes)
+        /models/1/tags/1 (ruvltra-0.5b-q8_0): invalid type: integer `7`, expected a string; fix the value (registry.schema.json says what each key takes)
+        /models/1/sha256 (ruvltra-0.5b-q8_0): sha256 `ABC` is not 64 lowercase hex digits; leave it out until sync or publish fills it
+        /models/2/extra_files/0/file (ruvltra-0.5b-f16): invalid type: integer `3`, expected a string; fix the value (registry.schema.json says what each key takes)
+        /models/2/file (ruvltra-0.5b-f16): required key `file` is missing; add it (registry.schema.json says what it takes)
+        /models/3/size (ruvltra-0.5b-q6_k): invalid type: integer `6`, expected a string; fix the value (registry.schema.json says what each key takes)
+    "#);
+}
+
+#[test]
+fn wrong_types_at_the_catalog_level_name_no_model() {
+    let (_, shown) = load_error(
+        r#"{"schema_version": "1", "repo": 5, "revision": "main", "catalog": {"tags": "x"},
+            "models": {"id": "a"}}"#,
+    );
+    assert_snapshot!(shown, @r#"
+        registry [DIR]/r.json has 4 problems; fix them:
+        /catalog/tags: invalid type: string "x", expected a sequence; fix the value (registry.schema.json says what each key takes)
+        /repo: invalid type: integer `5`, expected a string; fix the value (registry.schema.json says what each key takes)
+        /schema_version: invalid type: string "1", expected u32; fix the value (registry.schema.json says what each key takes)
+        /models: invalid type: map, expected a sequence; fix the value (registry.schema.json says what each key takes)
+    "#);
+    let (_, shown) =
+        load_error(r#"{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main"}"#);
+    assert_snapshot!(shown, @r#"
+        registry [DIR]/r.json has 1 problem; fix them:
+        /models: required key `models` is missing; add it (registry.schema.json says what it takes)
+    "#);
+}
+
+/// A JSON tree keeps one of two equal keys; the strict reader still reports the second.
+#[test]
+fn a_key_given_twice_is_a_problem_of_its_model() {
+    let (_, shown) = load_error(
+        r#"{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main", "models": [
+          {"id": "ruvltra-0.5b-q4_k_m", "file": "ruvltra-0.5b-q4_k_m.gguf", "quant": "q4_k_m",
+           "size": "0.5b", "bytes": 5, "bytes": 6}]}"#,
+    );
+    assert_snapshot!(shown, @r#"
+        registry [DIR]/r.json has 1 problem; fix them:
+        /models/0/bytes (ruvltra-0.5b-q4_k_m): key `bytes` is given twice; keep one
+    "#);
+}
+
+/// Exit code 2 stays for files that are not JSON or not a JSON object at all.
+#[test]
+fn a_file_that_is_no_json_object_is_still_malformed() {
+    for text in ["[1, 2]", "5", "{\"models\": [}"] {
+        let (err, shown) = load_error(text);
+        assert!(matches!(err, LoadError::Parse { .. }), "{text}: {shown}");
+    }
+}
+
+/// A model with a hostile number of wrong values is read a bounded number of times.
+#[test]
+fn many_wrong_values_stay_cheap() {
+    let tags: Vec<String> = (0..5_000).map(|n| n.to_string()).collect();
+    let json = format!(
+        r#"{{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main", "models": [
+          {{"id": "ruvltra-0.5b-q4_k_m", "file": "ruvltra-0.5b-q4_k_m.gguf", "quant": "q4_k_m",
+           "size": "0.5b", "tags": [{}]}}]}}"#,
+        tags.join(",")
+    );
+    let started = std::time::Instant::now();
+    let (err, _) = load_error(&json);
+    let LoadError::Invalid { problems, .. } = &err else {
+        panic!("expected Invalid, got {err}");
+    };
+    assert!(problems.0.len() <= 256, "{}", problems.0.len());
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -3,10 +3,9 @@
 //! fsync, rename, fsync of the folder.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use crate::adapter::{
     ADAPTER_CONFIG, ADAPTER_MODEL, AdapterSummary, PATTERNS, PREFERENCES, check_adapter_dir,
@@ -132,41 +131,16 @@ pub fn write_adapter_safetensors<S: AsRef<str>, V: AsRef<[u64]>>(
     Ok(header)
 }
 
-/// Writes `path` through a temporary file in the same folder: `fill` writes it, then it is
-/// fsynced, renamed over `path` and the folder is fsynced. On error the temporary file is removed
-/// and `path` is untouched.
+/// Writes `path` atomically with [`atomic_file::write_with`]: `fill` writes a temporary file in
+/// the same folder, which is fsynced, renamed over `path`, and the folder fsynced. On error the
+/// temporary file is removed and `path` is untouched.
 pub(crate) fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&File) -> io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| invalid(format!("{} has no file name", path.display())))?;
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{file_name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        fill(&file)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        File::open(&dir)?.sync_all()
-    })();
-    result.map_err(|source| {
-        let _ = fs::remove_file(&tmp);
-        SafetensorsError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
+    atomic_file::write_with(path, |file| fill(file)).map_err(|source| SafetensorsError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

@@ -74,7 +74,7 @@ pub fn reconcile(
         match (hub.get(&repo, &revision), hub.absence(&repo, &revision)) {
             (Some(snap), _) => sync_model(model, place, snap, opts, &mut report),
             (None, Some(absence)) => {
-                let status = status_name(model.status).to_owned();
+                let status = model.status.as_str().to_owned();
                 let kind = match absence {
                     Absence::Repo => FindingKind::RepoNotFound { status },
                     Absence::Revision => FindingKind::RevisionNotFound { status },
@@ -91,14 +91,6 @@ pub fn reconcile(
         Origin::ModelScope => report_modelscope_only(registry, hub, &mut report),
     }
     (out, report)
-}
-
-fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Planned => "planned",
-        Status::Published => "published",
-        Status::Deprecated => "deprecated",
-    }
 }
 
 /// A repository at a revision of one registry, for findings.
@@ -250,11 +242,8 @@ fn sync_file(
     let Some(hub) = found else {
         push(match status {
             Status::Planned => FindingKind::PlannedAbsent,
-            Status::Published => FindingKind::MissingOnHub {
-                status: "published".into(),
-            },
-            Status::Deprecated => FindingKind::MissingOnHub {
-                status: "deprecated".into(),
+            Status::Published | Status::Deprecated => FindingKind::MissingOnHub {
+                status: status.as_str().into(),
             },
         });
         return outcome;

@@ -88,7 +88,10 @@ impl Destination for HubClient {
     }
 
     fn missing_token(&self) -> UploadError {
-        UploadError::MissingToken
+        UploadError::MissingToken {
+            destination: "Hub",
+            variables: "HF_TOKEN (or HUGGING_FACE_HUB_TOKEN, HUGGINGFACE_API_KEY, or write it to the token file)",
+        }
     }
 
     fn repo_of(&self, reg: &Registry, model: &Model) -> String {
@@ -151,9 +154,10 @@ impl Destination for ModelScopeClient {
     }
 
     fn missing_token(&self) -> UploadError {
-        UploadError::InvalidInput(
-            "publishing to ModelScope needs a token: set MODELSCOPE_API_TOKEN".to_owned(),
-        )
+        UploadError::MissingToken {
+            destination: "ModelScope",
+            variables: modelscope_client::TOKEN_ENV,
+        }
     }
 
     fn repo_of(&self, reg: &Registry, model: &Model) -> String {

@@ -30,11 +30,15 @@ fn list(problems: &[CheckProblem]) -> String {
 /// Why a publish, upload or verify did not happen or did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    /// No token was configured for a command that writes to the Hub.
-    #[error(
-        "no Hub token found: set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN, HUGGINGFACE_API_KEY, or write it to the token file) to a token with write access"
-    )]
-    MissingToken,
+    /// No token was configured for a command that writes to a destination (see
+    /// [`Destination::missing_token`](crate::Destination::missing_token)).
+    #[error("no {destination} token found: set {variables} to a token with write access")]
+    MissingToken {
+        /// Where the publish was going: `Hub` or `ModelScope`.
+        destination: &'static str,
+        /// The variables (or file) that give that destination its token.
+        variables: &'static str,
+    },
     /// One or more files failed their checks; nothing was sent.
     #[error(
         "{} problem(s) found in the local files, nothing was uploaded:\n{}",

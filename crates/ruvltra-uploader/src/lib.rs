@@ -40,7 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use hub_client::{
-    Endpoint, HubClient, RepoId, Sha256, Token, validate_repo_path, validate_revision,
+    HubClient, RepoId, Sha256, Token, resolve_endpoint, validate_repo_path, validate_revision,
 };
 use ruvltra_card::{CardFacts, FileFacts, compat, modelfile, modelfile_path};
 use ruvltra_registry::{ArtifactKind, Model, Registry, Status};
@@ -185,7 +185,7 @@ impl ModelUploader {
     /// An uploader with `token`, talking to `HF_ENDPOINT` (else the public Hub). A bad
     /// endpoint is reported by the first call.
     pub fn new(token: Token) -> Self {
-        let client = Endpoint::resolve(None)
+        let client = resolve_endpoint(None)
             .and_then(|endpoint| {
                 HubClient::builder()
                     .endpoint(endpoint)
@@ -225,7 +225,7 @@ impl ModelUploader {
         if client.has_token() {
             Ok(client)
         } else {
-            Err(UploadError::MissingToken)
+            Err(client.missing_token())
         }
     }
 

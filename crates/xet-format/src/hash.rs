@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::ParseHashError;
-
 /// The key of chunk hashes (the spec's hashing page, "DATA_KEY").
 pub const DATA_KEY: [u8; 32] = [
     102, 151, 245, 119, 91, 149, 80, 222, 49, 53, 203, 172, 165, 151, 24, 28, 157, 228, 33, 16,
@@ -23,6 +21,17 @@ pub const VERIFICATION_KEY: [u8; 32] = [
     127, 24, 87, 214, 206, 86, 237, 102, 18, 127, 249, 19, 231, 165, 195, 243, 164, 205, 38, 213,
     181, 219, 73, 230, 65, 36, 152, 127, 40, 251, 148, 195,
 ];
+
+/// A hash in the Xet string form that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseHashError {
+    /// Not 64 characters long.
+    #[error("a xet hash is 64 hex digits, got {0} characters")]
+    Length(usize),
+    /// A character that is not a hex digit.
+    #[error("a xet hash is 64 hex digits, got {0:?}")]
+    Digit(char),
+}
 
 /// A Xet hash: 32 bytes, as BLAKE3 outputs them and as the binary formats store them.
 ///
@@ -258,9 +267,11 @@ fn next_group_len(level: &[(XetHash, u64)]) -> usize {
         .map_or(end, |i| i + 1)
 }
 
-/// The Merkle root of a list of (hash, size) leaves, with the Xet tree shape: the level is cut
-/// into groups by [`next_group_len`], each group becomes one node, and that repeats until one
-/// node remains. One leaf is its own root; no leaf gives [`XetHash::ZERO`].
+/// The Merkle root of a list of (hash, size) leaves, with the Xet tree shape (which the spec
+/// leaves out): walking the level, a group closes after node `i` (`i` >= 2, so at least three
+/// nodes) whose rule word is divisible by 4, or at 9 nodes; a last group of 1 or 2 is allowed.
+/// Each group becomes one node ([`merkle_node`]) and that repeats until one node remains. One
+/// leaf is its own root; no leaf gives [`XetHash::ZERO`].
 pub fn merkle_root(leaves: &[(XetHash, u64)]) -> XetHash {
     match leaves {
         [] => return XetHash::ZERO,

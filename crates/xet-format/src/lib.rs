@@ -1,7 +1,7 @@
 //! The Xet storage formats of the Hugging Face Hub as pure, deterministic functions: chunking,
 //! hashes, xorbs and shards, with no I/O, no HTTP and no threads. The local server's CAS and
 //! the client's uploads and downloads both build on it, so it is checked against the official
-//! implementation (`hf_xet`), never only against itself; `../shared/docs/XET-PROTOCOL.md` says
+//! implementation (`hf_xet`), never only against itself; `docs/XET-NOTES.md` says
 //! where the published spec is silent or wrong.
 //!
 //! * [`ChunkStream`] (or [`Chunker`] for boundaries only) cuts a byte stream fed in slices of
@@ -36,10 +36,10 @@ pub use compression::{
 pub use dedup::{
     GLOBAL_DEDUP_MODULUS, OFFICIAL_QUERY_SPACING, global_dedup_queries, is_global_dedup_key,
 };
-pub use error::{ParseHashError, ShardError, XorbError};
+pub use error::{ShardError, XorbError};
 pub use hash::{
-    ChunkHasher, DATA_KEY, INTERNAL_NODE_KEY, VERIFICATION_KEY, XetHash, chunk_hash, file_hash,
-    merkle_node, merkle_root, term_verification_hash, xorb_hash,
+    ChunkHasher, DATA_KEY, INTERNAL_NODE_KEY, ParseHashError, VERIFICATION_KEY, XetHash,
+    chunk_hash, file_hash, merkle_node, merkle_root, term_verification_hash, xorb_hash,
 };
 pub use shard::{
     CHUNK_FLAG_GLOBAL_DEDUP, CasChunk, CasInfo, FILE_FLAG_SHA256, FILE_FLAG_VERIFICATION,

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hub_client::{Endpoint, HubClient, Token};
+use hub_client::{Endpoint, HubClient, token_from_env};
 use ruvltra_uploader::{ModelUploader, PublishOptions};
 
 fn main() -> ExitCode {
@@ -33,7 +33,7 @@ fn run(endpoint: &str, registry: &Path, files: &Path) -> Result<bool, String> {
     let reg = ruvltra_registry::load(registry).map_err(|e| e.to_string())?;
     let client = HubClient::builder()
         .endpoint(Endpoint::parse(endpoint).map_err(|e| e.to_string())?)
-        .token(Token::from_env())
+        .token(token_from_env())
         .build()
         .map_err(|e| e.to_string())?;
     let uploader = ModelUploader::with_client(client);

@@ -1,6 +1,6 @@
 //! The server over real HTTP, by topic: what the Python suites cannot show (restarts,
 //! interrupted uploads, serialised commits, fault injection, payload validation, auth and URL
-//! handling, the card checks, branch and tag names, the Xet CAS).
+//! handling, the card checks, branch and tag names, the Hub's edges, the Xet CAS).
 
 mod fixture;
 mod xet_fixture;
@@ -9,6 +9,7 @@ mod access;
 mod cards;
 mod commits;
 mod downloads;
+mod edges;
 mod faults;
 mod lifecycle;
 mod refs;

@@ -18,8 +18,8 @@
 //!   fallback URL while the Hub was unreachable and the commit unknown; a snapshot directory
 //!   must be named by a commit, so such files cannot go there.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -315,33 +315,19 @@ fn make_link(_target: &Path, blob: &Path, link: &Path) -> io::Result<()> {
     fs::copy(blob, link).map(|_| ())
 }
 
-/// Writes a small file atomically: a temporary file in the same folder, fsync, rename, and an
-/// fsync of the folder.
+/// Writes a small file atomically, creating its folder first: [`atomic_file::write`]
+/// (a temporary file in the same folder, fsync, rename, and an fsync of the folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("the path has no parent folder"))?;
     fs::create_dir_all(dir)?;
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
-    sync_dir(dir);
-    Ok(())
+    atomic_file::write(path, bytes)
 }
 
 /// Flushes a folder's entries to disk; best effort (not every platform can open folders).
 pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = atomic_file::sync_dir(dir);
 }
 
 #[cfg(test)]

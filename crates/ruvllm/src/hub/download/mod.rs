@@ -59,7 +59,9 @@ mod transfer;
 use std::fmt;
 use std::path::PathBuf;
 
-use hub_client::{Endpoint, HubClient, RepoId, Token, validate_repo_path, validate_revision};
+use hub_client::{
+    HubClient, RepoId, resolve_endpoint, token_from_env, validate_repo_path, validate_revision,
+};
 
 pub use error::{DownloadError, SourceFailure};
 pub use outcome::{Fetched, FetchedFile, Progress, ProgressEvent, ProgressFn, Source};
@@ -161,8 +163,8 @@ pub async fn fetch(spec: &ModelSpec, opts: &DownloadOptions) -> Result<Fetched, 
         (Some(client), false) => Some(client.clone()),
         (None, false) => Some(
             HubClient::builder()
-                .endpoint(Endpoint::resolve(opts.endpoint.as_deref())?)
-                .token(Token::from_env())
+                .endpoint(resolve_endpoint(opts.endpoint.as_deref())?)
+                .token(token_from_env())
                 .build()?,
         ),
     };
