@@ -6,39 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::model::Registry;
-use crate::type_errors::{Read, merge, read_registry};
+use crate::type_errors::{ParseError, Read, merge, read_registry};
 use crate::validate::{Problems, validate};
-
-/// Malformed JSON, or JSON that does not fit the registry's types, with the position where
-/// the reader gave up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: {message}")]
-pub struct ParseError {
-    /// 1-based line of the error (0 when the reader knows no position).
-    pub line: usize,
-    /// 1-based column of the error (0 when the reader knows no position).
-    pub column: usize,
-    /// What is wrong, without the position.
-    pub message: String,
-}
-
-impl ParseError {
-    pub(crate) fn from_json(err: &serde_json::Error) -> ParseError {
-        let (line, column) = (err.line(), err.column());
-        let full = err.to_string();
-        // serde_json appends the position to its message; it is kept in separate fields here.
-        let suffix = format!(" at line {line} column {column}");
-        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-        // serde_json says column 0 for an error before the first character of a line; people
-        // count from 1.
-        let column = if line > 0 { column.max(1) } else { column };
-        ParseError {
-            line,
-            column,
-            message,
-        }
-    }
-}
 
 /// Why [`load`] could not produce a valid registry. Every variant names the file.
 #[derive(Debug, thiserror::Error)]

@@ -211,8 +211,8 @@ fn check_file(
     store
         .xet_reader(record.clone())
         .read(0, record.size, &mut |piece| {
-            hasher.update(piece);
-            Ok(())
+            hasher.update(&piece);
+            Ok(piece)
         })?;
     let got = hex::encode(hasher.finalize());
     if got != record.sha256 {
