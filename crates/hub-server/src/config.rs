@@ -74,11 +74,19 @@ pub struct ServerConfig {
     pub max_batch_objects: usize,
     /// The largest JSON request body of the other endpoints, in bytes.
     pub max_json_bytes: usize,
+    /// Whether the server speaks Xet: the token routes, the CAS, the Xet headers of `resolve`
+    /// and `xetHash` in listings. Without it clients use the LFS path, as with a server that
+    /// predates Xet; files are stored in xorbs either way.
+    pub xet: bool,
+    /// How long CAS access tokens are valid (clients refresh them before they expire; tests
+    /// make them short to see that happen).
+    pub xet_token_ttl: Duration,
 }
 
 impl ServerConfig {
     /// A configuration with the defaults tests want: the write token `hf_test_write`, user
-    /// `local`, multipart from 64 MiB in 16 MiB parts, Hub page sizes, no redirect.
+    /// `local`, multipart from 64 MiB in 16 MiB parts, Hub page sizes, no redirect, Xet on with
+    /// one-hour CAS tokens.
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             data_dir: data_dir.into(),
@@ -97,6 +105,8 @@ impl ServerConfig {
             max_commit_lines: 50_000,
             max_batch_objects: 1000,
             max_json_bytes: 16 * 1024 * 1024,
+            xet: true,
+            xet_token_ttl: Duration::from_secs(3600),
         }
     }
 }

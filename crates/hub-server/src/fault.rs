@@ -77,6 +77,9 @@ pub enum Action {
     IgnoreRange,
     /// Answer 200 with an HTML error page, as a captive portal or broken proxy would.
     Html200,
+    /// Treat the request's Xet CAS access token as expired: the CAS answers 401 as it does past
+    /// the token's `exp`, so the client must ask the token route for a new one.
+    ExpireToken,
 }
 
 /// One fault rule: applies `action` to the next `times` requests that match `when`.

@@ -63,4 +63,4 @@ pub use config::{ServerConfig, ServerError};
 pub use context::Stats;
 pub use fault::{Action, Fault, Faults, Match};
 pub use server::HubServer;
-pub use store::{DEFAULT_GITATTRIBUTES, RepoKind, git_blob_id, lfs_pointer};
+pub use store::{DEFAULT_GITATTRIBUTES, RepoKind, git_blob_id, lfs_pointer, verify_stored_objects};

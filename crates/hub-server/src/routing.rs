@@ -3,7 +3,9 @@
 //! sends the request to the API that owns its path:
 //!
 //! * `/api/v1/...`, `/openapi/v1/...`: the ModelScope API (`modelscope/`);
-//! * `/lfs-upload/...`, `/lfs-cdn/...`: upload and CDN URLs, which need no token (`transfer/`);
+//! * `/lfs-upload/...`, `/lfs-cdn/...`, `/xet-xorb/...`: upload, CDN and xorb URLs, which need
+//!   no token (`transfer/`);
+//! * `/v1/...`, `/v2/...`: the Xet CAS, which checks its own tokens (`transfer/xet/`);
 //! * `/{pfx}{ns}/{name}.git/info/lfs/...`: the LFS batch API (`transfer/lfs.rs`);
 //! * every other `/api/...` path and `/{pfx}{ns}/{name}/resolve/...`: the Hub API (`hub/`).
 //!
@@ -33,7 +35,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
 
 /// Whether a request moves file bytes (counted as a transfer, not an API request).
 fn is_transfer_path(path: &str) -> bool {
-    path.contains("/resolve/") || path.starts_with("/lfs-upload/") || path.starts_with("/lfs-cdn/")
+    path.contains("/resolve/")
+        || path.starts_with("/lfs-upload/")
+        || path.starts_with("/lfs-cdn/")
+        || path.starts_with("/v1/xorbs/")
+        || path.starts_with("/xet-xorb/")
 }
 
 /// Every request: counts it, applies the first matching fault rule, builds the context,
@@ -111,10 +117,11 @@ async fn dispatch(
         _ => {}
     }
 
-    let ctx = match Ctx::new(state, method, &parts.uri, headers) {
+    let mut ctx = match Ctx::new(state, method, &parts.uri, headers) {
         Ok(ctx) => ctx,
         Err(e) => return e.into_response(),
     };
+    ctx.expire_xet_token = action == Some(Action::ExpireToken);
     let mut resp = match route(&ctx, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -163,8 +170,15 @@ fn fault_status(code: u16, retry_after: Option<u64>) -> Response {
 /// The top-level path table.
 async fn route(ctx: &Ctx, body: Body) -> ApiResult {
     let segs: Vec<&str> = ctx.segs.iter().map(String::as_str).collect();
+    // The CAS checks its own tokens, which are not Hub tokens.
+    if transfer::xet::is_cas_path(&segs) {
+        return transfer::xet::route(ctx, body).await;
+    }
     // Presigned URLs ignore credentials, as S3 and the CDN do; everything else rejects bad ones.
-    let presigned = matches!(segs.first(), Some(&("lfs-upload" | "lfs-cdn")));
+    let presigned = matches!(
+        segs.first(),
+        Some(&("lfs-upload" | "lfs-cdn" | "xet-xorb"))
+    );
     if ctx.auth == Auth::Invalid && !presigned {
         return Err(invalid_credentials());
     }
@@ -184,9 +198,9 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
             let rest = &ctx.segs[4..];
             hub::route_repo(ctx, &id, rest, body).await
         }
-        // The Xet CAS's routes belong here, beside the upload and CDN URLs, served by a sibling
-        // of `transfer::lfs`.
-        ["lfs-upload", ..] | ["lfs-cdn", ..] => transfer::route_presigned(ctx, body).await,
+        ["lfs-upload", ..] | ["lfs-cdn", ..] | ["xet-xorb", ..] => {
+            transfer::route_presigned(ctx, body).await
+        }
         [first, ..] => {
             let (kind, skip) = match *first {
                 "datasets" => (RepoKind::Dataset, 1),
@@ -230,6 +244,9 @@ mod tests {
         assert!(is_transfer_path("/local/m/resolve/main/a.gguf"));
         assert!(is_transfer_path("/lfs-upload/abc"));
         assert!(is_transfer_path("/lfs-cdn/abc/x"));
+        assert!(is_transfer_path("/v1/xorbs/default/abc"));
+        assert!(is_transfer_path("/xet-xorb/abc"));
+        assert!(!is_transfer_path("/v1/shards"));
         // ModelScope's upload URLs count as API requests (the demo's counters rely on it).
         assert!(!is_transfer_path("/api/v1/lfs-upload/abc"));
         assert!(!is_transfer_path("/api/models/local/m/tree/main"));

@@ -8,7 +8,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::config::{ServerConfig, ServerError};
-use crate::context::{AppState, Counters, ModelScopeSite, RepoLocks, Stats, UploadSessions};
+use crate::context::{
+    AppState, Counters, ModelScopeSite, RepoLocks, Stats, UploadSessions, XetTokens,
+};
 use crate::fault::{ConnInfo, Faults, KillListener};
 use crate::store::{self, Store, random_hex};
 
@@ -121,9 +123,16 @@ impl HubServer {
         &self.state.config.data_dir
     }
 
-    /// Where the LFS object with this sha256 lives once it is verified (it may not exist).
+    /// Where the record that makes the LFS object with this sha256 visible lives once it is
+    /// verified (it may not exist): its link to the Xet file that holds its bytes.
     pub fn lfs_object_path(&self, sha256: &str) -> Option<PathBuf> {
-        store::is_sha256_hex(sha256).then(|| self.state.store.lfs_path(sha256))
+        store::is_sha256_hex(sha256).then(|| self.state.store.link_path(sha256))
+    }
+
+    /// The bytes of a stored LFS object, reassembled from its xorbs (or read whole from an
+    /// older data directory); `None` when it is not stored. For tests: it reads it all.
+    pub fn read_lfs_object(&self, sha256: &str) -> std::io::Result<Option<Vec<u8>>> {
+        store::read_lfs_object(&self.state.store, sha256)
     }
 
     /// Whether a verified LFS object with this sha256 is stored (and visible to commits).
@@ -148,6 +157,14 @@ impl HubServer {
             basic_uploads: c.basic_uploads.load(Ordering::Relaxed),
             multipart_uploads: c.multipart_uploads.load(Ordering::Relaxed),
             faults_fired: self.state.faults.fired(),
+            xorbs_inserted: c.xorbs_inserted.load(Ordering::Relaxed),
+            xorb_upload_bytes: c.xorb_upload_bytes.load(Ordering::Relaxed),
+            shards_inserted: c.shards_inserted.load(Ordering::Relaxed),
+            dedup_queries: c.dedup_queries.load(Ordering::Relaxed),
+            dedup_hits: c.dedup_hits.load(Ordering::Relaxed),
+            reconstructions: c.reconstructions.load(Ordering::Relaxed),
+            xorb_download_bytes: c.xorb_download_bytes.load(Ordering::Relaxed),
+            lfs_files_chunked: c.lfs_files_chunked.load(Ordering::Relaxed),
         }
     }
 
@@ -200,7 +217,9 @@ async fn bind(
     config: ServerConfig,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Bound, ServerError> {
-    let store = Store::open(config.data_dir.clone())?;
+    let store = Arc::new(Store::open(config.data_dir.clone())?);
+    let xet_tokens =
+        XetTokens::open(&store).map_err(|e| ServerError::io(&config.data_dir, e))?;
     let main = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;
@@ -222,6 +241,7 @@ async fn bind(
     let state = Arc::new(AppState {
         config,
         store,
+        xet_tokens,
         faults: Faults::default(),
         counters: Counters::default(),
         locks: RepoLocks::default(),
@@ -233,12 +253,34 @@ async fn bind(
         modelscope: ModelScopeSite::default(),
     });
     let _ = state.addr.set(local);
+    migrate_in_background(&state.store);
     if let Some(cdn) = &cdn
         && let Ok(a) = cdn.local_addr()
     {
         let _ = state.cdn_port.set(a.port());
     }
     Ok((state, KillListener(main), cdn.map(KillListener)))
+}
+
+/// Moves whole LFS objects of an older data directory into xorbs on a thread of its own; they
+/// are served from where they are until then.
+fn migrate_in_background(store: &Arc<Store>) {
+    if !store.has_whole_objects() {
+        return;
+    }
+    let store = store.clone();
+    let spawned = std::thread::Builder::new()
+        .name("hub-server-migrate".to_owned())
+        .spawn(move || match store.migrate_whole_objects() {
+            Ok(n) => tracing::info!("moved {n} whole LFS objects into xorbs"),
+            Err(e) => tracing::error!(
+                "moving whole LFS objects into xorbs stopped: {e}; they are still served, and \
+                 the next start resumes"
+            ),
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start moving whole LFS objects into xorbs: {e}");
+    }
 }
 
 async fn serve(

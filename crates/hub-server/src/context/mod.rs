@@ -9,6 +9,7 @@ mod auth;
 mod body;
 mod sessions;
 mod state;
+mod xet_tokens;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub(crate) use body::{read_body, read_json};
 pub(crate) use sessions::{Site, Upload, UploadKind, UploadSessions};
 pub use state::Stats;
 pub(crate) use state::{AppState, Counters, ModelScopeSite, RepoLocks};
+pub(crate) use xet_tokens::{XetScope, XetTokens};
 
 use crate::error::ApiError;
 
@@ -35,6 +37,8 @@ pub(crate) struct Ctx {
     pub auth: Auth,
     /// The name whoami shows for the token (`write-token-1`, ...); empty without one.
     pub token_name: String,
+    /// A fault rule says to treat the request's CAS token as expired.
+    pub expire_xet_token: bool,
 }
 
 impl Ctx {
@@ -93,6 +97,7 @@ impl Ctx {
             base: format!("{scheme}://{host}"),
             auth,
             token_name,
+            expire_xet_token: false,
         })
     }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::sessions::UploadSessions;
+use super::xet_tokens::XetTokens;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::fault::Faults;
@@ -17,7 +18,9 @@ use crate::store::{RepoId, Store};
 pub(crate) struct AppState {
     pub config: ServerConfig,
     /// The Hub mode's store, at the root of the data directory.
-    pub store: Store,
+    pub store: Arc<Store>,
+    /// Signs and checks the Hub mode's CAS tokens and xorb URLs.
+    pub xet_tokens: XetTokens,
     /// Locks of the Hub mode's repos.
     pub locks: RepoLocks,
     pub faults: Faults,
@@ -82,6 +85,22 @@ pub struct Stats {
     pub multipart_uploads: u64,
     /// Requests answered by a fault rule (any action).
     pub faults_fired: u64,
+    /// Xorbs the CAS stored from uploads (not counting ones it held already).
+    pub xorbs_inserted: u64,
+    /// Bytes received in xorb uploads (every attempt, the refused ones included).
+    pub xorb_upload_bytes: u64,
+    /// Shards the CAS accepted and had not seen before.
+    pub shards_inserted: u64,
+    /// Global dedup queries.
+    pub dedup_queries: u64,
+    /// Global dedup queries answered with a shard.
+    pub dedup_hits: u64,
+    /// Reconstructions answered.
+    pub reconstructions: u64,
+    /// Bytes served from xorb download URLs.
+    pub xorb_download_bytes: u64,
+    /// Files that arrived through LFS and were chunked into xorbs by the server.
+    pub lfs_files_chunked: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -94,6 +113,14 @@ pub(crate) struct Counters {
     pub auth_on_presigned: AtomicBool,
     pub basic_uploads: AtomicU64,
     pub multipart_uploads: AtomicU64,
+    pub xorbs_inserted: AtomicU64,
+    pub xorb_upload_bytes: AtomicU64,
+    pub shards_inserted: AtomicU64,
+    pub dedup_queries: AtomicU64,
+    pub dedup_hits: AtomicU64,
+    pub reconstructions: AtomicU64,
+    pub xorb_download_bytes: AtomicU64,
+    pub lfs_files_chunked: AtomicU64,
 }
 
 /// Per-repo locks serialising writes (commits, refs, create, delete).

@@ -88,6 +88,14 @@ pub(super) async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> Api
         .commit(id, &head)?
         .ok_or_else(|| ApiError::internal(format!("commit {head} is missing from the store")))?;
     let mut files = parent.files.clone();
+    // The LFS objects the commit adds become readable with the repo's CAS tokens.
+    let objects: Vec<String> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Add(_, entry) => entry.lfs.as_ref().map(|l| l.sha256.clone()),
+            _ => None,
+        })
+        .collect();
     apply(&mut files, ops)?;
     let record = new_commit(
         vec![head],
@@ -96,6 +104,9 @@ pub(super) async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> Api
         &title,
         &header.description,
     );
+    for sha256 in &objects {
+        store.add_repo_object(id, sha256)?;
+    }
     store.write_commit(id, &record)?;
     let mut pr_url = None;
     if create_pr {

@@ -7,6 +7,7 @@
 //! * `commit.rs`: the NDJSON commit;
 //! * `refs.rs`: refs, commit history, tags and branches;
 //! * `resolve.rs`: `resolve` downloads;
+//! * `xet.rs`: the Xet token routes and the Xet fields of other answers;
 //! * `yaml.rs`: the card checks validate-yaml and commits share.
 //!
 //! It sits on the transfers (bytes in and out), the request context and the store, and never
@@ -18,16 +19,17 @@ mod refs;
 mod repos;
 mod resolve;
 mod tree;
+mod xet;
 mod yaml;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse as _, Response};
 use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::context::{Ctx, form_encode};
+use crate::context::{Ctx, XetScope, form_encode};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{CommitRecord, Refs, RepoId, RepoMeta};
 
@@ -74,15 +76,17 @@ pub(crate) async fn route_repo(ctx: &Ctx, id: &RepoId, rest: &[String], body: Bo
             refs::delete_ref(ctx, id, &after.join("/"), true).await
         }
         Some("settings") if m == Method::PUT => repos::settings(ctx, id, body).await,
-        // The Xet token routes: the CAS itself is a transfer (`transfer/`), next to LFS.
-        Some("xet-write-token" | "xet-read-token") => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "this server does not speak xet; set HF_HUB_DISABLE_XET=1 to use the LFS path",
-        )
-        .code("NotFound")),
+        // The Xet token routes: the CAS itself is a transfer (`transfer/xet/`), next to LFS.
+        Some("xet-write-token") if m == Method::GET => {
+            xet::token(ctx, id, &after.join("/"), XetScope::Write)
+        }
+        Some("xet-read-token") if m == Method::GET => {
+            xet::token(ctx, id, &after.join("/"), XetScope::Read)
+        }
         None
         | Some("revision" | "tree" | "paths-info" | "preupload" | "commit" | "refs")
-        | Some("commits" | "tag" | "branch" | "settings") => Err(ApiError::method_not_allowed()),
+        | Some("commits" | "tag" | "branch" | "settings")
+        | Some("xet-write-token" | "xet-read-token") => Err(ApiError::method_not_allowed()),
         _ => Err(ApiError::page_not_found()),
     }
 }

@@ -1,6 +1,7 @@
 //! `HEAD`/`GET /{pfx}{repo}/resolve/{rev}/{path}`: a file's bytes with the metadata headers
-//! huggingface_hub reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`), served
-//! from the store, or a 302 to the signed CDN URL when `lfs_redirect` is on.
+//! huggingface_hub reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`, and for
+//! large files `X-Xet-Hash` with the `xet-auth` link), served from the store, or a 302 to the
+//! signed CDN URL when `lfs_redirect` is on.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse as _;
@@ -9,7 +10,7 @@ use super::{load_rev, take_revision};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::store::RepoId;
-use crate::transfer::{cdn_url, serve_file};
+use crate::transfer::{cdn_url, serve_file, serve_lfs_object};
 
 /// Serves a file of a repo; `rest` is what follows `resolve/` (the revision, then the path).
 pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rest: &[String]) -> ApiResult {
@@ -26,6 +27,7 @@ pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rest: &[String]) -> ApiResul
     if let Some(lfs) = &entry.lfs {
         extra.push(("x-linked-etag", format!("\"{}\"", lfs.sha256)));
         extra.push(("x-linked-size", lfs.size.to_string()));
+        extra.extend(super::xet::resolve_headers(ctx, id, &record.id, &lfs.sha256));
         if ctx.state.config.lfs_redirect
             && let Some(port) = ctx.state.cdn_port.get()
         {
@@ -55,8 +57,7 @@ pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rest: &[String]) -> ApiResul
             }
             return Ok(resp);
         }
-        let file = ctx.state.store.lfs_path(&lfs.sha256);
-        return serve_file(ctx, &file, lfs.size, &etag, extra).await;
+        return serve_lfs_object(ctx, &ctx.state.store, &lfs.sha256, &etag, extra).await;
     }
     let file = ctx.state.store.blob_path(&entry.oid);
     serve_file(ctx, &file, entry.size, &etag, extra).await

@@ -17,7 +17,7 @@ use crate::store::{CommitRecord, FileEntry, RepoId, lfs_pointer, tree_ids};
 /// The most paths a paths-info request may ask for (the Hub answers 413 above 1000).
 const MAX_PATHS_INFO: usize = 1000;
 
-fn file_json(path: &str, e: &FileEntry) -> Value {
+fn file_json(ctx: &Ctx, path: &str, e: &FileEntry) -> Value {
     let mut v = json!({"type": "file", "oid": e.oid, "size": e.size, "path": path});
     if let Some(lfs) = &e.lfs {
         v["lfs"] = json!({
@@ -25,6 +25,9 @@ fn file_json(path: &str, e: &FileEntry) -> Value {
             "size": lfs.size,
             "pointerSize": lfs_pointer(&lfs.sha256, lfs.size).len(),
         });
+        if let Some(hash) = super::xet::xet_hash_of(ctx, &lfs.sha256) {
+            v["xetHash"] = json!(hash);
+        }
     }
     v
 }
@@ -112,7 +115,7 @@ pub(super) fn tree(ctx: &Ctx, id: &RepoId, rev: &str, path: &str) -> ApiResult {
     let mut entries: Vec<(String, Value)> = Vec::new();
     if !base.is_empty() && !dirs.contains_key(base) {
         match record.files.get(base) {
-            Some(e) => entries.push((base.to_owned(), file_json(base, e))),
+            Some(e) => entries.push((base.to_owned(), file_json(ctx, base, e))),
             None => return Err(ApiError::entry_not_found(base, &record.id)),
         }
     } else {
@@ -134,7 +137,7 @@ pub(super) fn tree(ctx: &Ctx, id: &RepoId, rev: &str, path: &str) -> ApiResult {
         }
         for (p, e) in &record.files {
             if is_listed(p) {
-                entries.push((p.clone(), file_json(p, e)));
+                entries.push((p.clone(), file_json(ctx, p, e)));
             }
         }
         // Directories first, then files, each sorted by path (as the Hub lists them).
@@ -214,7 +217,7 @@ pub(super) async fn paths_info(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) ->
     for p in &paths {
         let p = p.trim_matches('/');
         let mut v = if let Some(e) = record.files.get(p) {
-            file_json(p, e)
+            file_json(ctx, p, e)
         } else if let Some(oid) = dirs.get(p).filter(|_| !p.is_empty()) {
             dir_json(p, oid)
         } else {

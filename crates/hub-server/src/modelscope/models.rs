@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::{
     FileEntry, RepoId, RepoKind, RepoMeta, Store, check_ref_name, sha256_file, tree_ids, unix_secs,
 };
-use crate::transfer::serve_file;
+use crate::transfer::{serve_file, serve_lfs_object};
 
 /// ModelScope's business code for "model already exists" (China site).
 const CODE_MODEL_EXISTS: u64 = 10010101001;
@@ -242,12 +242,11 @@ pub(super) async fn download(ctx: &Ctx, owner: &str, name: &str) -> ApiResult {
         .files
         .get(path.trim_start_matches('/'))
         .ok_or_else(|| not_found(format!("file {path} not found")))?;
-    let (file, etag) = match &entry.lfs {
-        Some(lfs) => (st.lfs_path(&lfs.sha256), lfs.sha256.clone()),
-        None => (st.blob_path(&entry.oid), entry.oid.clone()),
-    };
     let extra = vec![("x-repo-commit", record.id.clone())];
-    serve_file(ctx, &file, entry.size, &etag, extra).await
+    match &entry.lfs {
+        Some(lfs) => serve_lfs_object(ctx, &st, &lfs.sha256, &lfs.sha256, extra).await,
+        None => serve_file(ctx, &st.blob_path(&entry.oid), entry.size, &entry.oid, extra).await,
+    }
 }
 
 #[derive(Deserialize)]

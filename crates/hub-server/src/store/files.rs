@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
@@ -76,4 +76,30 @@ pub fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
         n += read as u64;
     }
     Ok((n, hex::encode(hasher.finalize())))
+}
+
+/// A temporary file that is removed when dropped (what must outlive it is linked or copied
+/// elsewhere first).
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    /// Guards `path`, which the caller is about to create.
+    pub fn new(path: PathBuf) -> TempFile {
+        TempFile { path }
+    }
+
+    /// Where the temporary file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }

@@ -7,10 +7,15 @@
 //! repos/{models|datasets|spaces}/{ns}/{name}/repo.json      repo metadata
 //! repos/.../refs.json                                        branches, tags, pull requests
 //! repos/.../commits/{commit id}.json                         one commit and its full manifest
-//! objects/lfs/{aa}/{sha256}                                  verified LFS objects
+//! objects/xet/...                                            large files as xorbs (xet/mod.rs)
+//! objects/lfs/{aa}/{sha256}                                  whole LFS objects of older versions
 //! objects/blobs/{aa}/{git sha1}                              regular file contents
+//! secrets/                                                   keys signing CAS tokens and URLs
 //! tmp/                                                       uploads in progress (cleared at start)
 //! ```
+//! Large files (LFS objects) are stored as Xet files, chunked and deduplicated; whole objects
+//! an older version wrote under `objects/lfs/` are still read, and moved into xorbs by
+//! [`Store::migrate_whole_objects`].
 //! Every metadata file is written to a temporary file in the same directory, fsynced, renamed
 //! over the target and the directory fsynced, so a crash never leaves a half-written file.
 
@@ -20,6 +25,7 @@ mod gitattributes;
 mod model;
 mod paths;
 mod refs;
+mod xet;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -29,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ServerError;
 
-pub use files::{random_hex, sha256_file, sync_dir, write_atomic};
+pub use files::{TempFile, random_hex, sha256_file, sync_dir, write_atomic};
 pub use git::{
     git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, tree_ids, unix_now, unix_secs,
 };
@@ -37,17 +43,37 @@ pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
 pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
 pub use paths::{check_addition, check_repo_path};
 pub use refs::check_ref_name;
+pub use xet::{Ingested, ReceiveError, XetFile, XetReader, XetTerm, XorbReceiver, XorbTable};
+
+/// Where the bytes of an LFS object are.
+#[derive(Debug, Clone)]
+pub enum LfsObject {
+    /// In xorbs, as a Xet file.
+    Xet(XetFile),
+    /// In one whole file (written by an older version, not migrated yet).
+    Whole {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+}
+
 
 /// The store rooted at a data directory.
 #[derive(Debug)]
 pub struct Store {
     root: PathBuf,
+    xet: xet::XetState,
 }
 
 impl Store {
     /// Opens (creating if needed) a store and clears leftovers of interrupted uploads.
     pub fn open(root: PathBuf) -> Result<Store, ServerError> {
-        let store = Store { root };
+        let store = Store {
+            root,
+            xet: xet::XetState::default(),
+        };
         for dir in [
             store.root.join("repos"),
             store.root.join("objects/lfs"),
@@ -77,7 +103,7 @@ impl Store {
             .join(&id.name)
     }
 
-    /// The final path of an LFS object.
+    /// Where an older version kept the whole LFS object `sha256`.
     pub fn lfs_path(&self, sha256: &str) -> PathBuf {
         self.root
             .join("objects/lfs")
@@ -90,14 +116,78 @@ impl Store {
         self.root.join("objects/blobs").join(&oid[..2]).join(oid)
     }
 
-    /// The size of a stored LFS object, if it is stored.
+    /// The size of a stored LFS object, if it is stored (as a Xet file or whole).
     pub fn lfs_size(&self, sha256: &str) -> Option<u64> {
         if !is_sha256_hex(sha256) {
             return None;
         }
+        if let Some((_, size)) = self.xet_link(sha256) {
+            return Some(size);
+        }
         std::fs::metadata(self.lfs_path(sha256))
             .ok()
             .map(|m| m.len())
+    }
+
+    /// Where the bytes of LFS object `sha256` are, if it is stored.
+    pub fn lfs_object(&self, sha256: &str) -> io::Result<Option<LfsObject>> {
+        if !is_sha256_hex(sha256) {
+            return Ok(None);
+        }
+        if let Some(file) = self.xet_file_of(sha256)? {
+            return Ok(Some(LfsObject::Xet(file)));
+        }
+        let path = self.lfs_path(sha256);
+        match std::fs::metadata(&path) {
+            Ok(m) => Ok(Some(LfsObject::Whole {
+                path,
+                size: m.len(),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether whole LFS objects of an older version are left to move into xorbs.
+    pub fn has_whole_objects(&self) -> bool {
+        let dir = self.root.join("objects/lfs");
+        read_dir_names(&dir).is_ok_and(|fans| {
+            fans.iter()
+                .any(|f| read_dir_names(&dir.join(f)).is_ok_and(|n| !n.is_empty()))
+        })
+    }
+
+    /// Moves every whole LFS object an older version stored into xorbs, one at a time: the
+    /// object is ingested and linked, then its whole file removed, so an interrupted run
+    /// resumes where it stopped and a reader finds the object one way or the other throughout.
+    /// Returns how many objects were moved.
+    pub fn migrate_whole_objects(&self) -> io::Result<usize> {
+        let dir = self.root.join("objects/lfs");
+        let mut moved = 0;
+        for fan in read_dir_names(&dir)? {
+            for name in read_dir_names(&dir.join(&fan))? {
+                if !is_sha256_hex(&name) {
+                    continue;
+                }
+                let path = dir.join(&fan).join(&name);
+                if self.xet_link(&name).is_none() {
+                    let ingested = self.ingest_path(&path, "migrate")?;
+                    if ingested.sha256 != name {
+                        tracing::error!(
+                            "{} does not hash to its name ({}); left where it is",
+                            path.display(),
+                            ingested.sha256
+                        );
+                        continue;
+                    }
+                    self.commit_ingest(ingested)?;
+                }
+                std::fs::remove_file(&path)?;
+                sync_dir(&dir.join(&fan))?;
+                moved += 1;
+            }
+        }
+        Ok(moved)
     }
 
     /// Stores a regular file's content under its git blob id and returns the id.
@@ -216,6 +306,65 @@ impl Store {
         }
         std::fs::remove_dir_all(&grave)
     }
+}
+
+/// The bytes of a stored LFS object, whole in memory (for tests and checks).
+pub fn read_lfs_object(store: &Store, sha256: &str) -> io::Result<Option<Vec<u8>>> {
+    match store.lfs_object(sha256)? {
+        None => Ok(None),
+        Some(LfsObject::Whole { path, .. }) => std::fs::read(path).map(Some),
+        Some(LfsObject::Xet(file)) => {
+            let size = file.size;
+            let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            store.xet_reader(file).read(0, size, &mut |b| {
+                out.extend_from_slice(b);
+                Ok(())
+            })?;
+            Ok(Some(out))
+        }
+    }
+}
+
+/// Checks a data directory's stored LFS objects without changing anything (a server may be
+/// using it): every object linked to a Xet file must reassemble, from its xorbs, to bytes
+/// whose sha256 is its name, and so must every whole object of an older version. Returns how
+/// many objects there are; the error names the first one that is not whole.
+pub fn verify_stored_objects(data_dir: &Path) -> Result<usize, String> {
+    use sha2::Digest as _;
+    let store = Store {
+        root: data_dir.to_owned(),
+        xet: xet::XetState::default(),
+    };
+    let links = store.xet_links().map_err(|e| e.to_string())?;
+    let mut count = 0;
+    for (sha, file) in links {
+        let file = file.ok_or_else(|| format!("object {sha} is linked to a missing file record"))?;
+        let size = file.size;
+        let mut hasher = sha2::Sha256::new();
+        store
+            .xet_reader(file)
+            .read(0, size, &mut |b| {
+                hasher.update(b);
+                Ok(())
+            })
+            .map_err(|e| format!("object {sha} cannot be read back: {e}"))?;
+        let got = hex::encode(hasher.finalize());
+        if got != sha {
+            return Err(format!("object {sha} reassembles to bytes whose sha256 is {got}"));
+        }
+        count += 1;
+    }
+    let dir = data_dir.join("objects/lfs");
+    for fan in read_dir_names(&dir).map_err(|e| e.to_string())? {
+        for name in read_dir_names(&dir.join(&fan)).map_err(|e| e.to_string())? {
+            let (_, got) = sha256_file(&dir.join(&fan).join(&name)).map_err(|e| e.to_string())?;
+            if got != name {
+                return Err(format!("whole object {name} has the sha256 {got}"));
+            }
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 fn read_dir_names(dir: &Path) -> io::Result<Vec<String>> {

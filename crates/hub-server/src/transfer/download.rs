@@ -1,11 +1,12 @@
 //! Serving stored bytes: single ranges, conditional requests, and signed, expiring CDN URLs
-//! that need no token (another origin when `lfs_redirect` is on). Used by the Hub's
-//! `resolve`, the LFS batch download, the CDN listener and ModelScope's download.
+//! that need no token (another origin when `lfs_redirect` is on). LFS objects are reassembled
+//! from their xorbs on a blocking thread. Used by the Hub's `resolve`, the LFS batch download,
+//! the CDN listener, ModelScope's download and the CAS's xorb URLs.
 
 use std::io::SeekFrom;
 use std::path::Path;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest as _, Sha256};
@@ -13,7 +14,7 @@ use tokio::io::AsyncSeekExt as _;
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
-use crate::store::unix_now;
+use crate::store::{LfsObject, Store, XetReader, unix_now};
 
 /// Read buffer for downloads.
 const IO_CHUNK: usize = 256 * 1024;
@@ -47,11 +48,7 @@ pub(super) async fn cdn_get(ctx: &Ctx, oid: &str) -> ApiResult {
         )
         .code("Forbidden"));
     }
-    let size = ctx.state.store.lfs_size(oid).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "object not found").code("EntryNotFound")
-    })?;
-    let path = ctx.state.store.lfs_path(oid);
-    serve_file(ctx, &path, size, oid, Vec::new()).await
+    serve_lfs_object(ctx, &ctx.state.store, oid, oid, Vec::new()).await
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` means serve everything,
@@ -91,20 +88,18 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some(range))
 }
 
-/// Answers with a stored file's bytes: 200, 206 for a single range, 304 when `If-None-Match`
-/// matches `etag`, 416 for a range outside the file; `extra` headers are added to each.
-pub(crate) async fn serve_file(
-    ctx: &Ctx,
-    path: &Path,
-    size: u64,
-    etag: &str,
-    extra: Vec<(&'static str, String)>,
-) -> ApiResult {
+/// What a download answers, once the request's conditions and range are read.
+enum Plan {
+    /// The whole body or one range: status, first byte, length, `Content-Range`.
+    Bytes(StatusCode, u64, u64, Option<String>),
+    /// 304: the client's copy is current.
+    NotModified,
+}
+
+/// Reads `If-None-Match` and `Range` against a body of `size` bytes tagged `etag`; a range
+/// outside it is answered at once (416).
+fn plan(ctx: &Ctx, size: u64, etag: &str) -> Result<Plan, Response> {
     let quoted = format!("\"{etag}\"");
-    let mut status = StatusCode::OK;
-    let mut start = 0u64;
-    let mut len = size;
-    let mut content_range = None;
     let not_modified = ctx
         .headers
         .get(header::IF_NONE_MATCH)
@@ -114,44 +109,72 @@ pub(crate) async fn serve_file(
                 .any(|t| t.trim().trim_start_matches("W/") == quoted)
         });
     if not_modified {
-        status = StatusCode::NOT_MODIFIED;
-        len = 0;
-    } else if let Some(range) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        match parse_range(range, size) {
-            Ok(None) => {}
-            Ok(Some((a, b))) => {
-                status = StatusCode::PARTIAL_CONTENT;
-                start = a;
-                len = b - a + 1;
-                content_range = Some(format!("bytes {a}-{b}/{size}"));
+        return Ok(Plan::NotModified);
+    }
+    let Some(range) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(Plan::Bytes(StatusCode::OK, 0, size, None));
+    };
+    match parse_range(range, size) {
+        Ok(None) => Ok(Plan::Bytes(StatusCode::OK, 0, size, None)),
+        Ok(Some((a, b))) => Ok(Plan::Bytes(
+            StatusCode::PARTIAL_CONTENT,
+            a,
+            b - a + 1,
+            Some(format!("bytes {a}-{b}/{size}")),
+        )),
+        Err(()) => {
+            let mut resp = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("range {range} is outside the {size}-byte file"),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
             }
-            Err(()) => {
-                let mut resp = ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    format!("range {range} is outside the {size}-byte file"),
-                )
-                .into_response();
-                resp.headers_mut().insert(
-                    header::CONTENT_RANGE,
-                    HeaderValue::from_str(&format!("bytes */{size}"))
-                        .map_err(ApiError::internal)?,
-                );
-                return Ok(resp);
-            }
+            Err(resp)
         }
     }
+}
+
+/// Where the bytes of a download come from.
+enum Source<'a> {
+    /// A whole file.
+    File(&'a Path),
+    /// A file reassembled from xorbs.
+    Xet(XetReader),
+}
+
+/// Answers with stored bytes: 200, 206 for a single range, 304 when `If-None-Match` matches
+/// `etag`, 416 for a range outside them; `extra` headers are added to each.
+async fn serve(
+    ctx: &Ctx,
+    source: Source<'_>,
+    size: u64,
+    etag: &str,
+    extra: Vec<(&'static str, String)>,
+) -> ApiResult {
+    let (status, start, len, content_range) = match plan(ctx, size, etag) {
+        Ok(Plan::Bytes(status, start, len, range)) => (status, start, len, range),
+        Ok(Plan::NotModified) => (StatusCode::NOT_MODIFIED, 0, 0, None),
+        Err(resp) => return Ok(resp),
+    };
     let body = if ctx.method == Method::HEAD || len == 0 {
         Body::empty()
     } else {
-        let mut file = tokio::fs::File::open(path).await?;
-        if start > 0 {
-            file.seek(SeekFrom::Start(start)).await?;
+        match source {
+            Source::File(path) => {
+                let mut file = tokio::fs::File::open(path).await?;
+                if start > 0 {
+                    file.seek(SeekFrom::Start(start)).await?;
+                }
+                use tokio::io::AsyncReadExt as _;
+                Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file.take(len),
+                    IO_CHUNK,
+                ))
+            }
+            Source::Xet(reader) => xet_body(reader, start, len),
         }
-        use tokio::io::AsyncReadExt as _;
-        Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-            file.take(len),
-            IO_CHUNK,
-        ))
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -164,7 +187,7 @@ pub(crate) async fn serve_file(
             HeaderValue::from_static("application/octet-stream"),
         );
     }
-    h.insert(header::ETAG, hv(&quoted)?);
+    h.insert(header::ETAG, hv(&format!("\"{etag}\""))?);
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Some(cr) = content_range {
         h.insert(header::CONTENT_RANGE, hv(&cr)?);
@@ -173,6 +196,64 @@ pub(crate) async fn serve_file(
         h.insert(k, hv(&v)?);
     }
     Ok(resp)
+}
+
+/// A body reassembled from xorbs on a blocking thread, a few pieces ahead of the client; the
+/// thread stops when the client goes away. A read failure (a damaged store) cuts the body
+/// short, which the client sees against `Content-Length`.
+fn xet_body(reader: XetReader, start: u64, len: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let result = reader.read(start, len, &mut |piece| {
+            tx.blocking_send(Ok(Bytes::copy_from_slice(piece)))
+                .map_err(|_| std::io::Error::other("the client went away"))
+        });
+        if let Err(e) = result {
+            tracing::error!("reading a stored file failed: {e}");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+/// Answers with a regular file's bytes (see [`serve`]).
+pub(crate) async fn serve_file(
+    ctx: &Ctx,
+    path: &Path,
+    size: u64,
+    etag: &str,
+    extra: Vec<(&'static str, String)>,
+) -> ApiResult {
+    serve(ctx, Source::File(path), size, etag, extra).await
+}
+
+/// Answers with the bytes of the LFS object `sha256` of `store`, reassembled from its xorbs
+/// (or read whole from an older data directory); 404 when it is not stored.
+pub(crate) async fn serve_lfs_object(
+    ctx: &Ctx,
+    store: &Store,
+    sha256: &str,
+    etag: &str,
+    extra: Vec<(&'static str, String)>,
+) -> ApiResult {
+    let object = store.lfs_object(sha256)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("the stored object {sha256} is missing: upload the file again"),
+        )
+        .code("EntryNotFound")
+    })?;
+    match object {
+        LfsObject::Xet(file) => {
+            let size = file.size;
+            serve(ctx, Source::Xet(store.xet_reader(file)), size, etag, extra).await
+        }
+        LfsObject::Whole { path, size } => {
+            serve(ctx, Source::File(&path), size, etag, extra).await
+        }
+    }
 }
 
 #[cfg(test)]

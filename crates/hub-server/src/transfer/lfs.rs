@@ -1,6 +1,7 @@
 //! The Git LFS protocol as the Hub speaks it: the batch API (upload and download), the
 //! verify call, and the upload URLs it hands out, basic (one PUT) and multipart (parts with
-//! ETags, then a completion), all without a token, like presigned S3 URLs.
+//! ETags, then a completion), all without a token, like presigned S3 URLs. A client that
+//! offers the `xet` transfer is sent to the CAS instead (a write token and its route).
 
 use std::io::SeekFrom;
 use std::path::PathBuf;
@@ -17,10 +18,12 @@ use sha2::Digest as _;
 use tokio::io::AsyncSeekExt as _;
 
 use super::download::cdn_url;
-use super::intake::{TempFile, publish, receive_object, sha256_of, size_mismatch, stream_into};
-use crate::context::{Ctx, Site, Upload, UploadKind, UploadSessions, read_json};
+use super::intake::{TempFile, receive_file, receive_object, stream_into};
+use crate::context::{
+    Ctx, Site, Upload, UploadKind, UploadSessions, XetScope, form_encode, read_json,
+};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{RepoId, is_sha256_hex};
+use crate::store::{RepoId, is_sha256_hex, random_hex, unix_now};
 
 /// The largest LFS object accepted (the Hub's LFS path limit).
 const MAX_LFS_SIZE: u64 = 50 * 1000 * 1000 * 1000;
@@ -34,11 +37,18 @@ struct BatchObject {
 }
 
 #[derive(Deserialize)]
+struct BatchRef {
+    name: String,
+}
+
+#[derive(Deserialize)]
 struct BatchBody {
     operation: String,
     #[serde(default)]
     transfers: Vec<String>,
     objects: Vec<BatchObject>,
+    #[serde(rename = "ref")]
+    git_ref: Option<BatchRef>,
 }
 
 fn lfs_json(value: Value) -> Response {
@@ -80,6 +90,9 @@ pub(crate) async fn batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
         }
     };
     let multipart_ok = req.transfers.is_empty() || req.transfers.iter().any(|t| t == "multipart");
+    // A client that offers xet uploads through the CAS, as the Hub asks it to.
+    let xet = upload && ctx.state.config.xet && req.transfers.iter().any(|t| t == "xet");
+    let xet_action = xet.then(|| xet_upload_action(ctx, id, req.git_ref.as_ref()));
     let ttl = cfg.upload_url_ttl;
     let mut any_multipart = false;
     let mut objects = Vec::new();
@@ -117,6 +130,11 @@ pub(crate) async fn batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
             continue;
         }
         out["authenticated"] = json!(true);
+        if let Some(action) = &xet_action {
+            out["actions"] = json!({"upload": action});
+            objects.push(out);
+            continue;
+        }
         let multipart = multipart_ok && obj.size >= cfg.multipart_threshold && obj.size > 0;
         let chunk = cfg
             .multipart_chunk_size
@@ -170,11 +188,38 @@ pub(crate) async fn batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
         }
         objects.push(out);
     }
+    let transfer = if xet {
+        "xet"
+    } else if any_multipart {
+        "multipart"
+    } else {
+        "basic"
+    };
     Ok(lfs_json(json!({
-        "transfer": if any_multipart { "multipart" } else { "basic" },
+        "transfer": transfer,
         "objects": objects,
         "hash_algo": "sha256",
     })))
+}
+
+/// The upload action of the xet transfer: the write token route (to refresh the token) and a
+/// first token, in the headers the client copies.
+fn xet_upload_action(ctx: &Ctx, id: &RepoId, git_ref: Option<&BatchRef>) -> Value {
+    let rev = git_ref
+        .map(|r| r.name.strip_prefix("refs/heads/").unwrap_or(&r.name))
+        .unwrap_or("main");
+    let rev = form_encode(rev);
+    let exp = unix_now() + ctx.state.config.xet_token_ttl.as_secs().max(1);
+    let token = ctx.state.xet_tokens.issue(id, XetScope::Write, exp);
+    json!({
+        "href": format!("{}/api/{}/{}/xet-write-token/{rev}", ctx.base, id.kind.plural(), id.full()),
+        "header": {
+            "X-Xet-Cas-Url": ctx.base,
+            "X-Xet-Access-Token": token,
+            "X-Xet-Token-Expiration": exp.to_string(),
+            "X-Xet-Session-Id": random_hex(16),
+        },
+    })
 }
 
 /// `POST {repo}.git/info/lfs/objects/verify`, after a basic upload.
@@ -210,6 +255,10 @@ pub(super) async fn put_basic(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
     let store = &ctx.state.store;
     receive_object(store, token, body, &upload.oid, upload.size, Some(counter)).await?;
     ctx.state.uploads.remove(token);
+    ctx.state
+        .counters
+        .lfs_files_chunked
+        .fetch_add(1, Ordering::Relaxed);
     ctx.state
         .counters
         .basic_uploads
@@ -323,21 +372,17 @@ pub(super) async fn complete(ctx: &Ctx, token: &str, body: Body) -> ApiResult {
             }
         }
     }
-    // From here on the parts are removed unless they become the object.
+    // From here on the parts are removed, whether they become the object or not, and so is
+    // the session (a failed check cannot succeed on a second try).
     let parts = TempFile::new(data.clone());
-    let (size, got) = sha256_of(parts.path()).await?;
-    if size != upload.size {
-        return Err(size_mismatch(size, upload.size));
-    }
-    if got != upload.oid {
-        ctx.state.uploads.remove(token);
-        return Err(ApiError::bad_request(format!(
-            "sha256 of the assembled parts is {got}, not {}: upload the file again",
-            upload.oid
-        )));
-    }
-    publish(&ctx.state.store, parts, &upload.oid).await?;
+    let received = receive_file(&ctx.state.store, parts.path(), &upload.oid, upload.size).await;
     ctx.state.uploads.remove(token);
+    drop(parts);
+    received?;
+    ctx.state
+        .counters
+        .lfs_files_chunked
+        .fetch_add(1, Ordering::Relaxed);
     ctx.state
         .counters
         .multipart_uploads

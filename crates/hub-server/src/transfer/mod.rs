@@ -1,14 +1,16 @@
 //! Moving file bytes, below both APIs: the one intake of uploaded bytes (`intake.rs`), the
-//! Git LFS protocol with its upload URLs (`lfs.rs`), and serving stored bytes with ranges and
-//! signed CDN URLs (`download.rs`). The Xet CAS is the next sibling (`xet.rs`), on the same
-//! intake, store and upload sessions.
+//! Git LFS protocol with its upload URLs (`lfs.rs`), the Xet CAS (`xet/`), and serving stored
+//! bytes with ranges and signed URLs (`download.rs`).
 //!
-//! An object becomes visible under `objects/lfs/` only after its size and sha256 match,
-//! through fsync and rename. Upload and CDN URLs need no token, as presigned S3 and CDN URLs do.
+//! Large files are stored as Xet files whichever way they arrive: an LFS upload is chunked
+//! into xorbs by the intake, a Xet upload brings its own xorbs and shard. An object becomes
+//! visible (its sha256 linked to its Xet file) only after its size and sha256 match, through
+//! fsync and rename. Upload, CDN and xorb URLs need no token, as presigned S3 and CDN URLs do.
 
 mod download;
 pub(crate) mod intake;
 pub(crate) mod lfs;
+pub(crate) mod xet;
 
 use std::sync::atomic::Ordering;
 
@@ -18,9 +20,9 @@ use axum::http::{Method, StatusCode};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 
-pub(crate) use download::{cdn_url, serve_file};
+pub(crate) use download::{cdn_url, serve_file, serve_lfs_object};
 
-/// Routes `/lfs-upload/...` and `/lfs-cdn/...`, which need no token.
+/// Routes `/lfs-upload/...`, `/lfs-cdn/...` and `/xet-xorb/...`, which need no token.
 pub(crate) async fn route_presigned(ctx: &Ctx, body: Body) -> ApiResult {
     if ctx.has_authorization() {
         ctx.state
@@ -43,6 +45,9 @@ pub(crate) async fn route_presigned(ctx: &Ctx, body: Body) -> ApiResult {
         }
         ["lfs-cdn", oid, ..] if m == Method::GET || m == Method::HEAD => {
             download::cdn_get(ctx, oid).await
+        }
+        ["xet-xorb", xorb] if m == Method::GET || m == Method::HEAD => {
+            xet::xorb_data(ctx, xorb).await
         }
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown transfer URL").code("NotFound")),
     }
