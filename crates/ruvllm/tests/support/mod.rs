@@ -33,6 +33,9 @@ impl Hub {
     pub fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().join("data"));
+        // These tests check the plain download (`GET resolve`, with its faults), so the server
+        // is one that predates Xet, as many mirrors are; the Xet tests switch it on in `tweak`.
+        config.xet = false;
         tweak(&mut config);
         let server = HubServer::spawn(config).unwrap();
         let publisher = client(&server.url(), Some(TOKEN));
