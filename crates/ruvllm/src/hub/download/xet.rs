@@ -46,6 +46,8 @@ pub(super) const SEGMENT_BYTES: u64 = 8 << 20;
 const FETCH_ATTEMPTS: u32 = 3;
 /// The largest read from the older copy at once.
 const COPY_BYTES: u64 = 4 << 20;
+/// The most chunk bytes kept in memory for terms that reuse a fetched range later in the file.
+const KEEP_BYTES: u64 = 64 << 20;
 
 /// What a blob needs to come through Xet.
 pub(super) struct XetSource {
@@ -72,12 +74,21 @@ pub(super) struct XetDone {
 enum Piece {
     /// One term, copied from the older copy.
     Copy(Found),
-    /// Consecutive terms whose chunks come in order from one fetch entry, fetched together.
-    Fetch { fetch: usize, terms: Range<usize> },
+    /// Consecutive terms whose chunks come in order from one fetch entry, fetched together;
+    /// the chunks `keep` are kept in memory for later pieces.
+    Fetch {
+        fetch: usize,
+        terms: Range<usize>,
+        keep: Vec<u32>,
+    },
+    /// Terms whose chunks an earlier fetch of the same entry kept in memory.
+    Kept { fetch: usize, terms: Range<usize> },
 }
 
 /// Splits the terms into pieces: copies where the older copy holds every chunk of a term,
-/// else fetches, consecutive terms sharing one fetch entry in increasing chunk order.
+/// else fetches, consecutive terms sharing one fetch entry in increasing chunk order. A fetch
+/// entry used again later (a chunk repeated in the file, or the server's merged ranges) is
+/// fetched once and the chunks the later pieces need are kept, up to [`KEEP_BYTES`].
 fn plan_pieces(plan: &Reconstruction, old: Option<&OldCopy>) -> Vec<Piece> {
     let mut pieces: Vec<Piece> = Vec::new();
     for (i, term) in plan.terms.iter().enumerate() {
@@ -85,7 +96,7 @@ fn plan_pieces(plan: &Reconstruction, old: Option<&OldCopy>) -> Vec<Piece> {
             pieces.push(Piece::Copy(found));
             continue;
         }
-        if let Some(Piece::Fetch { fetch, terms }) = pieces.last_mut()
+        if let Some(Piece::Fetch { fetch, terms, .. }) = pieces.last_mut()
             && *fetch == term.fetch
             && terms.end == i
             && plan.terms[i - 1].chunks.end <= term.chunks.start
@@ -96,7 +107,39 @@ fn plan_pieces(plan: &Reconstruction, old: Option<&OldCopy>) -> Vec<Piece> {
         pieces.push(Piece::Fetch {
             fetch: term.fetch,
             terms: i..i + 1,
+            keep: Vec::new(),
         });
+    }
+    // The piece that fetches each entry, and what it keeps for the later ones.
+    let mut carrier: std::collections::HashMap<usize, usize> = Default::default();
+    let mut budget = KEEP_BYTES;
+    for p in 0..pieces.len() {
+        let Piece::Fetch { fetch, terms, .. } = &pieces[p] else {
+            continue;
+        };
+        let (fetch, terms) = (*fetch, terms.clone());
+        let need: u64 = plan.terms[terms.clone()]
+            .iter()
+            .map(|t| t.unpacked_length)
+            .sum();
+        match carrier.get(&fetch) {
+            Some(&c) if need <= budget => {
+                budget -= need;
+                if let Piece::Fetch { keep, .. } = &mut pieces[c] {
+                    keep.extend(
+                        plan.terms[terms.clone()]
+                            .iter()
+                            .flat_map(|t| t.chunks.clone()),
+                    );
+                    keep.sort_unstable();
+                    keep.dedup();
+                }
+                pieces[p] = Piece::Kept { fetch, terms };
+            }
+            _ => {
+                carrier.insert(fetch, p);
+            }
+        }
     }
     pieces
 }
@@ -165,7 +208,11 @@ async fn get_segment(
     }
 }
 
-/// The terms of one fetch piece as their chunks come out of the decoder, in xorb order.
+/// Chunks kept for later pieces: (fetch entry, chunk index) to the chunk and its hash.
+type KeptChunks = std::collections::HashMap<(usize, u32), (Bytes, XetHash)>;
+
+/// The terms of one piece as their chunks come, in xorb order (out of the decoder, or out of
+/// the kept chunks).
 struct Group<'p> {
     terms: &'p [ReconstructionTerm],
     /// The term being filled.
@@ -182,17 +229,42 @@ struct Group<'p> {
     leaves: Vec<(XetHash, u64)>,
     /// A term whose chunks do not add up to its length.
     mismatch: Option<String>,
+    /// The fetch entry and the chunks of it to keep for later pieces (sorted).
+    fetch: usize,
+    keep: &'p [u32],
 }
 
-impl Group<'_> {
+impl<'p> Group<'p> {
+    fn new(terms: &'p [ReconstructionTerm], fetch: usize, keep: &'p [u32], skip: u64) -> Self {
+        Group {
+            terms,
+            current: 0,
+            term_bytes: 0,
+            next_index: terms.first().map_or(0, |t| t.chunks.start),
+            skip,
+            ready: Vec::new(),
+            leaves: Vec::new(),
+            mismatch: None,
+            fetch,
+            keep,
+        }
+    }
+
+    /// True once every term is filled and every chunk to keep was seen.
     fn complete(&self) -> bool {
-        self.current == self.terms.len()
+        self.current == self.terms.len() && self.keep.last().is_none_or(|&k| self.next_index > k)
     }
 
     /// Takes the next chunk the decoder gives.
-    fn take(&mut self, data: &[u8], hash: XetHash) {
+    fn take(&mut self, data: &[u8], hash: XetHash, kept: &mut KeptChunks) {
         let index = self.next_index;
         self.next_index += 1;
+        let mut bytes = None;
+        if self.keep.binary_search(&index).is_ok() {
+            let b = Bytes::copy_from_slice(data);
+            kept.insert((self.fetch, index), (b.clone(), hash));
+            bytes = Some(b);
+        }
         let Some(term) = self.terms.get(self.current) else {
             return;
         };
@@ -205,8 +277,11 @@ impl Group<'_> {
         if self.skip >= len {
             self.skip -= len;
         } else {
-            self.ready
-                .push(Bytes::copy_from_slice(&data[self.skip as usize..]));
+            let skip = self.skip as usize;
+            self.ready.push(match bytes {
+                Some(b) => b.slice(skip..),
+                None => Bytes::copy_from_slice(&data[skip..]),
+            });
             self.skip = 0;
         }
         if index + 1 == term.chunks.end {
@@ -226,10 +301,31 @@ impl Group<'_> {
     }
 
     /// Feeds decoded bytes; the error says why the rest must be fetched again.
-    fn feed(&mut self, decoder: &mut XorbDecoder, bytes: &[u8]) -> Result<(), String> {
+    fn feed(
+        &mut self,
+        decoder: &mut XorbDecoder,
+        bytes: &[u8],
+        kept: &mut KeptChunks,
+    ) -> Result<(), String> {
         decoder
-            .feed(bytes, |c| self.take(c.data, c.info.hash))
+            .feed(bytes, |c| self.take(c.data, c.info.hash, kept))
             .map_err(|e| format!("a chunk does not decode: {e}"))
+    }
+
+    /// Fills the terms from chunks an earlier piece kept.
+    fn take_kept(&mut self, kept: &mut KeptChunks) -> Result<(), String> {
+        let terms = self.terms;
+        for term in terms {
+            for index in term.chunks.clone() {
+                let (data, hash) = kept
+                    .get(&(self.fetch, index))
+                    .cloned()
+                    .ok_or_else(|| format!("chunk {index} of xorb {} was not kept", term.xorb))?;
+                self.next_index = index;
+                self.take(&data, hash, kept);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -360,7 +456,7 @@ async fn run(
         .iter()
         .filter_map(|p| match p {
             Piece::Fetch { fetch, .. } => Some(*fetch),
-            Piece::Copy(_) => None,
+            Piece::Copy(_) | Piece::Kept { .. } => None,
         })
         .flat_map(|f| segments(plan.fetches[f].bytes.clone()).map(move |s| (f, s)))
         .collect();
@@ -386,6 +482,7 @@ async fn run(
     let mut skip = plan.offset_into_first_range;
     let mut leaves: Vec<(XetHash, u64)> = Vec::new();
     let mut old_file: Option<File> = None;
+    let mut kept = KeptChunks::new();
     for piece in &pieces {
         match piece {
             Piece::Copy(found) => {
@@ -398,60 +495,32 @@ async fn run(
                 skip = skip.saturating_sub(len);
                 leaves.extend_from_slice(&found.chunks);
             }
-            Piece::Fetch { fetch, terms } => {
-                let f = &plan.fetches[*fetch];
-                let mut group = Group {
-                    terms: &plan.terms[terms.clone()],
-                    current: 0,
-                    term_bytes: 0,
-                    next_index: f.chunks.start,
-                    skip,
-                    ready: Vec::new(),
-                    leaves: Vec::new(),
-                    mismatch: None,
-                };
-                let mut decoder = XorbDecoder::new();
-                let mut base = f.bytes.start;
-                let mut broken: Option<String> = None;
-                for _ in segments(f.bytes.clone()) {
-                    let Some(segment) = incoming.next().await else {
-                        return Ok(Err(network("a xorb range went missing".into())));
-                    };
-                    if broken.is_some() {
-                        continue;
-                    }
-                    match segment {
-                        Ok(Ok(bytes)) => broken = group.feed(&mut decoder, &bytes).err(),
-                        Ok(Err(e)) | Err(e) => broken = Some(e),
-                    }
-                    push_ready(transfer, to, size, &mut group).await?;
-                    if let Some(m) = group.mismatch.take() {
-                        return Ok(Err(content(m)));
-                    }
+            Piece::Fetch { fetch, terms, keep } => {
+                let mut group = Group::new(&plan.terms[terms.clone()], *fetch, keep, skip);
+                group.next_index = plan.fetches[*fetch].chunks.start;
+                let fetched = fetch_piece(
+                    (transfer, to, size),
+                    xet,
+                    &plan.fetches[*fetch],
+                    &mut incoming,
+                    &mut group,
+                    &mut kept,
+                    (retry, report, received),
+                );
+                if let Err(abandon) = fetched.await? {
+                    return Ok(Err(abandon));
                 }
-                let mut attempts = 1;
-                loop {
-                    if broken.is_none() && !group.complete() {
-                        broken = Some("the xorb range ended before the term's last chunk".into());
-                    }
-                    let Some(why) = broken.take() else { break };
-                    base += consumed(&decoder);
-                    if attempts >= FETCH_ATTEMPTS || base >= f.bytes.end {
-                        return Ok(Err(network(format!("xorb {}: {why}", f.xorb))));
-                    }
-                    attempts += 1;
-                    report.refetches += 1;
-                    tracing::warn!(file = to.file(), xorb = %f.xorb, %why, "a xorb range failed its check; fetching it again from the failed chunk");
-                    tokio::time::sleep(retry.backoff(attempts - 2)).await;
-                    decoder = XorbDecoder::new();
-                    match refetch(xet, f, base, &mut decoder, &mut group, received).await {
-                        Ok(()) => {}
-                        Err(e) => broken = Some(e),
-                    }
-                    push_ready(transfer, to, size, &mut group).await?;
-                    if let Some(m) = group.mismatch.take() {
-                        return Ok(Err(content(m)));
-                    }
+                skip = group.skip;
+                leaves.append(&mut group.leaves);
+            }
+            Piece::Kept { fetch, terms } => {
+                let mut group = Group::new(&plan.terms[terms.clone()], *fetch, &[], skip);
+                if let Err(why) = group.take_kept(&mut kept) {
+                    return Ok(Err(network(why)));
+                }
+                push_ready(transfer, to, size, &mut group).await?;
+                if let Some(m) = group.mismatch.take() {
+                    return Ok(Err(content(m)));
                 }
                 skip = group.skip;
                 leaves.append(&mut group.leaves);
@@ -470,6 +539,64 @@ async fn run(
     Ok(Ok(()))
 }
 
+/// Fetches one piece's xorb range: its segments from `incoming`, decoded into `group`, and
+/// written; a range that breaks or fails its check is fetched again from the failed chunk.
+async fn fetch_piece(
+    (transfer, to, size): (&mut Transfer, FileReporter<'_>, Option<u64>),
+    xet: &XetSource,
+    f: &XorbFetch,
+    incoming: &mut (impl futures_util::Stream<Item = Result<Result<Bytes, String>, String>> + Unpin),
+    group: &mut Group<'_>,
+    kept: &mut KeptChunks,
+    (retry, report, received): (&RetryPolicy, &mut XetReport, &Arc<AtomicU64>),
+) -> Result<Result<(), Abandon>, DownloadError> {
+    let mut decoder = XorbDecoder::new();
+    let mut base = f.bytes.start;
+    let mut broken: Option<String> = None;
+    for _ in segments(f.bytes.clone()) {
+        let Some(segment) = incoming.next().await else {
+            return Ok(Err(network("a xorb range went missing".into())));
+        };
+        if broken.is_some() {
+            // The rest of a broken range is fetched again below.
+            continue;
+        }
+        match segment {
+            Ok(Ok(bytes)) => broken = group.feed(&mut decoder, &bytes, kept).err(),
+            Ok(Err(e)) | Err(e) => broken = Some(e),
+        }
+        push_ready(transfer, to, size, group).await?;
+        if let Some(m) = group.mismatch.take() {
+            return Ok(Err(content(m)));
+        }
+    }
+    let mut attempts = 1;
+    loop {
+        if broken.is_none() && !group.complete() {
+            broken = Some("the xorb range ended before the term's last chunk".into());
+        }
+        let Some(why) = broken.take() else {
+            return Ok(Ok(()));
+        };
+        base += consumed(&decoder);
+        if attempts >= FETCH_ATTEMPTS || base >= f.bytes.end {
+            return Ok(Err(network(format!("xorb {}: {why}", f.xorb))));
+        }
+        attempts += 1;
+        report.refetches += 1;
+        tracing::warn!(file = to.file(), xorb = %f.xorb, %why, "a xorb range failed its check; fetching it again from the failed chunk");
+        tokio::time::sleep(retry.backoff(attempts - 2)).await;
+        decoder = XorbDecoder::new();
+        if let Err(e) = refetch(xet, f, base, &mut decoder, group, kept, received).await {
+            broken = Some(e);
+        }
+        push_ready(transfer, to, size, group).await?;
+        if let Some(m) = group.mismatch.take() {
+            return Ok(Err(content(m)));
+        }
+    }
+}
+
 /// Fetches the rest of a xorb range from byte `from` (a chunk's start) into `decoder`.
 async fn refetch(
     xet: &XetSource,
@@ -477,6 +604,7 @@ async fn refetch(
     from: u64,
     decoder: &mut XorbDecoder,
     group: &mut Group<'_>,
+    kept: &mut KeptChunks,
     received: &AtomicU64,
 ) -> Result<(), String> {
     let mut body = xet
@@ -487,7 +615,7 @@ async fn refetch(
     while let Some(piece) = body.next().await {
         let piece = piece.map_err(|e| e.to_string())?;
         received.fetch_add(piece.len() as u64, Ordering::Relaxed);
-        group.feed(decoder, &piece)?;
+        group.feed(decoder, &piece, kept)?;
         if group.complete() {
             break;
         }
@@ -581,29 +709,37 @@ mod tests {
                 term(1, 2..5, 0),
                 term(2, 0..1, 1),
                 term(1, 5..6, 0),
-                term(1, 1..2, 0),
+                term(1, 1..3, 0),
+                term(2, 0..1, 1),
             ],
             fetches: Vec::new(),
         };
         assert_eq!(
             plan_pieces(&plan, None),
             vec![
+                // The first piece of an entry fetches it and keeps what later pieces reuse.
                 Piece::Fetch {
                     fetch: 0,
-                    terms: 0..2
+                    terms: 0..2,
+                    keep: vec![1, 2, 5]
                 },
                 Piece::Fetch {
                     fetch: 1,
-                    terms: 2..3
+                    terms: 2..3,
+                    keep: vec![0]
                 },
-                Piece::Fetch {
+                Piece::Kept {
                     fetch: 0,
                     terms: 3..4
                 },
-                // Going back in the xorb needs a request of its own.
-                Piece::Fetch {
+                // Going back in the xorb: from the kept chunks too.
+                Piece::Kept {
                     fetch: 0,
                     terms: 4..5
+                },
+                Piece::Kept {
+                    fetch: 1,
+                    terms: 5..6
                 },
             ]
         );
@@ -624,43 +760,45 @@ mod tests {
     }
 
     #[test]
-    fn a_group_takes_its_terms_chunks_and_checks_their_lengths() {
+    fn a_group_takes_its_terms_chunks_keeps_some_and_checks_lengths() {
         let terms = [term(1, 1..3, 0), term(1, 3..4, 0)];
-        let mut g = Group {
-            terms: &terms,
-            current: 0,
-            term_bytes: 0,
-            next_index: 0,
-            skip: 4,
-            ready: Vec::new(),
-            leaves: Vec::new(),
-            mismatch: None,
-        };
+        let keep = [2, 5];
+        let mut kept = KeptChunks::new();
+        let mut g = Group::new(&terms, 7, &keep, 4);
+        g.next_index = 0;
         let h = XetHash([3; 32]);
-        g.take(&[9; 7], h); // chunk 0: no term needs it
-        g.take(&[1; 10], h);
-        g.take(&[2; 10], h);
+        g.take(&[9; 7], h, &mut kept); // chunk 0: no term needs it
+        g.take(&[1; 10], h, &mut kept);
+        g.take(&[2; 10], h, &mut kept);
         assert!(!g.complete());
-        g.take(&[3; 10], h);
+        g.take(&[3; 10], h, &mut kept);
+        assert!(!g.complete(), "chunk 5 is still to be kept");
+        g.take(&[4; 10], h, &mut kept); // past the last term
+        g.take(&[5; 10], h, &mut kept);
         assert!(g.complete());
-        g.take(&[4; 10], h); // past the last term
         assert_eq!(g.leaves.len(), 3);
         let written: Vec<u8> = g.ready.iter().flat_map(|b| b.to_vec()).collect();
         assert_eq!(written.len(), 26, "4 bytes skipped");
         assert_eq!(written[0], 1);
         assert_eq!(g.mismatch, None);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[&(7, 5)].0.as_ref(), &[5; 10]);
 
-        let mut g = Group {
-            terms: &terms[1..],
-            current: 0,
-            term_bytes: 0,
-            next_index: 3,
-            skip: 0,
-            ready: Vec::new(),
-            leaves: Vec::new(),
-            mismatch: None,
-        };
-        g.take(&[5; 9], h);
+        // Later terms from the kept chunks; a chunk that was not kept is an error.
+        let later = [term(1, 5..6, 0), term(1, 2..3, 0)];
+        let mut g = Group::new(&later, 7, &[], 0);
+        g.take_kept(&mut kept).unwrap();
+        assert!(g.complete());
+        let written: Vec<u8> = g.ready.iter().flat_map(|b| b.to_vec()).collect();
+        assert_eq!(written, [[5u8; 10], [2; 10]].concat());
+        let missing = [term(1, 3..4, 0)];
+        let err = Group::new(&missing, 7, &[], 0)
+            .take_kept(&mut kept)
+            .unwrap_err();
+        assert!(err.contains("not kept"), "{err}");
+
+        let mut g = Group::new(&terms[1..], 7, &[], 0);
+        g.take(&[5; 9], h, &mut kept);
         assert!(g.mismatch.unwrap().contains("should hold 10 bytes"));
     }
 }
