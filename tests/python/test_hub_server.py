@@ -138,10 +138,11 @@ def test_create_repo_conflict_and_exist_ok(api, user):
     assert e.value.response.status_code == 409
     assert e.value.response.json()["url"] == f"{ENDPOINT}/{repo_id}"
     assert api.create_repo(repo_id, exist_ok=True) == url
-    # A new repo holds one commit by `system` with the default .gitattributes.
+    # A new repo holds one commit, by the user who created it (as on the Hub), with the
+    # default .gitattributes.
     commits = api.list_repo_commits(repo_id)
     assert [c.title for c in commits] == ["initial commit"]
-    assert commits[0].authors == ["system"]
+    assert commits[0].authors == [user]
     attrs = open(hf_hub_download(repo_id, ".gitattributes"), encoding="utf-8").read()
     assert "*.gguf filter=lfs diff=lfs merge=lfs -text" in attrs
     api.delete_repo(repo_id)
@@ -543,3 +544,229 @@ def test_list_models(api, user):
     assert anonymous == [f"{user}/{name}"]
     api.delete_repo(f"{user}/{name}")
     api.delete_repo(f"{user}/{name}-hidden")
+
+
+# The Hub's edges (issue 19): what the official client expects where the Hub's answers are
+# less common. Each test checks the answer the client turns the server's reply into.
+
+
+def test_exists_helpers_answer_false_for_missing_and_unqualified_ids(api, repo, user):
+    assert api.repo_exists(repo) is True
+    assert api.repo_exists("repo-that-does-not-exist") is False
+    assert api.repo_exists(f"{user}/repo-that-does-not-exist") is False
+    assert api.revision_exists(repo, "main") is True
+    assert api.revision_exists(repo, "no-such-branch") is False
+    assert api.revision_exists("repo-that-does-not-exist", "main") is False
+    assert api.file_exists(repo, ".gitattributes") is True
+    assert api.file_exists(repo, "nope.txt") is False
+    assert api.file_exists(repo, ".gitattributes", revision="no-such-branch") is False
+    assert api.file_exists("repo-that-does-not-exist", "config.json") is False
+    assert api.file_exists(f"{user}/repo-that-does-not-exist", "config.json") is False
+    with pytest.raises(RepositoryNotFoundError):
+        list(api.list_repo_tree("repo-that-does-not-exist"))
+    with pytest.raises(RepositoryNotFoundError):
+        api.list_repo_commits("repo-that-does-not-exist")
+    with pytest.raises(RepositoryNotFoundError):
+        api.get_paths_info("repo-that-does-not-exist", ["a"])
+    with pytest.raises(RepositoryNotFoundError):
+        api.create_commit("repo-that-does-not-exist", [CommitOperationAdd("a.txt", b"a")], commit_message="x")
+    # Every per-repo path of an unqualified id, whatever follows it, is RepoNotFound.
+    for method, path in [
+        ("GET", "/api/models/repo-that-does-not-exist"),
+        ("GET", "/api/models/repo-that-does-not-exist/revision/main"),
+        ("GET", "/api/models/repo-that-does-not-exist/tree/main"),
+        ("GET", "/api/models/repo-that-does-not-exist/commits/main"),
+        ("POST", "/api/models/repo-that-does-not-exist/paths-info/main"),
+        ("POST", "/api/models/repo-that-does-not-exist/preupload/main"),
+        ("GET", "/repo-that-does-not-exist/resolve/main/config.json"),
+        ("GET", "/datasets/repo-that-does-not-exist/resolve/main/data.csv"),
+    ]:
+        status, headers, _ = raw(method, ENDPOINT + path, {} if method == "POST" else None)
+        assert (status, headers["X-Error-Code"]) == (404, "RepoNotFound"), path
+
+
+def test_errors_carry_a_request_id_and_the_message_header(api, repo):
+    with pytest.raises(RevisionNotFoundError) as e:
+        api.model_info(repo, revision="no-such-branch")
+    assert "(Request ID: " in str(e.value)
+    assert e.value.request_id
+    status, headers, _ = raw("GET", f"{ENDPOINT}/api/models/{repo}")
+    assert status == 200 and headers["X-Request-Id"]
+    # A HEAD answer has no body: the message travels in X-Error-Message.
+    status, headers, _ = raw("HEAD", f"{ENDPOINT}/{repo}/resolve/main/nope.txt")
+    assert status == 404 and headers["X-Error-Message"] == "Entry not found: nope.txt"
+    # The id the client sent as its trace id comes back.
+    status, headers, _ = raw("GET", f"{ENDPOINT}/api/models/{repo}", headers={"X-Amzn-Trace-Id": "Root=1-test-42"})
+    assert headers["X-Request-Id"] == "Root=1-test-42"
+
+
+def test_gated_setting_round_trips_and_gates_downloads(api, repo):
+    from huggingface_hub.errors import GatedRepoError
+
+    api.upload_file(path_or_fileobj=b"weights\n", path_in_repo="w.txt", repo_id=repo)
+    assert api.model_info(repo).gated is False
+    for mode in ["manual", "auto", False]:
+        api.update_repo_settings(repo, gated=mode)
+        assert api.model_info(repo).gated == mode
+    api.update_repo_settings(repo, gated="manual")
+    anonymous = HfApi(endpoint=ENDPOINT, token=False)
+    assert anonymous.model_info(repo).gated == "manual"  # The info stays public.
+    assert anonymous.repo_exists(repo) is True
+    with pytest.raises(GatedRepoError):
+        hf_hub_download(repo, "w.txt", token=False)
+    with pytest.raises(GatedRepoError):
+        anonymous.file_exists(repo, "w.txt")
+    assert file_sha256(hf_hub_download(repo, "w.txt")) == sha256(b"weights\n")  # The owner reads.
+    status, _, body = raw("PUT", f"{ENDPOINT}/api/models/{repo}/settings", {"gated": "sometimes"})
+    assert status == 400 and "auto" in json.loads(body)["error"]
+    assert api.model_info(repo).gated == "manual"
+    api.update_repo_settings(repo, private=True)
+    assert api.model_info(repo).private is True and api.model_info(repo).gated == "manual"
+
+
+def test_gitignore_decides_should_ignore(api, repo, tmp_path):
+    api.upload_file(path_or_fileobj=b"nested/*\n*.tmp\n", path_in_repo=".gitignore", repo_id=repo)
+    folder = tmp_path / "up"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "nested" / "file.bin").write_bytes(b"skip me")
+    (folder / "scratch.tmp").write_bytes(b"skip me too")
+    (folder / "kept.txt").write_bytes(b"kept")
+    api.upload_folder(folder_path=str(folder), repo_id=repo)
+    files = set(api.list_repo_files(repo))
+    assert "kept.txt" in files and "nested/file.bin" not in files and "scratch.tmp" not in files
+    # The .gitignore of the commit itself applies too (the client sends it as gitIgnore).
+    api.create_commit(
+        repo,
+        [
+            CommitOperationAdd(".gitignore", b"other/\n"),
+            CommitOperationAdd("other/x.bin", b"x"),
+            CommitOperationAdd("nested/now.bin", b"n"),
+        ],
+        commit_message="new rules",
+    )
+    files = set(api.list_repo_files(repo))
+    assert "other/x.bin" not in files and "nested/now.bin" in files
+
+
+def test_repo_ids_are_case_insensitive(api, user, tmp_path):
+    canonical = f"{user}/MyRepo-{uuid.uuid4().hex[:6]}"
+    api.create_repo(canonical)
+    lower = canonical.lower()
+    assert api.model_info(lower).id == canonical
+    assert api.repo_exists(f"{user}/{canonical.split('/')[1].upper()}") is True
+    api.upload_file(path_or_fileobj=b"via the lower-case id\n", path_in_repo="x.txt", repo_id=lower)
+    weights = pseudo_random(50_000, 14)
+    api.upload_file(path_or_fileobj=weights, path_in_repo="w.gguf", repo_id=lower)  # LFS too.
+    assert "x.txt" in api.list_repo_files(canonical)
+    assert api.get_paths_info(canonical, ["w.gguf"])[0].lfs.sha256 == sha256(weights)
+    assert file_sha256(hf_hub_download(lower, "x.txt", cache_dir=str(tmp_path))) == sha256(b"via the lower-case id\n")
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_repo(lower)
+    assert e.value.response.status_code == 409
+    assert api.create_repo(lower, exist_ok=True) == f"{ENDPOINT}/{canonical}"
+    assert [m.id for m in api.list_models(author=user.upper(), search=lower)] == [canonical]
+    api.delete_repo(lower)
+    assert api.repo_exists(canonical) is False
+
+
+def test_short_commit_ids_resolve_and_refs_win(api, repo):
+    c1 = api.create_commit(repo, [CommitOperationAdd("a.txt", b"1")], commit_message="one").oid
+    c2 = api.create_commit(repo, [CommitOperationAdd("a.txt", b"2")], commit_message="two").oid
+    assert api.revision_exists(repo, c1[:7]) is True
+    assert api.model_info(repo, revision=c1[:7]).sha == c1
+    api.create_tag(repo, tag="from-short", revision=c1[:7])
+    assert {t.name: t.target_commit for t in api.list_repo_refs(repo).tags}["from-short"] == c1
+    assert open(hf_hub_download(repo, "a.txt", revision=c1[:10]), "rb").read() == b"1"
+    # A branch named like a prefix of c1 but pointing at c2: the ref wins, as in git.
+    api.create_branch(repo, branch=c1[:8], revision=c2)
+    assert api.model_info(repo, revision=c1[:8]).sha == c2
+    assert api.model_info(repo, revision=c1[:9]).sha == c1  # A longer prefix still reaches c1.
+    assert api.revision_exists(repo, "0000000") is False
+
+
+def test_deleting_a_folder_without_a_trailing_slash(api, repo):
+    api.create_commit(
+        repo,
+        [CommitOperationAdd("folder/a.txt", b"a"), CommitOperationAdd("folder/sub/b.txt", b"b"), CommitOperationAdd("folderx.txt", b"x")],
+        commit_message="folder",
+    )
+    api.create_commit(repo, [CommitOperationDelete("folder")], commit_message="drop folder")
+    files = set(api.list_repo_files(repo))
+    assert not any(f.startswith("folder/") for f in files) and "folderx.txt" in files
+    with pytest.raises(RemoteEntryNotFoundError):
+        api.create_commit(repo, [CommitOperationDelete("folder")], commit_message="again")
+
+
+def test_card_warnings_and_licence_ids(api, repo):
+    import warnings
+
+    from huggingface_hub import ModelCard
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        api.upload_file(path_or_fileobj=b"# A card with no metadata\n", path_in_repo="README.md", repo_id=repo)
+    assert any(
+        issubclass(w.category, UserWarning) and "empty or missing yaml metadata" in str(w.message) for w in caught
+    ), [str(w.message) for w in caught]
+    with pytest.raises(ValueError) as e:
+        ModelCard("---\nlicense: asdf\n---\n# x\n").validate()
+    assert '- Error: "license" must be one of [apache-2.0, mit,' in str(e.value)
+    with pytest.raises(ValueError) as e:
+        api.upload_file(path_or_fileobj=b"---\nlicense: asdf\n---\n", path_in_repo="README.md", repo_id=repo)
+    assert '"license" must be one of' in str(e.value)
+    ModelCard("---\nlicense: llama3.1\n---\n# x\n").validate()
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\nlibrary_name: gguf\ntags:\n- q4\n---\n", path_in_repo="README.md", repo_id=repo)
+    info = api.model_info(repo)
+    assert info.card_data["license"] == "mit" and info.library_name == "gguf" and info.tags == ["q4"]
+
+
+def test_new_space_has_a_readme_naming_its_sdk(api, user):
+    space = f"{user}/space-{uuid.uuid4().hex[:8]}"
+    api.create_repo(space, repo_type="space", space_sdk="static")
+    info = api.space_info(space)
+    assert info.sdk == "static"
+    assert info.card_data["sdk"] == "static"
+    assert sorted(api.list_repo_files(space, repo_type="space")) == [".gitattributes", "README.md"]
+    assert [c.authors for c in api.list_repo_commits(space, repo_type="space")] == [[user]]
+    status, _, body = raw("POST", f"{ENDPOINT}/api/repos/create", {"name": "no-sdk", "type": "space"})
+    assert status == 400 and "sdk" in json.loads(body)["error"]
+    api.delete_repo(space, repo_type="space")
+
+
+def test_pull_requests_need_a_branch_and_tags_check_the_revision_first(api, repo):
+    oid = head_commit(api, repo)
+    api.create_tag(repo, tag="t")
+    for base in [oid, "t", "no-such-branch"]:
+        with pytest.raises(RevisionNotFoundError):
+            api.create_commit(repo, [CommitOperationAdd("p.txt", b"p")], commit_message="pr", revision=base, create_pr=True)
+    assert api.list_repo_refs(repo, include_pull_requests=True).pull_requests == []
+    with pytest.raises(RevisionNotFoundError):
+        api.create_tag(repo, tag="invalid tag", revision="foobar")
+    with pytest.raises(HfHubHTTPError) as e:
+        api.create_tag(repo, tag="invalid tag")
+    assert e.value.response.status_code == 400
+
+
+def test_model_info_expand(api, repo):
+    from huggingface_hub.errors import BadRequestError
+
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\n---\n", path_in_repo="README.md", repo_id=repo)
+    info = api.model_info(repo, expand=["sha", "cardData"])
+    assert info.id == repo and info.sha == head_commit(api, repo)
+    assert info.card_data["license"] == "mit"
+    assert info.siblings is None and info.private is None and info.gated is None
+    info = api.model_info(repo, expand=["gated", "private"])
+    assert info.gated is False and info.private is False and info.sha is None
+    with pytest.raises(BadRequestError) as e:
+        api.model_info(repo, expand=["bogus"])
+    assert "must be one of" in str(e.value)
+
+
+def test_backslash_paths_are_refused_on_purpose(api, repo):
+    # A deliberate difference from the Hub (which stores them): see the server's docs.
+    for ops in ([CommitOperationAdd("a\\b.txt", b"x")], [CommitOperationAdd("w\\m.gguf", pseudo_random(2000, 13))]):
+        with pytest.raises(HfHubHTTPError) as e:
+            api.create_commit(repo, ops, commit_message="backslash")
+        assert e.value.response.status_code == 422
+        assert "use '/' between folders" in str(e.value)
+    assert api.list_repo_files(repo) == [".gitattributes"]

@@ -241,6 +241,20 @@ impl HubError {
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
+
+    /// True when the answer may mean the repository does not exist: `RepoNotFound`, or a
+    /// bare 404 (no `X-Error-Code` this client knows, such as `NotFound`). Assumption
+    /// (`docs/HUB-PROTOCOL-NOTES.md#errors`): the Hub answers `RepoNotFound` for a missing
+    /// repository, but a plain "page not found" 404 was seen for ids it could not route
+    /// (no namespace), and a proxy in front of a Hub may answer a bare 404 too; a caller
+    /// that recovers from a missing repository (by creating it) treats both alike and lets
+    /// its next request tell them apart.
+    pub fn is_repo_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::RepoNotFound { .. } | Self::Http { status: 404, .. }
+        )
+    }
 }
 
 impl From<TransportError> for HubError {
@@ -425,6 +439,34 @@ mod tests {
             map(403, &[("x-error-code", "GatedRepo")], ""),
             HubError::GatedRepo { .. }
         ));
+    }
+
+    /// A missing repository may be answered `RepoNotFound` or a bare 404 ("page not found",
+    /// `X-Error-Code: NotFound` or none); a missing revision or entry is not one.
+    #[test]
+    fn both_answers_for_a_missing_repository() {
+        assert!(map(404, &[("x-error-code", "RepoNotFound")], "{}").is_repo_not_found());
+        assert!(map(401, &[("x-error-code", "RepoNotFound")], "{}").is_repo_not_found());
+        assert!(map(404, &[("x-error-code", "NotFound")], "{}").is_repo_not_found());
+        assert!(map(404, &[], "").is_repo_not_found());
+        for precise in ["RevisionNotFound", "EntryNotFound", "GatedRepo"] {
+            assert!(!map(404, &[("x-error-code", precise)], "").is_repo_not_found());
+        }
+        assert!(!map(500, &[], "").is_repo_not_found());
+        // The message of both headers and body is shown once, not twice.
+        let e = map(
+            404,
+            &[
+                ("x-error-code", "RepoNotFound"),
+                ("x-error-message", "Repository not found"),
+            ],
+            r#"{"error":"Repository not found"}"#,
+        );
+        assert!(
+            e.to_string()
+                .contains("(GET http://x/api): Repository not found; check"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The one error type of every handler: an HTTP status, a message that says what to do, and
 //! the machine-readable parts clients read. It has two wire forms: the Hub's (`X-Error-Code`,
-//! `{"error": ...}`) for the Hub API and the transfers, and ModelScope's envelope for the
-//! ModelScope API, so shared code (body readers, the intake, upload sessions) returns one type
-//! and the mode that answers picks the form.
+//! `X-Error-Message`, `{"error": ...}`) for the Hub API and the transfers, and ModelScope's
+//! envelope for the ModelScope API, so shared code (body readers, the intake, upload sessions)
+//! returns one type and the mode that answers picks the form.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -119,9 +119,21 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
-/// The Hub's form: `{"error": message, ...extra}` with `X-Error-Code` and extra headers.
+/// The message as a header value when it is printable ASCII (as every message of this server
+/// is, except those naming a non-ASCII path): a changed copy would make clients that join the
+/// header and the body show the message twice, so such a message travels in the body only.
+fn header_message(message: &str) -> Option<HeaderValue> {
+    if message.len() > 2000 || !message.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        return None;
+    }
+    HeaderValue::from_str(message).ok()
+}
+
+/// The Hub's form: `{"error": message, ...extra}` with `X-Error-Code`, `X-Error-Message` (the
+/// only message a `HEAD` answer can carry; huggingface_hub shows it first) and extra headers.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message_header = header_message(&self.message);
         let mut body = serde_json::Map::new();
         body.insert("error".into(), Value::String(self.message));
         for (k, v) in self.extra {
@@ -131,6 +143,9 @@ impl IntoResponse for ApiError {
         if let Some(code) = self.code {
             resp.headers_mut()
                 .insert("x-error-code", HeaderValue::from_static(code));
+        }
+        if let Some(message) = message_header {
+            resp.headers_mut().insert("x-error-message", message);
         }
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {

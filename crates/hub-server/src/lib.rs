@@ -38,6 +38,36 @@
 //!   tree hashes of the manifest.
 //! * Branch and tag names follow git's `check-ref-format`, plus no whitespace, no `refs/` prefix
 //!   and no 40-hex name (it would read as a commit id), in both modes (`store/refs.rs`).
+//! * Revisions resolve as a branch, a tag, a `refs/...` name, a full commit id, then an
+//!   unambiguous commit-id prefix of 4 to 39 hex digits (git's shortest; either case). A ref
+//!   always wins: a branch or tag named like a hex prefix (`cafe1234`, allowed since only
+//!   40-hex names are refused) resolves to its own target, as in git; the commit it
+//!   abbreviates stays reachable by a longer prefix. A prefix several commits share is 404
+//!   `RevisionNotFound`, saying so (assumed: the Hub cannot resolve it either).
+//! * Repo ids are case-insensitive, as on the Hub: `me/myrepo` reaches `Me/MyRepo`, answers
+//!   show the stored case, and creating `me/myrepo` then is 409. An id without a namespace
+//!   (`/api/models/gpt2`, `/gpt2/resolve/...`; the Hub redirects its legacy ones) and every
+//!   per-repo path of a repo the caller cannot see answer `RepoNotFound` before anything else.
+//! * Every answer carries `X-Request-Id` (the client's `X-Amzn-Trace-Id` when it sent one, else
+//!   a new `Root=1-...` id); every Hub error carries `X-Error-Message` when its message is
+//!   printable ASCII (a `HEAD` answer has no body to carry it).
+//! * Settings: `private`/`visibility` and `gated` (`"auto"`, `"manual"`, `false`). A gated repo's
+//!   info, tree and refs stay public; its files (resolve, LFS download batch) answer
+//!   `GatedRepo` (401 anonymous, 403 guest tokens), write and read tokens being the owner's.
+//! * Preupload's `shouldIgnore` follows the root `.gitignore`: the `gitIgnore` of the request
+//!   (huggingface_hub sends the one its commit adds), else the revision's (`store/gitignore.rs`).
+//! * A commit's `deletedFile` naming a folder deletes the folder; `create_pr` needs a branch as
+//!   its base (404 `RevisionNotFound` for a tag or commit id); a tag's revision is checked
+//!   before its name. Every commit of a new repo, the initial one included, is the creator's.
+//! * Cards: a `README.md` without metadata gets a warning ("empty or missing yaml metadata"),
+//!   and `license` must be one of the Hub's licence ids (`hub/yaml.rs`). Repo info carries
+//!   `cardData` (and `library_name`, `pipeline_tag`, the card's `tags`, a Space's `sdk`) and
+//!   honours `expand[]`: only `_id`, `id` and the fields asked for, 400 for a field the client
+//!   does not know. A new Space (which needs an `sdk`) starts with a `README.md` naming it.
+//! * **Deliberate difference:** paths with a backslash are refused (422 `InvalidPath`), where
+//!   the Hub stores them: a client on Windows would write `\` as a folder separator (escaping
+//!   its folder with `a\..\x`, or colliding `a\b` with `a/b`), so no client of this project can
+//!   use such a file safely. Use `/` between folders.
 //! * A ModelScope-compatible mode is served alongside, under `/api/v1` and `/openapi/v1` (paths
 //!   the Hub never uses): see the `modelscope` module. Its models live in
 //!   `{data_dir}/modelscope/`, on branch `master`, and it is checked with the official

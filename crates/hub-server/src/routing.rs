@@ -25,7 +25,7 @@ use serde_json::json;
 use crate::context::{AppState, Auth, Ctx, invalid_credentials};
 use crate::error::{ApiError, ApiResult};
 use crate::fault::{Action, BodyFault, ConnInfo, faulty_body, tracked_body};
-use crate::store::{RepoId, RepoKind};
+use crate::store::RepoKind;
 use crate::{hub, modelscope, transfer};
 
 /// Builds the router: one fallback that routes by hand.
@@ -42,9 +42,48 @@ fn is_transfer_path(path: &str) -> bool {
         || path.starts_with("/xet-xorb/")
 }
 
-/// Every request: counts it, applies the first matching fault rule, builds the context,
-/// routes, and closes the connection when the request body was left unread.
+/// Every request: gives it a request id (`X-Request-Id` on every answer, which
+/// huggingface_hub shows as `(Request ID: ...)` in every error), then [`handle`]s it.
 async fn dispatch(
+    state: State<Arc<AppState>>,
+    conn: ConnectInfo<ConnInfo>,
+    req: Request,
+) -> Response {
+    let id = request_id(req.headers());
+    let mut resp = handle(state, conn, req).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    resp
+}
+
+/// The id of a request: the trace id the client sent (`X-Amzn-Trace-Id`, which
+/// huggingface_hub sets on every request, or `X-Request-Id`) when it is a short printable
+/// token, else a new one in the same `Root=1-{time}-{random}` form. Assumption: the Hub, behind
+/// AWS load balancers, answers the trace id it received; the client only shows the value.
+fn request_id(headers: &axum::http::HeaderMap) -> String {
+    let sent = ["x-amzn-trace-id", "x-request-id"].iter().find_map(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 200 && v.bytes().all(|b| b.is_ascii_graphic()))
+    });
+    match sent {
+        Some(id) => id.to_owned(),
+        None => format!(
+            "Root=1-{:08x}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            crate::store::random_hex(12)
+        ),
+    }
+}
+
+/// Counts a request, applies the first matching fault rule, builds the context, routes, and
+/// closes the connection when the request body was left unread.
+async fn handle(
     State(state): State<Arc<AppState>>,
     ConnectInfo(conn): ConnectInfo<ConnInfo>,
     req: Request,
@@ -192,9 +231,17 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
             hub::list_repos(ctx, RepoKind::from_plural(kind).unwrap_or(RepoKind::Model))
         }
         ["api", "validate-yaml"] if m == Method::POST => hub::validate_yaml(ctx, body).await,
-        ["api", kind, ns, name, rest @ ..] if RepoKind::from_plural(kind).is_some() => {
+        // An id without a namespace (`/api/models/gpt2`, legacy ids the Hub redirects) names
+        // no repo here: `RepoNotFound`, so `repo_exists()` and friends answer False.
+        ["api", kind, _] if RepoKind::from_plural(kind).is_some() => Err(ctx.repo_not_found()),
+        ["api", kind, ns, name, ..] if RepoKind::from_plural(kind).is_some() => {
             let kind = RepoKind::from_plural(kind).unwrap_or(RepoKind::Model);
-            let id = RepoId::new(kind, ns, name).ok_or_else(|| ctx.repo_not_found())?;
+            let id = ctx.hub_repo(kind, ns, name)?;
+            // Every per-repo endpoint answers `RepoNotFound` for a repo the caller cannot see
+            // before it looks at the rest of the path, as the Hub does: an unqualified id
+            // followed by `/revision/x` or `/tree/x` reads as the repo `{id}/revision` here,
+            // which does not exist either.
+            ctx.readable_repo(&id)?;
             let rest = &ctx.segs[4..];
             hub::route_repo(ctx, &id, rest, body).await
         }
@@ -211,8 +258,14 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
             if rest.len() < 3 {
                 return Err(ApiError::page_not_found());
             }
+            // `/{id}.git/info/...` and `/{id}/resolve/...` with an id without a namespace.
+            if rest[0].ends_with(".git") && rest[1] == "info"
+                || rest[1] == "resolve" && rest[2] != "resolve"
+            {
+                return Err(ctx.repo_not_found());
+            }
             if let Some(name) = rest[1].strip_suffix(".git") {
-                let id = RepoId::new(kind, &rest[0], name).ok_or_else(|| ctx.repo_not_found())?;
+                let id = ctx.hub_repo(kind, &rest[0], name)?;
                 let tail: Vec<&str> = rest[2..].iter().map(String::as_str).collect();
                 return match tail.as_slice() {
                     ["info", "lfs", "objects", "batch"] if m == Method::POST => {
@@ -225,8 +278,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
                 };
             }
             if rest[2] == "resolve" && (m == Method::GET || m == Method::HEAD) {
-                let id =
-                    RepoId::new(kind, &rest[0], &rest[1]).ok_or_else(|| ctx.repo_not_found())?;
+                let id = ctx.hub_repo(kind, &rest[0], &rest[1])?;
                 return hub::resolve(ctx, &id, &rest[3..]).await;
             }
             Err(ApiError::page_not_found())

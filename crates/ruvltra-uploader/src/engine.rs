@@ -495,7 +495,10 @@ async fn open_branch(
                 siblings: info.siblings,
             });
         }
-        Err(HubError::RepoNotFound { .. }) => {
+        // `RepoNotFound`, or a bare 404 some Hubs answer for a missing repo (see
+        // `HubError::is_repo_not_found`): creating it then is safe either way, since a repo
+        // that exists answers the create with 409 and the branch is read again below.
+        Err(e) if e.is_repo_not_found() => {
             if job.dry_run {
                 observer(Event::Notice(format!(
                     "{} does not exist yet; a publish would create it",

@@ -52,6 +52,20 @@ async fn survives(faults: Vec<Fault>) -> (Fixture, PublishReport) {
     (fx, report)
 }
 
+/// A Hub may answer a missing repository with a bare 404 instead of `RepoNotFound` (no
+/// `X-Error-Code`, as the injected fault answers): the publish reads it as a missing repository,
+/// creates it (a 409 here, since it exists) and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_404_for_the_repository_is_read_as_a_missing_one() {
+    survives(vec![fault(
+        "GET",
+        "/api/models/ruv/ruvltra/revision/",
+        Action::Status(404),
+        1,
+    )])
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_503_on_the_plan_and_the_commit() {
     survives(vec![

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use super::{AppState, Ctx};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
-use crate::store::{RepoId, RepoMeta};
+use crate::store::{RepoId, RepoKind, RepoMeta};
 
 /// Who is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,12 +85,55 @@ impl Ctx {
         ApiError::new(status, "Repository not found").code("RepoNotFound")
     }
 
+    /// The Hub repo a path names: `ns/name` checked against the naming rules (a name that
+    /// breaks them cannot exist: `RepoNotFound`), then matched case-insensitively against the
+    /// stored repos, so the id handlers see is the stored one. A repo that does not exist
+    /// keeps the id as given (the handler answers `RepoNotFound`, or creates it).
+    pub(crate) fn hub_repo(
+        &self,
+        kind: RepoKind,
+        ns: &str,
+        name: &str,
+    ) -> Result<RepoId, ApiError> {
+        let id = RepoId::new(kind, ns, name).ok_or_else(|| self.repo_not_found())?;
+        Ok(self.state.store.find_repo(&id)?.unwrap_or(id))
+    }
+
     /// Loads a Hub repo the caller may read.
     pub(crate) fn readable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
         match self.state.store.repo_meta(id)? {
             Some(meta) if !meta.private || self.can_read_private() => Ok(meta),
             _ => Err(self.repo_not_found()),
         }
+    }
+
+    /// Loads a Hub repo whose files the caller may download: readable, and when it is gated,
+    /// the caller is its owner (write and read tokens are the owner's). Others get the Hub's
+    /// `GatedRepo` answer, 401 without a token and 403 with one; huggingface_hub raises
+    /// `GatedRepoError`. The repo's info, tree and refs stay visible, as on the Hub.
+    pub(crate) fn downloadable_repo(&self, id: &RepoId) -> Result<RepoMeta, ApiError> {
+        let meta = self.readable_repo(id)?;
+        if meta.gated.is_none() || self.can_read_private() {
+            return Ok(meta);
+        }
+        let what = id.kind.singular();
+        let full = id.full();
+        let (status, message) = if self.auth == Auth::Anonymous {
+            (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "Access to {what} {full} is restricted. You must have access to it and be authenticated to access it. Please log in."
+                ),
+            )
+        } else {
+            (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Access to {what} {full} is restricted and you are not in the authorized list. Visit the repo page to ask for access."
+                ),
+            )
+        };
+        Err(ApiError::new(status, message).code("GatedRepo"))
     }
 
     /// Loads a Hub repo the caller may write.

@@ -123,13 +123,14 @@ pub(crate) struct Counters {
     pub lfs_files_chunked: AtomicU64,
 }
 
-/// Per-repo locks serialising writes (commits, refs, create, delete).
+/// Per-repo locks serialising writes (commits, refs, create, delete). Keyed by the id in
+/// lowercase, since repo ids are case-insensitive: two creates of `a/B` and `a/b` take one lock.
 #[derive(Debug, Default)]
 pub(crate) struct RepoLocks(Mutex<HashMap<RepoId, Arc<tokio::sync::Mutex<()>>>>);
 
 impl RepoLocks {
     pub(crate) fn get(&self, id: &RepoId) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(id.clone()).or_default().clone()
+        map.entry(id.folded()).or_default().clone()
     }
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
 
 use super::preupload::{check_readme, looks_binary};
-use super::{DEFAULT_BRANCH, repo_url, resolve_rev};
+use super::{DEFAULT_BRANCH, repo_url};
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
@@ -74,7 +74,7 @@ pub(super) async fn commit(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> Api
     ctx.writable_repo(id)?;
     let store = &ctx.state.store;
     let mut refs = store.refs(id)?;
-    let head = commit_head(ctx, id, &refs, rev, create_pr)?;
+    let head = commit_head(&refs, rev, create_pr)?;
     if let Some(parent) = header.parent_commit.as_deref()
         && parent != head
     {
@@ -138,21 +138,22 @@ fn pull_request(rev: &str) -> Option<u64> {
     rev.strip_prefix("refs/pr/")?.parse().ok()
 }
 
-/// The commit a new commit goes on top of: any revision when it opens a pull request,
-/// otherwise the head of a branch or of an open pull request.
-fn commit_head(
-    ctx: &Ctx,
-    id: &RepoId,
-    refs: &Refs,
-    rev: &str,
-    create_pr: bool,
-) -> Result<String, ApiError> {
-    if create_pr {
-        return resolve_rev(ctx, id, refs, rev);
-    }
+/// The commit a new commit goes on top of: the head of a branch, or of an open pull request
+/// unless it opens one. A pull request's base is a branch: the Hub answers 404
+/// `RevisionNotFound` to `create_pr` on a tag, a commit id or another pull request.
+fn commit_head(refs: &Refs, rev: &str, create_pr: bool) -> Result<String, ApiError> {
     let branch = rev.strip_prefix("refs/heads/").unwrap_or(rev);
     if let Some(c) = refs.branches.get(branch) {
         return Ok(c.clone());
+    }
+    if create_pr {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Invalid rev id: {rev} is not a branch; a pull request's base must be a branch"
+            ),
+        )
+        .code("RevisionNotFound"));
     }
     pull_request(rev)
         .and_then(|n| refs.pulls.get(&n))
@@ -323,8 +324,11 @@ fn apply(files: &mut BTreeMap<String, FileEntry>, ops: Vec<Op>) -> Result<(), Ap
                 check_addition(files, &path).map_err(invalid_path)?;
                 files.insert(path, entry);
             }
+            // A `deletedFile` naming a folder deletes the folder, as on the Hub:
+            // huggingface_hub sends `deletedFile` for `CommitOperationDelete("folder")` (no
+            // trailing `/`, so it cannot know it is one).
             Op::DeleteFile(path) => {
-                if files.remove(&path).is_none() {
+                if files.remove(&path).is_none() && !remove_folder(files, &path) {
                     return Err(ApiError::new(
                         StatusCode::NOT_FOUND,
                         format!("A file with this name doesn't exist: {path}"),
@@ -333,10 +337,7 @@ fn apply(files: &mut BTreeMap<String, FileEntry>, ops: Vec<Op>) -> Result<(), Ap
                 }
             }
             Op::DeleteFolder(path) => {
-                let under = format!("{path}/");
-                let before = files.len();
-                files.retain(|p, _| !p.starts_with(&under));
-                if files.len() == before {
+                if !remove_folder(files, &path) {
                     return Err(ApiError::new(
                         StatusCode::NOT_FOUND,
                         format!("A folder with this name doesn't exist: {path}"),
@@ -347,4 +348,12 @@ fn apply(files: &mut BTreeMap<String, FileEntry>, ops: Vec<Op>) -> Result<(), Ap
         }
     }
     Ok(())
+}
+
+/// Removes every file under the folder `path`; false when there is none.
+fn remove_folder(files: &mut BTreeMap<String, FileEntry>, path: &str) -> bool {
+    let under = format!("{path}/");
+    let before = files.len();
+    files.retain(|p, _| !p.starts_with(&under));
+    files.len() != before
 }

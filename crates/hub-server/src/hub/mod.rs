@@ -1,7 +1,8 @@
 //! The Hub API: the `/api/...` endpoints the official `huggingface_hub` client uses, one file
 //! per endpoint group, with the Hub's answers (`X-Error-Code`, `{"error": ...}`).
 //!
-//! * `repos.rs`: whoami, create, delete, settings, listing and model info;
+//! * `repos.rs`: whoami, create, delete, settings and listing;
+//! * `info.rs`: a repo's info (`expand[]`, the card's metadata);
 //! * `tree.rs`: tree listings and paths-info;
 //! * `preupload.rs`: preupload and validate-yaml (what a client asks before committing);
 //! * `commit.rs`: the NDJSON commit;
@@ -14,6 +15,7 @@
 //! reaches into the ModelScope API.
 
 mod commit;
+mod info;
 mod preupload;
 mod refs;
 mod repos;
@@ -23,7 +25,7 @@ mod xet;
 mod yaml;
 
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use base64::Engine as _;
 use serde_json::Value;
@@ -31,7 +33,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::context::{Ctx, XetScope, form_encode};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{CommitRecord, Refs, RepoId, RepoMeta};
+use crate::store::{CommitRecord, Refs, RepoId, RepoMeta, is_short_commit_id};
 
 pub(crate) use preupload::validate_yaml;
 pub(crate) use repos::{create_repo, delete_repo, list_repos, whoami};
@@ -48,8 +50,8 @@ pub(crate) async fn route_repo(ctx: &Ctx, id: &RepoId, rest: &[String], body: Bo
     let head: Option<&str> = rest.first().map(String::as_str);
     let after = rest.get(1..).unwrap_or(&[]);
     match head {
-        None if m == Method::GET => repos::info(ctx, id, DEFAULT_BRANCH),
-        Some("revision") if m == Method::GET => repos::info(ctx, id, &after.join("/")),
+        None if m == Method::GET => info::info(ctx, id, DEFAULT_BRANCH),
+        Some("revision") if m == Method::GET => info::info(ctx, id, &after.join("/")),
         Some("tree") if m == Method::GET => {
             let (rev, path) = take_revision(after);
             tree::tree(ctx, id, &rev, &path.join("/"))
@@ -117,7 +119,7 @@ fn resolve_rev(ctx: &Ctx, id: &RepoId, refs: &Refs, rev: &str) -> Result<String,
     ctx.state
         .store
         .resolve_revision(id, refs, rev, DEFAULT_BRANCH)?
-        .ok_or_else(|| revision_not_found(rev))
+        .ok_or_else(|| unresolved(ctx, id, rev))
 }
 
 /// Loads the commit a revision points to in a readable repo.
@@ -127,8 +129,30 @@ fn load_rev(ctx: &Ctx, id: &RepoId, rev: &str) -> Result<(RepoMeta, CommitRecord
         .state
         .store
         .load_revision(id, rev, DEFAULT_BRANCH)?
-        .ok_or_else(|| revision_not_found(rev))?;
+        .ok_or_else(|| unresolved(ctx, id, rev))?;
     Ok((meta, record))
+}
+
+/// The answer for a revision that names nothing: 404 `RevisionNotFound`, whose message says
+/// so when it is a commit-id prefix several commits share. Assumption: the Hub answers an
+/// ambiguous prefix like a missing revision (git cannot resolve it either).
+fn unresolved(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiError {
+    if is_short_commit_id(rev)
+        && ctx
+            .state
+            .store
+            .commits_with_prefix(id, rev)
+            .is_ok_and(|found| found.len() > 1)
+    {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Invalid rev id: {rev} is the start of several commit ids; give more hex digits"
+            ),
+        )
+        .code("RevisionNotFound");
+    }
+    revision_not_found(rev)
 }
 
 fn revision_not_found(rev: &str) -> ApiError {

@@ -14,7 +14,7 @@ use super::yaml::check_card;
 use crate::context::{Ctx, read_body, read_json};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
-    CommitRecord, RepoId, RepoKind, check_repo_path, lfs_patterns, pattern_matches,
+    CommitRecord, Gitignore, RepoId, RepoKind, check_repo_path, lfs_patterns, pattern_matches,
 };
 
 /// Files above this size must go through LFS.
@@ -34,18 +34,13 @@ pub(super) fn looks_binary(sample: &[u8]) -> bool {
     }
 }
 
-/// The `filter=lfs` patterns of the revision's `.gitattributes` (none without one).
-fn lfs_patterns_of(ctx: &Ctx, record: &CommitRecord) -> Vec<String> {
-    let Some(entry) = record
-        .files
-        .get(".gitattributes")
-        .filter(|e| e.lfs.is_none())
-    else {
-        return Vec::new();
-    };
+/// The text of a regular file at the revision (`.gitattributes`, `.gitignore`); `None` when
+/// it is absent, stored in LFS or unreadable.
+pub(super) fn text_at(ctx: &Ctx, record: &CommitRecord, path: &str) -> Option<String> {
+    let entry = record.files.get(path).filter(|e| e.lfs.is_none())?;
     std::fs::read(ctx.state.store.blob_path(&entry.oid))
-        .map(|b| lfs_patterns(&String::from_utf8_lossy(&b)))
-        .unwrap_or_default()
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// `POST /api/{t}/{repo}/preupload/{rev}`.
@@ -60,6 +55,10 @@ pub(super) async fn preupload(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> 
     #[derive(Deserialize)]
     struct PreBody {
         files: Vec<PreFile>,
+        /// The `.gitignore` the commit will have, which huggingface_hub sends when the commit
+        /// adds one; otherwise the revision's own `.gitignore` applies.
+        #[serde(rename = "gitIgnore")]
+        git_ignore: Option<String>,
     }
     ctx.writable_repo(id)?;
     let req: PreBody = read_json(ctx, body).await?;
@@ -70,7 +69,14 @@ pub(super) async fn preupload(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> 
         ));
     }
     let (_, record) = load_rev(ctx, id, rev)?;
-    let patterns = lfs_patterns_of(ctx, &record);
+    let patterns = text_at(ctx, &record, ".gitattributes")
+        .map(|t| lfs_patterns(&t))
+        .unwrap_or_default();
+    let ignore = req
+        .git_ignore
+        .or_else(|| text_at(ctx, &record, ".gitignore"))
+        .map(|t| Gitignore::parse(&t))
+        .unwrap_or_default();
     let mut files = Vec::new();
     for f in &req.files {
         let path = check_repo_path(&f.path, false)
@@ -84,7 +90,7 @@ pub(super) async fn preupload(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) -> 
         let mut v = json!({
             "path": f.path,
             "uploadMode": if lfs { "lfs" } else { "regular" },
-            "shouldIgnore": false,
+            "shouldIgnore": ignore.is_ignored(&path),
         });
         if let Some(e) = record.files.get(&path) {
             v["oid"] = Value::String(e.etag().to_owned());
@@ -137,16 +143,18 @@ pub(crate) async fn validate_yaml(ctx: &Ctx, body: Body) -> ApiResult {
     } else {
         StatusCode::BAD_REQUEST
     };
-    // `ModelCard.validate` asks for `text/plain` and raises the body as its error: the
-    // messages, one a line (assumption: the Hub answers in kind; either way the client shows
-    // the body).
+    // `ModelCard.validate` asks for `text/plain` and raises the body as its error: one line
+    // per finding, `- Error: ...` then `- Warning: ...` (assumption: the Hub's text form; the
+    // client shows the body whatever it is).
     let wants_text = ctx
         .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/plain") && !a.contains("json"));
     if wants_text {
-        let text: String = found.errors.iter().map(|e| format!("{e}\n")).collect();
+        let text: String = (found.errors.iter().map(|e| format!("- Error: {e}\n")))
+            .chain(found.warnings.iter().map(|w| format!("- Warning: {w}\n")))
+            .collect();
         return Ok((
             status,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

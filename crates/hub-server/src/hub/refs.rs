@@ -89,17 +89,19 @@ pub(super) async fn create_tag(ctx: &Ctx, id: &RepoId, rev: &str, body: Body) ->
     }
     ctx.writable_repo(id)?;
     let req: TagBody = read_json(ctx, body).await?;
+    let lock = ctx.state.locks.get(id);
+    let _guard = lock.lock().await;
+    let store = &ctx.state.store;
+    let mut refs = store.refs(id)?;
+    // The Hub checks the revision first: a missing one is 404 `RevisionNotFound` even when
+    // the tag name is invalid too.
+    let commit = resolve_rev(ctx, id, &refs, rev)?;
     check_ref_name(&req.tag).map_err(|why| {
         ApiError::bad_request(format!(
             "Invalid reference for a tag: {:?} ({why})",
             req.tag
         ))
     })?;
-    let lock = ctx.state.locks.get(id);
-    let _guard = lock.lock().await;
-    let store = &ctx.state.store;
-    let mut refs = store.refs(id)?;
-    let commit = resolve_rev(ctx, id, &refs, rev)?;
     if refs.tags.contains_key(&req.tag) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

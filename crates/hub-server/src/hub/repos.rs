@@ -1,5 +1,5 @@
-//! The repo endpoints of the Hub API: whoami, create, delete, settings, the listing of a
-//! kind, and model (dataset, Space) info.
+//! The repo endpoints of the Hub API: whoami, create, delete, settings and the listing of a
+//! kind (a repo's info is `info.rs`).
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -7,10 +7,10 @@ use axum::response::IntoResponse as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DEFAULT_BRANCH, load_rev, repo_url, short_id};
+use super::{DEFAULT_BRANCH, repo_url, short_id};
 use crate::context::{Auth, Ctx, read_json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{RepoId, RepoKind, lfs_pointer};
+use crate::store::{RepoId, RepoKind, RepoMeta};
 
 /// `GET /api/whoami-v2`.
 pub(crate) fn whoami(ctx: &Ctx) -> ApiResult {
@@ -85,6 +85,26 @@ struct CreateRepoBody {
     repo: RepoName,
     private: Option<bool>,
     visibility: Option<String>,
+    /// A Space's SDK, which huggingface_hub requires for Spaces.
+    sdk: Option<String>,
+}
+
+/// The SDKs a Space may use (huggingface_hub's `SPACES_SDK_TYPES`).
+const SPACE_SDKS: [&str; 4] = ["gradio", "streamlit", "docker", "static"];
+
+/// The `README.md` the Hub writes into a new Space: front matter naming the SDK (which
+/// `space_info().sdk` reads back), then a pointer to the configuration reference. The title is
+/// quoted so that a name like `1e5` stays a string.
+fn space_readme(name: &str, sdk: &str) -> String {
+    let app_file = if matches!(sdk, "gradio" | "streamlit") {
+        "app_file: app.py\n"
+    } else {
+        ""
+    };
+    format!(
+        "---\ntitle: \"{name}\"\nemoji: \u{1f680}\ncolorFrom: blue\ncolorTo: green\nsdk: {sdk}\n{app_file}pinned: false\n---\n\n\
+         Check out the configuration reference at https://huggingface.co/docs/hub/spaces-config-reference\n"
+    )
 }
 
 /// `POST /api/repos/create`.
@@ -102,11 +122,27 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         }
         None => req.private.unwrap_or(false),
     };
-    let url = repo_url(ctx, &id);
+    // Assumption: the Hub refuses a Space without a known SDK (huggingface_hub checks before
+    // it sends, so only other clients meet this answer).
+    let readme = match (id.kind, req.sdk.as_deref()) {
+        (RepoKind::Space, Some(sdk)) if SPACE_SDKS.contains(&sdk) => {
+            Some(space_readme(&id.name, sdk))
+        }
+        (RepoKind::Space, other) => {
+            return Err(ApiError::bad_request(format!(
+                "a Space needs an sdk, one of {}; got {other:?}",
+                SPACE_SDKS.join(", ")
+            )));
+        }
+        _ => None,
+    };
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     let store = &ctx.state.store;
-    if store.repo_meta(&id)?.is_some() {
+    // Repo ids are case-insensitive: `Me/MyRepo` exists when `me/myrepo` does, and the 409
+    // carries the stored id's URL.
+    if let Some(existing) = store.find_repo(&id)? {
+        let url = repo_url(ctx, &existing);
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("You already created this {} repo", id.kind.singular()),
@@ -114,7 +150,10 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
         .code("RepoExists")
         .with("url", Value::String(url)));
     }
-    store.create_repo(&id, DEFAULT_BRANCH, "system", private)?;
+    // On the Hub every commit of a new repo, the initial one included, is the creator's.
+    let readme = readme.as_ref().map(|r| ("README.md", r.as_bytes()));
+    store.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private, readme)?;
+    let url = repo_url(ctx, &id);
     Ok(axum::Json(json!({"url": url, "name": id.full(), "id": id.full()})).into_response())
 }
 
@@ -122,7 +161,8 @@ pub(crate) async fn create_repo(ctx: &Ctx, body: Body) -> ApiResult {
 pub(crate) async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
     ctx.require_write()?;
     let req: RepoName = read_json(ctx, body).await?;
-    let id = req.id(ctx)?;
+    let named = req.id(ctx)?;
+    let id = ctx.state.store.find_repo(&named)?.unwrap_or(named);
     let lock = ctx.state.locks.get(&id);
     let _guard = lock.lock().await;
     ctx.writable_repo(&id)?;
@@ -134,24 +174,54 @@ pub(crate) async fn delete_repo(ctx: &Ctx, body: Body) -> ApiResult {
 struct SettingsBody {
     private: Option<bool>,
     visibility: Option<String>,
+    gated: Option<Value>,
 }
 
-/// `PUT /api/{t}/{repo}/settings`: visibility.
+/// `PUT /api/{t}/{repo}/settings`: visibility (`private`, or `visibility` `public`, `private`,
+/// and for Spaces `protected`, served as public here) and gating (`gated`: `"auto"`,
+/// `"manual"` or `false`), the settings huggingface_hub's `update_repo_settings` sends. A value
+/// the Hub would refuse is 400 and changes nothing.
 pub(super) async fn settings(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
     let req: SettingsBody = read_json(ctx, body).await?;
+    let private = match req.visibility.as_deref() {
+        None => req.private,
+        Some("private") => Some(true),
+        Some("public") => Some(false),
+        Some("protected") if id.kind == RepoKind::Space => Some(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown visibility {other:?}: use public or private (or protected for a Space)"
+            )));
+        }
+    };
+    let gated = match &req.gated {
+        None => None,
+        Some(Value::Bool(false)) => Some(None),
+        Some(Value::String(mode)) if mode == "auto" || mode == "manual" => Some(Some(mode.clone())),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid gated value {other}: use \"auto\", \"manual\" or false"
+            )));
+        }
+    };
     let lock = ctx.state.locks.get(id);
     let _guard = lock.lock().await;
     let mut meta = ctx.writable_repo(id)?;
-    if let Some(p) = req.private {
+    if let Some(p) = private {
         meta.private = p;
     }
-    match req.visibility.as_deref() {
-        Some("private") => meta.private = true,
-        Some("public") => meta.private = false,
-        _ => {}
+    if let Some(g) = gated {
+        meta.gated = g;
     }
     ctx.state.store.write_repo_meta(id, &meta)?;
-    Ok(axum::Json(json!({"private": meta.private})).into_response())
+    Ok(axum::Json(json!({"private": meta.private, "gated": gated_json(&meta)})).into_response())
+}
+
+/// `gated` as the Hub shows it: `"auto"`, `"manual"` or `false`.
+pub(super) fn gated_json(meta: &RepoMeta) -> Value {
+    meta.gated
+        .as_ref()
+        .map_or(Value::Bool(false), |g| Value::String(g.clone()))
 }
 
 /// `GET /api/models?author=&search=&limit=`: the repos of one kind the caller may see, sorted.
@@ -165,7 +235,7 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
     let mut out = Vec::new();
     for (id, meta) in ctx.state.store.list_repos(kind)? {
         if (meta.private && !ctx.can_read_private())
-            || author.is_some_and(|a| a != id.namespace)
+            || author.is_some_and(|a| !a.eq_ignore_ascii_case(&id.namespace))
             || search
                 .as_deref()
                 .is_some_and(|q| !id.full().to_lowercase().contains(q))
@@ -186,6 +256,7 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
             "author": id.namespace,
             "sha": sha,
             "private": meta.private,
+            "gated": gated_json(&meta),
             "createdAt": meta.created_at,
             "downloads": 0,
             "likes": 0,
@@ -196,51 +267,4 @@ pub(crate) fn list_repos(ctx: &Ctx, kind: RepoKind) -> ApiResult {
         }
     }
     Ok(axum::Json(out).into_response())
-}
-
-/// `GET /api/{t}/{repo}[/revision/{rev}]`.
-pub(super) fn info(ctx: &Ctx, id: &RepoId, rev: &str) -> ApiResult {
-    let (meta, record) = load_rev(ctx, id, rev)?;
-    let blobs = ctx.q_true("blobs");
-    let siblings: Vec<Value> = record
-        .files
-        .iter()
-        .map(|(path, e)| {
-            if blobs {
-                let mut v = json!({"rfilename": path, "size": e.size, "blobId": e.oid});
-                if let Some(lfs) = &e.lfs {
-                    v["lfs"] = json!({
-                        "size": lfs.size,
-                        "sha256": lfs.sha256,
-                        "pointerSize": lfs_pointer(&lfs.sha256, lfs.size).len(),
-                    });
-                }
-                v
-            } else {
-                json!({"rfilename": path})
-            }
-        })
-        .collect();
-    let used: u64 = record.files.values().map(|e| e.size).sum();
-    let full = id.full();
-    let mut info = json!({
-        "_id": short_id(&full),
-        "id": full,
-        "author": id.namespace,
-        "sha": record.id,
-        "lastModified": record.date,
-        "createdAt": meta.created_at,
-        "private": meta.private,
-        "gated": false,
-        "disabled": false,
-        "downloads": 0,
-        "likes": 0,
-        "tags": [],
-        "siblings": siblings,
-        "usedStorage": used,
-    });
-    if id.kind == RepoKind::Model {
-        info["modelId"] = Value::String(id.full());
-    }
-    Ok(axum::Json(info).into_response())
 }

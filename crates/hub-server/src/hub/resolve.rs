@@ -17,6 +17,7 @@ pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rest: &[String]) -> ApiResul
     let (rev, path) = take_revision(rest);
     let path = path.join("/");
     let path = path.as_str();
+    ctx.downloadable_repo(id)?;
     let (_, record) = load_rev(ctx, id, &rev)?;
     let entry = record
         .files

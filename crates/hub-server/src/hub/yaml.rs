@@ -11,13 +11,43 @@
 //!   a list; `model-index` the shape huggingface_hub reads (`name`, `results[].task.type`,
 //!   `results[].dataset.{type,name}`, `results[].metrics[].{type,value}`);
 //! * a `license_name` that is not a lowercase slug, and a `base_model_relation` that is not
-//!   `adapter`, `merge`, `quantized` or `finetune` (hub-docs `model-cards.md`).
+//!   `adapter`, `merge`, `quantized` or `finetune` (hub-docs `model-cards.md`);
+//! * a `license` (each one, for a dataset's list) that is not one of the Hub's licence ids
+//!   ([`LICENSES`], hub-docs `repositories-licenses.md`), as `"license" must be one of [...]`.
 //!
-//! Unknown keys are accepted, as on the Hub. An empty front matter block is a warning
-//! ("empty metadata", the example huggingface_hub's client gives for warnings); a card
-//! without any front matter passes without one.
+//! Unknown keys are accepted, as on the Hub. An empty front matter block, and a card with no
+//! front matter at all, are warnings (the Hub's "empty or missing yaml metadata in repo card";
+//! huggingface_hub shows warnings as a `UserWarning` before it commits a `README.md`).
 
 use saphyr::{LoadableYamlNode as _, Scalar, Yaml};
+
+/// The licence ids the Hub accepts in `license` (hub-docs `repositories-licenses.md`, with
+/// the ids added to it since: the Llama 3 family). Assumption: the Hub's list changes now and
+/// then; an id missing here is refused locally only, and this list is the one place to add it.
+#[rustfmt::skip]
+pub(crate) const LICENSES: &[&str] = &[
+    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m",
+    "bigscience-bloom-rail-1.0", "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0",
+    "bsd", "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0",
+    "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0",
+    "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0",
+    "cdla-sharing-1.0", "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0",
+    "epl-1.0", "epl-2.0", "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0", "gfdl", "gpl",
+    "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "isc", "lppl-1.3c", "ms-pl",
+    "mpl-2.0", "odc-by", "odbl", "openrail++", "osl-3.0", "postgresql", "ofl-1.1", "ncsa",
+    "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license", "llama2", "llama3",
+    "llama3.1", "llama3.2", "llama3.3", "gemma", "unknown", "other",
+];
+
+/// The warning for a card without metadata (an empty block, or none at all).
+pub(crate) const MISSING_METADATA: &str = "empty or missing yaml metadata in repo card \
+     (https://huggingface.co/docs/hub/model-cards#model-card-metadata): add a YAML block \
+     between --- lines at the top of README.md";
+
+/// The warning for an empty front matter block.
+const EMPTY_METADATA: &str = "empty metadata: the YAML block has no key; empty or missing yaml \
+     metadata in repo card (https://huggingface.co/docs/hub/model-cards#model-card-metadata)";
 
 /// What the check found: each message is one line for a person.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,6 +94,7 @@ fn is_closing(text: &str) -> bool {
 pub(crate) fn check_card(card: &str, repo_type: &str) -> Findings {
     let mut findings = Findings::default();
     let Some(yaml) = front_matter(card) else {
+        findings.warnings.push(MISSING_METADATA.into());
         return findings;
     };
     let docs = match Yaml::load_from_str(yaml) {
@@ -81,9 +112,7 @@ pub(crate) fn check_card(card: &str, repo_type: &str) -> Findings {
     };
     let root = match docs.as_slice() {
         [] => {
-            findings
-                .warnings
-                .push("empty metadata: the YAML block has no key".into());
+            findings.warnings.push(EMPTY_METADATA.into());
             return findings;
         }
         [one] => one,
@@ -96,9 +125,7 @@ pub(crate) fn check_card(card: &str, repo_type: &str) -> Findings {
     };
     let Yaml::Mapping(map) = root else {
         if matches!(root, Yaml::Value(Scalar::Null)) {
-            findings
-                .warnings
-                .push("empty metadata: the YAML block has no key".into());
+            findings.warnings.push(EMPTY_METADATA.into());
         } else {
             findings.errors.push(format!(
                 "the YAML metadata must be a mapping of keys to values, not {}",
@@ -119,10 +146,58 @@ pub(crate) fn check_card(card: &str, repo_type: &str) -> Findings {
     findings
 }
 
+/// The card's metadata as JSON, as the Hub shows it in a repo's info (`cardData`): the front
+/// matter's mapping, or `None` without valid metadata. Keys that are not strings, aliases and
+/// nesting deeper than 64 levels are left out.
+pub(crate) fn card_data(card: &str) -> Option<serde_json::Value> {
+    let docs = Yaml::load_from_str(front_matter(card)?).ok()?;
+    match docs.as_slice() {
+        [root @ Yaml::Mapping(_)] => Some(to_json(root, 0)),
+        _ => None,
+    }
+}
+
+fn to_json(value: &Yaml<'_>, depth: usize) -> serde_json::Value {
+    use serde_json::Value as J;
+    if depth > 64 {
+        return J::Null;
+    }
+    match value {
+        Yaml::Value(Scalar::Null) | Yaml::Alias(_) | Yaml::BadValue => J::Null,
+        Yaml::Value(Scalar::Boolean(b)) => J::Bool(*b),
+        Yaml::Value(Scalar::Integer(i)) => J::from(*i),
+        Yaml::Value(Scalar::FloatingPoint(f)) => {
+            serde_json::Number::from_f64(f.into_inner()).map_or(J::Null, J::Number)
+        }
+        Yaml::Value(Scalar::String(s)) | Yaml::Representation(s, ..) => J::String(s.to_string()),
+        Yaml::Sequence(items) => J::Array(items.iter().map(|v| to_json(v, depth + 1)).collect()),
+        Yaml::Mapping(map) => J::Object(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), to_json(v, depth + 1))))
+                .collect(),
+        ),
+        Yaml::Tagged(_, inner) => to_json(inner, depth + 1),
+    }
+}
+
 fn check_key(key: &str, value: &Yaml<'_>, repo_type: &str, errors: &mut Vec<String>) {
     match key {
-        "license" if repo_type == "dataset" => string_or_list(key, value, errors),
-        "license" | "license_link" | "library_name" | "pipeline_tag" | "thumbnail" => {
+        "license" if repo_type == "dataset" => {
+            string_or_list(key, value, errors);
+            match value {
+                Yaml::Sequence(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        known_license(&format!("license[{i}]"), item, errors);
+                    }
+                }
+                _ => known_license(key, value, errors),
+            }
+        }
+        "license" => {
+            string(key, value, errors);
+            known_license(key, value, errors);
+        }
+        "license_link" | "library_name" | "pipeline_tag" | "thumbnail" => {
             string(key, value, errors);
         }
         "license_name" => {
@@ -161,6 +236,20 @@ fn check_key(key: &str, value: &Yaml<'_>, repo_type: &str, errors: &mut Vec<Stri
         }
         "model-index" => model_index(value, errors),
         _ => {}
+    }
+}
+
+/// Refuses a licence string that is not one of [`LICENSES`], in the words of the Hub's
+/// validator (`"license" must be one of [...]`); a value that is not a string was reported
+/// already.
+fn known_license(key: &str, value: &Yaml<'_>, errors: &mut Vec<String>) {
+    if let Some(id) = value.as_str()
+        && !LICENSES.contains(&id)
+    {
+        errors.push(format!(
+            "\"{key}\" must be one of [{}]; {id:?} is not a licence id the Hub knows: use \"other\" with license_name and license_link for another licence",
+            LICENSES.join(", ")
+        ));
     }
 }
 
@@ -342,9 +431,13 @@ mod tests {
                     base_model_relation: quantized\ntags:\n- gguf\n- 'q4'\n\
                     custom_key: [1, {a: b}]\n---\n# Card\n";
         assert_eq!(check_card(card, "model"), Findings::default());
+        // No metadata at all is a warning, not an error.
         assert_eq!(
             check_card("# No metadata at all\n", "model"),
-            Findings::default()
+            Findings {
+                errors: Vec::new(),
+                warnings: vec![MISSING_METADATA.to_owned()],
+            }
         );
     }
 
@@ -370,6 +463,29 @@ mod tests {
             check_card("---\nlicense: [mit, cc-by-4.0]\n---\n", "dataset")
                 .errors
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn licences_must_be_ids_the_hub_knows() {
+        let e = errors("---\nlicense: asdf\n---\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("\"license\" must be one of [apache-2.0, mit, "),
+            "{e:?}"
+        );
+        assert!(e[0].contains("\"asdf\""), "{e:?}");
+        for good in ["apache-2.0", "llama3.1", "other", "cc-by-nc-sa-4.0"] {
+            assert!(
+                errors(&format!("---\nlicense: {good}\n---\n")).is_empty(),
+                "{good}"
+            );
+        }
+        let dataset = check_card("---\nlicense: [mit, nope]\n---\n", "dataset").errors;
+        assert_eq!(dataset.len(), 1, "{dataset:?}");
+        assert!(
+            dataset[0].starts_with("\"license[1]\" must be one of ["),
+            "{dataset:?}"
         );
     }
 

@@ -131,7 +131,7 @@ pub(super) async fn create(ctx: &Ctx, body: Body) -> ApiResult {
     if st.repo_meta(&id)?.is_some() {
         return Err(bad("model already exists").business_code(CODE_MODEL_EXISTS));
     }
-    let meta = st.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private)?;
+    let meta = st.create_repo(&id, DEFAULT_BRANCH, &ctx.state.config.user, private, None)?;
     ok(model_json(&id, &meta, false))
 }
 

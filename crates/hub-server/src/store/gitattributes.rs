@@ -71,7 +71,9 @@ pub fn pattern_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-fn glob(p: &[u8], s: &[u8]) -> bool {
+/// Matches a glob: `*` and `?` stay inside one segment, `**` crosses them, `[...]` is a
+/// character class (`[!...]` or `[^...]` negated, `a-z` ranges); shared with `.gitignore`.
+pub(super) fn glob(p: &[u8], s: &[u8]) -> bool {
     match p.first() {
         None => s.is_empty(),
         Some(b'*') if p.get(1) == Some(&b'*') => {
@@ -95,8 +97,42 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
             }
         }
         Some(b'?') => !s.is_empty() && s[0] != b'/' && glob(&p[1..], &s[1..]),
+        Some(b'[') => match (class(&p[1..]), s.first()) {
+            (Some((matches, rest)), Some(&c)) => c != b'/' && matches(c) && glob(rest, &s[1..]),
+            (Some(_), None) => false,
+            // An unclosed `[` is a literal character.
+            (None, _) => s.first() == Some(&b'[') && glob(&p[1..], &s[1..]),
+        },
+        Some(b'\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
         Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
     }
+}
+
+/// A character class after its `[`: a test for one byte and the pattern after the `]`.
+#[allow(clippy::type_complexity)]
+fn class(p: &[u8]) -> Option<(Box<dyn Fn(u8) -> bool + '_>, &[u8])> {
+    let (negated, body) = match p.first() {
+        Some(b'!' | b'^') => (true, &p[1..]),
+        _ => (false, p),
+    };
+    // A `]` first in the class is a member, not its end.
+    let end = body.iter().skip(1).position(|&b| b == b']')? + 1;
+    let members = &body[..end];
+    let test = move |c: u8| {
+        let mut i = 0;
+        let mut hit = false;
+        while i < members.len() {
+            if i + 2 < members.len() && members[i + 1] == b'-' {
+                hit |= (members[i]..=members[i + 2]).contains(&c);
+                i += 3;
+            } else {
+                hit |= members[i] == c;
+                i += 1;
+            }
+        }
+        hit != negated
+    };
+    Some((Box::new(test), &body[end + 1..]))
 }
 
 #[cfg(test)]
@@ -115,5 +151,21 @@ mod tests {
         assert!(lfs("runs/events.out.tfevents.123"));
         assert!(!lfs("README.md"));
         assert!(!lfs("gguf.txt"));
+    }
+
+    #[test]
+    fn character_classes_and_escapes() {
+        assert!(pattern_matches("*.[ch]", "src/a.c"));
+        assert!(!pattern_matches("*.[ch]", "a.o"));
+        assert!(pattern_matches("v[0-9].bin", "v7.bin"));
+        assert!(pattern_matches("v[!0-9].bin", "vx.bin"));
+        assert!(!pattern_matches("v[!0-9].bin", "v7.bin"));
+        assert!(pattern_matches("[]x]", "]"));
+        assert!(
+            pattern_matches("a[b", "a[b"),
+            "an unclosed class is literal"
+        );
+        assert!(pattern_matches("\\*.txt", "*.txt"));
+        assert!(!pattern_matches("\\*.txt", "a.txt"));
     }
 }

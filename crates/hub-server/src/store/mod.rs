@@ -22,6 +22,7 @@
 mod files;
 mod git;
 mod gitattributes;
+mod gitignore;
 mod model;
 mod paths;
 mod refs;
@@ -40,9 +41,10 @@ pub use git::{
     git_blob_id, is_sha1_hex, is_sha256_hex, lfs_pointer, new_commit, tree_ids, unix_now, unix_secs,
 };
 pub use gitattributes::{DEFAULT_GITATTRIBUTES, lfs_patterns, pattern_matches};
+pub use gitignore::Gitignore;
 pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
 pub use paths::{check_addition, check_repo_path};
-pub use refs::check_ref_name;
+pub use refs::{check_ref_name, is_short_commit_id};
 pub use xet::{Ingested, ReceiveError, XetFile, XetReader, XetTerm, XorbReceiver, XorbTable};
 
 /// Where the bytes of an LFS object are.
@@ -205,6 +207,33 @@ impl Store {
         read_json(&self.repo_dir(id).join("repo.json"))
     }
 
+    /// The stored repo `id` names, compared without regard to ASCII case, as the Hub resolves
+    /// repo ids (`Me/MyRepo` and `me/myrepo` are one repo, shown with its stored case); `None`
+    /// when none matches. An exact match costs one file read; otherwise the namespaces of the
+    /// kind are scanned.
+    pub fn find_repo(&self, id: &RepoId) -> io::Result<Option<RepoId>> {
+        if self.repo_meta(id)?.is_some() {
+            return Ok(Some(id.clone()));
+        }
+        let dir = self.root.join("repos").join(id.kind.plural());
+        for ns in read_dir_names(&dir)? {
+            if !ns.eq_ignore_ascii_case(&id.namespace) {
+                continue;
+            }
+            for name in read_dir_names(&dir.join(&ns))? {
+                if !name.eq_ignore_ascii_case(&id.name) {
+                    continue;
+                }
+                if let Some(found) = RepoId::new(id.kind, &ns, &name)
+                    && self.repo_meta(&found)?.is_some()
+                {
+                    return Ok(Some(found));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Every repo of one kind, sorted by namespace and name.
     pub fn list_repos(&self, kind: RepoKind) -> io::Result<Vec<(RepoId, RepoMeta)>> {
         let dir = self.root.join("repos").join(kind.plural());
@@ -262,14 +291,16 @@ impl Store {
     }
 
     /// Creates a repo whose first commit, on `default_branch` and by `author`, holds the
-    /// default `.gitattributes`. `repo.json` is written last: it marks the repo as existing, so
-    /// a repo left half-created by a crash (no `repo.json`) is cleared and made again.
+    /// default `.gitattributes` and `extra`, a file of the caller's (a Space's `README.md`).
+    /// `repo.json` is written last: it marks the repo as existing, so a repo left half-created
+    /// by a crash (no `repo.json`) is cleared and made again.
     pub fn create_repo(
         &self,
         id: &RepoId,
         default_branch: &str,
         author: &str,
         private: bool,
+        extra: Option<(&str, &[u8])>,
     ) -> io::Result<RepoMeta> {
         let dir = self.repo_dir(id);
         if dir.exists() {
@@ -282,6 +313,13 @@ impl Store {
             ".gitattributes".to_owned(),
             FileEntry::regular(oid, content.len() as u64),
         );
+        if let Some((path, content)) = extra {
+            let oid = self.put_blob(content)?;
+            files.insert(
+                path.to_owned(),
+                FileEntry::regular(oid, content.len() as u64),
+            );
+        }
         let record = new_commit(Vec::new(), files, author, "initial commit", "");
         self.write_commit(id, &record)?;
         let mut refs = Refs::default();
@@ -291,6 +329,7 @@ impl Store {
         let meta = RepoMeta {
             private,
             created_at: record.date,
+            gated: None,
         };
         self.write_repo_meta(id, &meta)?;
         Ok(meta)

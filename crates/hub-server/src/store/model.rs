@@ -96,6 +96,15 @@ impl RepoId {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// The same id in ASCII lowercase: one value for every spelling of a case-insensitive id.
+    pub fn folded(&self) -> RepoId {
+        RepoId {
+            kind: self.kind,
+            namespace: self.namespace.to_ascii_lowercase(),
+            name: self.name.to_ascii_lowercase(),
+        }
+    }
+
     /// `{prefix}ns/name`, the path of the repo's web page.
     pub fn url_path(&self) -> String {
         format!("{}{}/{}", self.kind.url_prefix(), self.namespace, self.name)
@@ -123,6 +132,10 @@ pub struct RepoMeta {
     pub private: bool,
     /// RFC 3339 creation time.
     pub created_at: String,
+    /// How access requests to a gated repo are approved (`auto` or `manual`); `None` when the
+    /// repo is not gated. Absent from files written before gating existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gated: Option<String>,
 }
 
 /// Branches, tags and pull-request refs of one repository (`refs.json`).

@@ -23,8 +23,16 @@ pub fn check_repo_path(path: &str, allow_trailing_slash: bool) -> Result<String,
     if trimmed.starts_with('/') {
         return bad("it must be relative to the repo root");
     }
+    // A deliberate difference from the Hub, which stores such paths: a `\` is a folder
+    // separator to a client writing the file on Windows, so `a\..\x` would leave its
+    // snapshot folder and `a\b` would collide with `a/b`. The official client and this
+    // project's clients cannot use such a file safely, so it is refused here (422 InvalidPath,
+    // in commits and preupload), as the registry and hub-client refuse it.
     if trimmed.contains('\\') {
-        return bad("backslashes are not allowed");
+        return bad(
+            "backslashes are not allowed (unlike the Hub, this server refuses them so that no \
+             client writes them as folder separators): use '/' between folders",
+        );
     }
     if trimmed.chars().any(|c| c.is_control()) {
         return bad("control characters are not allowed");

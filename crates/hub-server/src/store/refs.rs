@@ -38,8 +38,14 @@ impl Refs {
 
 impl Store {
     /// Resolves a revision of a repo to a commit id: a ref (see [`Refs::target`]), else the
-    /// 40-hex id of one of its commits. An empty revision is `default_branch`. `None` when it
-    /// names nothing.
+    /// 40-hex id of one of its commits, else an unambiguous prefix of one (4 to 39 hex digits,
+    /// either case, as `git rev-parse` takes them). An empty revision is `default_branch`.
+    /// `None` when it names nothing, or a prefix several commits share
+    /// ([`Store::commits_with_prefix`] tells which).
+    ///
+    /// A ref always wins over a commit id: a branch or tag named like a hex prefix (`cafe1234`;
+    /// only 40-hex names are refused) resolves to its own target, as git and the Hub resolve
+    /// it, and the commit is still reachable by its full id or a longer prefix.
     pub fn resolve_revision(
         &self,
         id: &RepoId,
@@ -54,7 +60,40 @@ impl Store {
         if is_sha1_hex(rev) && self.commit(id, rev)?.is_some() {
             return Ok(Some(rev.to_owned()));
         }
+        if is_short_commit_id(rev) {
+            let found = self.commits_with_prefix(id, rev)?;
+            if let [only] = found.as_slice() {
+                return Ok(Some(only.clone()));
+            }
+        }
         Ok(None)
+    }
+
+    /// The stored commits of a repo whose id starts with `prefix` (compared in lowercase),
+    /// sorted; at most three, enough to tell one from several.
+    pub fn commits_with_prefix(&self, id: &RepoId, prefix: &str) -> io::Result<Vec<String>> {
+        let prefix = prefix.to_ascii_lowercase();
+        let dir = self.repo_dir(id).join("commits");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut found = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name();
+            let Some(commit) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if is_sha1_hex(commit) && commit.starts_with(&prefix) {
+                found.push(commit.to_owned());
+                if found.len() == 3 {
+                    break;
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// Loads the commit a revision resolves to; `None` when it names nothing. A ref to a
@@ -73,6 +112,12 @@ impl Store {
             .map(Some)
             .ok_or_else(|| io::Error::other(format!("commit {commit} is missing from the store")))
     }
+}
+
+/// Whether a revision has the form of an abbreviated commit id: 4 to 39 hex digits (git's
+/// shortest abbreviation is 4).
+pub fn is_short_commit_id(rev: &str) -> bool {
+    (4..40).contains(&rev.len()) && rev.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Checks the name of a new branch or tag (see the module documentation); the error says
@@ -166,6 +211,53 @@ mod tests {
         ] {
             assert!(check_ref_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Short commit ids: unique prefixes of 4+ hex digits resolve, shared ones do not, and a
+    /// ref named like a prefix wins over the commit it abbreviates.
+    #[test]
+    fn short_commit_ids_and_refs_named_like_them() {
+        use super::super::model::{RepoKind, RepoMeta};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path().to_path_buf()).unwrap();
+        let id = RepoId::new(RepoKind::Model, "ns", "r").unwrap();
+        let meta: RepoMeta = store.create_repo(&id, "main", "me", false, None).unwrap();
+        assert!(!meta.private);
+        let initial = store.refs(&id).unwrap().branches["main"].clone();
+        let mut fake = store.commit(&id, &initial).unwrap().unwrap();
+        for commit in ["abcd0000", "abcd1111", "abce2222"] {
+            fake.id = format!("{commit}{}", "0".repeat(32));
+            store.write_commit(&id, &fake).unwrap();
+        }
+        let mut refs = store.refs(&id).unwrap();
+        let resolve =
+            |refs: &Refs, rev: &str| store.resolve_revision(&id, refs, rev, "main").unwrap();
+        assert_eq!(
+            resolve(&refs, "abce").as_deref(),
+            Some(format!("abce2222{}", "0".repeat(32)).as_str())
+        );
+        assert_eq!(
+            resolve(&refs, "ABCD1").as_deref(),
+            Some(format!("abcd1111{}", "0".repeat(32)).as_str())
+        );
+        assert_eq!(resolve(&refs, "abcd"), None, "ambiguous");
+        assert_eq!(store.commits_with_prefix(&id, "abcd").unwrap().len(), 2);
+        assert_eq!(resolve(&refs, "abc"), None, "shorter than git's 4");
+        assert_eq!(
+            resolve(&refs, &initial[..7]).as_deref(),
+            Some(initial.as_str())
+        );
+        refs.branches.insert("abce".into(), initial.clone());
+        assert_eq!(
+            resolve(&refs, "abce").as_deref(),
+            Some(initial.as_str()),
+            "the ref wins"
+        );
+        assert!(
+            is_short_commit_id("abce")
+                && !is_short_commit_id("abc")
+                && !is_short_commit_id(&initial)
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub(crate) async fn batch(ctx: &Ctx, id: &RepoId, body: Body) -> ApiResult {
             true
         }
         "download" => {
-            ctx.readable_repo(id)?;
+            ctx.downloadable_repo(id)?;
             false
         }
         other => {
