@@ -1,8 +1,10 @@
 """Drives the local Hub-compatible server with the official huggingface_hub client.
 
-Run through `cargo test -p hub-server --test python_client`, which starts two servers (one
-plain, one whose LFS downloads redirect to another port) and sets:
-  HF_ENDPOINT, HF_TOKEN, HF_HUB_DISABLE_XET=1, HF_HOME/HF_HUB_CACHE (temp dirs),
+Run through `cargo test -p hub-server --test python_client`, which runs it once per transfer
+mode of the client (HUB_TEST_TRANSFER: "xet", the default with hf_xet installed, and "lfs",
+with HF_HUB_DISABLE_XET=1), each time against two fresh servers (one plain, one whose LFS
+downloads redirect to another port), and sets:
+  HF_ENDPOINT, HF_TOKEN, HF_HOME/HF_HUB_CACHE/HF_XET_CACHE (temp dirs), HUB_TEST_TRANSFER,
   HUB_TEST_REDIRECT_ENDPOINT, HUB_TEST_MULTIPART_THRESHOLD, HUB_TEST_TREE_PAGE_SIZE.
 Every download is checked byte for byte with sha256.
 """
@@ -16,6 +18,7 @@ import uuid
 
 import pytest
 
+import hf_xet
 import huggingface_hub
 from huggingface_hub import (
     CommitOperationAdd,
@@ -51,6 +54,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def xet_hash(data: bytes, tmp_path) -> str:
+    """The Xet file hash of `data`, as the official implementation computes it."""
+    path = tmp_path / f"xet-hash-{uuid.uuid4().hex[:8]}"
+    path.write_bytes(data)
+    return hf_xet.hash_files([str(path)])[0].hash
+
+
 def file_sha256(path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -73,15 +83,26 @@ def pseudo_random(n: int, seed: int) -> bytes:
     return bytes(out[:n])
 
 
+MODE = os.environ.get("HUB_TEST_TRANSFER", "")
+
+
 @pytest.fixture(scope="session")
 def api():
     assert _env("HF_ENDPOINT") == huggingface_hub.constants.ENDPOINT
-    assert os.environ.get("HF_HUB_DISABLE_XET") == "1"
-    # hf_xet is installed with huggingface_hub; the switch must keep every transfer on LFS.
-    assert huggingface_hub.constants.HF_HUB_DISABLE_XET is True
     from huggingface_hub.utils._runtime import is_xet_available
 
-    assert is_xet_available() is False
+    if _env("HUB_TEST_TRANSFER") == "lfs":
+        assert os.environ.get("HF_HUB_DISABLE_XET") == "1"
+        # hf_xet is installed with huggingface_hub; the switch must keep every transfer on LFS.
+        assert huggingface_hub.constants.HF_HUB_DISABLE_XET is True
+        assert is_xet_available() is False
+    else:
+        assert MODE == "xet", f"unknown transfer mode {MODE!r}: use xet or lfs"
+        # As people install it: hf_xet present and nothing switching it off.
+        assert "HF_HUB_DISABLE_XET" not in os.environ
+        assert huggingface_hub.constants.HF_HUB_DISABLE_XET is False
+        assert is_xet_available() is True
+        assert _env("HF_XET_CACHE")
     assert "HUGGINGFACE_CO_STAGING" not in os.environ
     return HfApi(endpoint=ENDPOINT, token=_env("HF_TOKEN"))
 
@@ -178,7 +199,13 @@ def test_upload_lfs_basic(api, repo, tmp_path):
     path = hf_hub_download(repo, "m.gguf")
     assert file_sha256(path) == sha256(data)
     # The cache blob is named by the sha256 (the ETag of LFS files).
-    assert os.path.basename(os.path.realpath(path)) == sha256(data)
+    assert os.path.basename(os.readlink(path)) == sha256(data)
+    if MODE == "xet":
+        # A Xet download lands in the client's shared store, named by the Xet hash, which
+        # the blob links to.
+        assert os.path.basename(os.path.realpath(path)) == xet_hash(data, tmp_path)
+    else:
+        assert os.path.basename(os.path.realpath(path)) == sha256(data)
 
 
 def test_upload_lfs_multipart(api, repo, tmp_path):
@@ -394,7 +421,7 @@ def test_private_repo_is_hidden(api, user):
     api.delete_repo(repo_id)
 
 
-def test_range_requests(api, repo):
+def test_range_requests(api, repo, tmp_path):
     data = pseudo_random(10_000, 9)
     api.create_commit(repo, [CommitOperationAdd("r.bin", data)], commit_message="r")
     url = f"{ENDPOINT}/{repo}/resolve/main/r.bin"
@@ -407,7 +434,16 @@ def test_range_requests(api, repo):
     assert status == 416 and headers["Content-Range"] == f"bytes */{len(data)}"
     status, headers, _ = raw("HEAD", url)
     assert status == 200 and headers["X-Linked-Size"] == str(len(data))
-    assert headers["ETag"] == f'"{sha256(data)}"' and "X-Xet-Hash" not in headers
+    # Whichever way it was uploaded, the file is stored in xorbs and can be fetched through Xet.
+    assert headers["ETag"] == f'"{sha256(data)}"'
+    assert headers["X-Xet-Hash"] == xet_hash(data, tmp_path)
+    commit = headers["X-Repo-Commit"]
+    assert headers["Link"] == f'<{ENDPOINT}/api/models/{repo}/xet-read-token/{commit}>; rel="xet-auth"'
+    # A plain GET still returns the bytes; so do ranges (above).
+    status, _, body = raw("GET", url)
+    assert status == 200 and body == data
+    entry = api.get_paths_info(repo, ["r.bin"])[0]
+    assert entry.xet_hash == headers["X-Xet-Hash"]
 
 
 def test_lfs_redirect_to_other_port_drops_token(tmp_path):

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dev_python::Python;
+use dev_python::{HubTransfer, Python};
 use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
 
 const TOKEN: &str = "hf_test_write";
@@ -60,8 +60,14 @@ fn sync_as(
     )
 }
 
-/// Uploads `files` (path in repo, contents) with the official Python client.
-fn python_upload(server: &HubServer, dir: &Path, repo: &str, files: &[(&str, &[u8])]) {
+/// Uploads `files` (path in repo, contents) with the official Python client in `mode`.
+fn python_upload(
+    server: &HubServer,
+    mode: HubTransfer,
+    dir: &Path,
+    repo: &str,
+    files: &[(&str, &[u8])],
+) {
     let mut run = Python::find()
         .script(workspace_root().join("crates/ruvltra-sync/tests/python/upload.py"))
         .arg(repo);
@@ -70,9 +76,9 @@ fn python_upload(server: &HubServer, dir: &Path, repo: &str, files: &[(&str, &[u
         fs::write(&local, bytes).unwrap();
         run = run.arg(format!("{path}={}", local.display()));
     }
-    run.env("HF_ENDPOINT", server.url())
+    run.hub_transfer(mode, dir)
+        .env("HF_ENDPOINT", server.url())
         .env("HF_TOKEN", TOKEN)
-        .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", dir.join("hf-home"))
         .run();
@@ -98,11 +104,19 @@ const REGISTRY: &str = r#"{
 
 #[test]
 fn exit_codes_follow_the_registry_and_the_hub() {
-    let dir = scratch("codes");
+    // The files come from both kinds of official client: through Xet and through LFS.
+    for mode in HubTransfer::BOTH {
+        exit_codes_follow_the_registry_and_the_hub_in(mode);
+    }
+}
+
+fn exit_codes_follow_the_registry_and_the_hub_in(mode: HubTransfer) {
+    let dir = scratch(&format!("codes-{mode}"));
     let server = HubServer::spawn(ServerConfig::new(dir.join("data"))).unwrap();
     let url = server.url();
     python_upload(
         &server,
+        mode,
         &dir,
         "ruv/ruvltra",
         &[("ruvltra-small-0.5b-q4_k_m.gguf", b"first GGUF contents")],
@@ -151,6 +165,7 @@ fn exit_codes_follow_the_registry_and_the_hub() {
     // Someone replaces the file: check and sync exit 1 and say DRIFT; the JSON report too.
     python_upload(
         &server,
+        mode,
         &dir,
         "ruv/ruvltra",
         &[("ruvltra-small-0.5b-q4_k_m.gguf", b"replaced GGUF contents")],

@@ -6,6 +6,9 @@
 //! workspace root; `cargo xtask test` creates that venv from `tests/python/requirements.txt`
 //! and sets `RUVLTRA_PYTHON` to it. These are test helpers: every failure is a panic with a
 //! message that says what to do.
+//!
+//! It also says how the official Hub client is set up for each of its two transfer modes
+//! ([`HubTransfer`]: Xet, the default, and LFS), so every cross-check runs in both.
 
 use std::ffi::OsStr;
 use std::io::Write as _;
@@ -34,6 +37,39 @@ pub fn interpreter_path() -> PathBuf {
     match std::env::var_os(ENV_VAR) {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => workspace_root().join(".venv/bin/python"),
+    }
+}
+
+/// How the official Python client (`huggingface_hub` with `hf_xet` installed) moves large
+/// files in a cross-check. Both kinds of client exist, so every test that drives it against
+/// the local server runs once in each mode ([`HubTransfer::BOTH`]); this is the one place that
+/// says how a mode is set up ([`Run::hub_transfer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubTransfer {
+    /// Xet, the client's default: `HF_HUB_DISABLE_XET` unset, uploads and downloads through
+    /// the CAS.
+    Xet,
+    /// The Git LFS path, with `HF_HUB_DISABLE_XET=1`.
+    Lfs,
+}
+
+impl HubTransfer {
+    /// Both modes, Xet first.
+    pub const BOTH: [HubTransfer; 2] = [HubTransfer::Xet, HubTransfer::Lfs];
+
+    /// `xet` or `lfs`, which [`Run::hub_transfer`] also puts in `HUB_TEST_TRANSFER` for
+    /// scripts that check which mode they run in.
+    pub fn name(self) -> &'static str {
+        match self {
+            HubTransfer::Xet => "xet",
+            HubTransfer::Lfs => "lfs",
+        }
+    }
+}
+
+impl std::fmt::Display for HubTransfer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -163,6 +199,20 @@ impl Run {
     pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
         self.command.env_remove(key);
         self
+    }
+
+    /// Sets the child up for the official client's `mode`: `HF_HUB_DISABLE_XET` (unset for
+    /// Xet, `1` for LFS), `HF_XET_CACHE` in `scratch/xet-cache` (so a test sees the chunk cache
+    /// it made, and never the user's), `HF_XET_TELEMETRY_ENABLED=0`, and `HUB_TEST_TRANSFER`.
+    pub fn hub_transfer(self, mode: HubTransfer, scratch: &Path) -> Self {
+        let run = self
+            .env("HF_XET_CACHE", scratch.join("xet-cache"))
+            .env("HF_XET_TELEMETRY_ENABLED", "0")
+            .env("HUB_TEST_TRANSFER", mode.name());
+        match mode {
+            HubTransfer::Xet => run.env_remove("HF_HUB_DISABLE_XET"),
+            HubTransfer::Lfs => run.env("HF_HUB_DISABLE_XET", "1"),
+        }
     }
 
     /// Runs the child in `dir`.

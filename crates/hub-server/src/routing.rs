@@ -214,10 +214,7 @@ async fn route(ctx: &Ctx, body: Body) -> ApiResult {
         return transfer::xet::route(ctx, body).await;
     }
     // Presigned URLs ignore credentials, as S3 and the CDN do; everything else rejects bad ones.
-    let presigned = matches!(
-        segs.first(),
-        Some(&("lfs-upload" | "lfs-cdn" | "xet-xorb"))
-    );
+    let presigned = matches!(segs.first(), Some(&("lfs-upload" | "lfs-cdn" | "xet-xorb")));
     if ctx.auth == Auth::Invalid && !presigned {
         return Err(invalid_credentials());
     }

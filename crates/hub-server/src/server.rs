@@ -218,8 +218,7 @@ async fn bind(
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Bound, ServerError> {
     let store = Arc::new(Store::open(config.data_dir.clone())?);
-    let xet_tokens =
-        XetTokens::open(&store).map_err(|e| ServerError::io(&config.data_dir, e))?;
+    let xet_tokens = XetTokens::open(&store).map_err(|e| ServerError::io(&config.data_dir, e))?;
     let main = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServerError::Bind { addr, source })?;

@@ -50,9 +50,14 @@ fn official_modelscope_sdk_round_trips() {
         );
     }
     // Four LFS objects went through batch + PUT (model.gguf, sub/a.bin, b.gguf, the branch's
-    // exp/model.gguf); the one with a wrong sha256 was refused and left nothing behind.
-    let objects: Vec<_> = walk(&tmp.path().join("data/modelscope/objects/lfs"));
+    // exp/model.gguf), each linked to the Xet file that holds its bytes, all of them whole;
+    // the one with a wrong sha256 was refused and left nothing behind.
+    let objects: Vec<_> = walk(&tmp.path().join("data/modelscope/objects/xet/sha256"));
     assert_eq!(objects.len(), 4, "{objects:?}");
+    assert_eq!(
+        hub_server::verify_stored_objects(&tmp.path().join("data/modelscope")),
+        Ok(4)
+    );
     // The SDK's commit to `experiment-x` made that branch next to master.
     let refs = std::fs::read_to_string(ms.join("ms-branch/refs.json")).unwrap();
     assert!(

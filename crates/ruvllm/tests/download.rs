@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dev_python::Python;
+use dev_python::{HubTransfer, Python};
 use hub_server::{Action, Fault, Match};
 use ruvllm::hub::download::{
     DownloadError, DownloadOptions, ProgressEvent, Source, download, fetch,
@@ -633,8 +633,15 @@ async fn two_tasks_downloading_the_same_file_share_one_transfer() {
     assert_eq!(hub.server.stats().transfer_requests, before + 3);
 }
 
-/// Runs `hf_hub_download` of the official client against the server, with the cache at `cache`.
-fn python_download(endpoint: &str, cache: &Path, repo: &str, file: &str) -> String {
+/// Runs `hf_hub_download` of the official client in `mode` against the server, with the
+/// cache at `cache`.
+fn python_download(
+    mode: HubTransfer,
+    endpoint: &str,
+    cache: &Path,
+    repo: &str,
+    file: &str,
+) -> String {
     let script = "import sys\nfrom huggingface_hub import hf_hub_download\n\
                   print(hf_hub_download(repo_id=sys.argv[1], filename=sys.argv[2]))\n";
     let home = tempfile::tempdir().unwrap();
@@ -644,7 +651,7 @@ fn python_download(endpoint: &str, cache: &Path, repo: &str, file: &str) -> Stri
         .env("HF_ENDPOINT", endpoint)
         .env("HF_HUB_CACHE", cache)
         .env("HF_HOME", home.path())
-        .env("HF_HUB_DISABLE_XET", "1")
+        .hub_transfer(mode, home.path())
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .env("HF_TOKEN", TOKEN)
@@ -656,6 +663,13 @@ fn python_download(endpoint: &str, cache: &Path, repo: &str, file: &str) -> Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
+    // Both kinds of official client: through Xet and through LFS.
+    for mode in HubTransfer::BOTH {
+        huggingface_hub_reuses_our_download_and_we_reuse_its_in(mode).await;
+    }
+}
+
+async fn huggingface_hub_reuses_our_download_and_we_reuse_its_in(mode: HubTransfer) {
     let hub = Hub::start();
     let data = content(3 * MIB, 14);
     let other = content(MIB, 15);
@@ -673,10 +687,11 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
         .unwrap();
     let before = hub.server.stats().transfer_requests;
     let (url, dir) = (hub.url(), cache.path().to_owned());
-    let theirs =
-        tokio::task::spawn_blocking(move || python_download(&url, &dir, "local/shared", "m.gguf"))
-            .await
-            .unwrap();
+    let theirs = tokio::task::spawn_blocking(move || {
+        python_download(mode, &url, &dir, "local/shared", "m.gguf")
+    })
+    .await
+    .unwrap();
     assert_eq!(Path::new(&theirs), ours);
     assert_eq!(
         hub.server.stats().transfer_requests,
@@ -686,10 +701,11 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
 
     // Python's first: we take it from the cache without any request, then verify it fully.
     let (url, dir) = (hub.url(), cache.path().to_owned());
-    let theirs =
-        tokio::task::spawn_blocking(move || python_download(&url, &dir, "local/shared", "n.gguf"))
-            .await
-            .unwrap();
+    let theirs = tokio::task::spawn_blocking(move || {
+        python_download(mode, &url, &dir, "local/shared", "n.gguf")
+    })
+    .await
+    .unwrap();
     let before = hub.server.stats();
     let spec_n = spec("local/shared", "n.gguf", &other, &[]);
     let fetched = fetch(&spec_n, &options(&hub.url(), cache.path()))

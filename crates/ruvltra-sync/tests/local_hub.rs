@@ -6,6 +6,7 @@ mod common;
 use std::fs;
 
 use common::{Hub, content, hub, hub_with, model, python_upload, sha256_hex};
+use dev_python::HubTransfer;
 use hub_server::{Action, Fault, Match};
 use ruvltra_sync::{FindingKind, Mode, SyncError};
 use serde_json::{Value, json};
@@ -42,6 +43,13 @@ fn read_json(path: &std::path::Path) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_uploaded_by_the_python_client_are_synced_exactly() {
+    // Both kinds of official client: through Xet and through LFS.
+    for mode in HubTransfer::BOTH {
+        files_uploaded_by_the_python_client_are_synced_exactly_in(mode).await;
+    }
+}
+
+async fn files_uploaded_by_the_python_client_are_synced_exactly_in(mode: HubTransfer) {
     let hub = hub();
     let small = content(300_000, 1);
     let medium = content(1_200_000, 2);
@@ -53,6 +61,7 @@ async fn files_uploaded_by_the_python_client_are_synced_exactly() {
     fs::write(&readme, "# card\n").unwrap();
     let commit = python_upload(
         &hub,
+        mode,
         "ruv/ruvltra",
         Some("v1.0"),
         &[

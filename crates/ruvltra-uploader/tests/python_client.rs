@@ -1,10 +1,11 @@
 //! The official `huggingface_hub` client downloads what the uploader published and gets the
-//! same sha256 for every file. Fails (never skips) when the venv's python is missing.
+//! same sha256 for every file, in both of its transfer modes (Xet and LFS). Fails (never
+//! skips) when the venv's python is missing.
 
 mod common;
 
 use common::*;
-use dev_python::Python;
+use dev_python::{HubTransfer, Python};
 use ruvltra_registry::Quant;
 use ruvltra_uploader::PublishOptions;
 
@@ -65,27 +66,37 @@ async fn the_official_client_downloads_the_same_bytes() {
     let plan = &report.repos[0].plan;
     let paths: Vec<&str> = plan.iter().map(|e| e.path.as_str()).collect();
     assert!(paths.len() >= 5, "{paths:?}");
-    let home = tempfile::tempdir().unwrap();
-    let out = python
-        .snippet(SCRIPT)
-        .arg(REPO)
-        .arg("v1.0.0")
-        .args(&paths)
-        .env("HF_ENDPOINT", fx.server.url())
-        .env("HF_TOKEN", TOKEN)
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("HF_HOME", home.path())
-        .run();
-    let hashes: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(hashes.len(), paths.len());
-    for entry in plan {
-        assert_eq!(
-            Some(&hashes[&entry.path]),
-            entry.sha256.as_ref(),
-            "{}",
-            entry.path
-        );
+    // Both kinds of client: through Xet (the files went up through LFS; the server stored
+    // them in xorbs) and through LFS.
+    for mode in HubTransfer::BOTH {
+        let home = tempfile::tempdir().unwrap();
+        let before = fx.stats().reconstructions;
+        let out = python
+            .snippet(SCRIPT)
+            .arg(REPO)
+            .arg("v1.0.0")
+            .args(&paths)
+            .hub_transfer(mode, home.path())
+            .env("HF_ENDPOINT", fx.server.url())
+            .env("HF_TOKEN", TOKEN)
+            .env("HF_HUB_DISABLE_TELEMETRY", "1")
+            .env("HF_HOME", home.path())
+            .run();
+        let hashes: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(hashes.len(), paths.len());
+        for entry in plan {
+            assert_eq!(
+                Some(&hashes[&entry.path]),
+                entry.sha256.as_ref(),
+                "{mode}: {}",
+                entry.path
+            );
+        }
+        let through_xet = fx.stats().reconstructions - before;
+        match mode {
+            HubTransfer::Xet => assert!(through_xet >= 2, "{through_xet} files came through Xet"),
+            HubTransfer::Lfs => assert_eq!(through_xet, 0),
+        }
     }
 }

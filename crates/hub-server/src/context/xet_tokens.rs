@@ -47,7 +47,10 @@ fn hmac(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         ipad[i] ^= k;
         opad[i] ^= k;
     }
-    let inner = Sha256::new().chain_update(ipad).chain_update(msg).finalize();
+    let inner = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize();
     Sha256::new()
         .chain_update(opad)
         .chain_update(inner)
@@ -136,7 +139,10 @@ impl XetTokens {
 
     /// The signature of a download URL for `what` valid until `expires`.
     pub(crate) fn url_signature(&self, what: &str, expires: u64) -> String {
-        hex::encode(hmac(&self.key, format!("url\0{what}\0{expires}").as_bytes()))
+        hex::encode(hmac(
+            &self.key,
+            format!("url\0{what}\0{expires}").as_bytes(),
+        ))
     }
 
     /// Whether `signature` signs `what` until `expires`, and that time has not passed.

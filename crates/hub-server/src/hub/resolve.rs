@@ -28,7 +28,12 @@ pub(crate) async fn resolve(ctx: &Ctx, id: &RepoId, rest: &[String]) -> ApiResul
     if let Some(lfs) = &entry.lfs {
         extra.push(("x-linked-etag", format!("\"{}\"", lfs.sha256)));
         extra.push(("x-linked-size", lfs.size.to_string()));
-        extra.extend(super::xet::resolve_headers(ctx, id, &record.id, &lfs.sha256));
+        extra.extend(super::xet::resolve_headers(
+            ctx,
+            id,
+            &record.id,
+            &lfs.sha256,
+        ));
         if ctx.state.config.lfs_redirect
             && let Some(port) = ctx.state.cdn_port.get()
         {

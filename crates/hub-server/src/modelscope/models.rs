@@ -245,7 +245,16 @@ pub(super) async fn download(ctx: &Ctx, owner: &str, name: &str) -> ApiResult {
     let extra = vec![("x-repo-commit", record.id.clone())];
     match &entry.lfs {
         Some(lfs) => serve_lfs_object(ctx, &st, &lfs.sha256, &lfs.sha256, extra).await,
-        None => serve_file(ctx, &st.blob_path(&entry.oid), entry.size, &entry.oid, extra).await,
+        None => {
+            serve_file(
+                ctx,
+                &st.blob_path(&entry.oid),
+                entry.size,
+                &entry.oid,
+                extra,
+            )
+            .await
+        }
     }
 }
 

@@ -95,7 +95,6 @@ impl TempFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
 }
 
 impl Drop for TempFile {

@@ -61,7 +61,6 @@ pub enum LfsObject {
     },
 }
 
-
 /// The store rooted at a data directory.
 #[derive(Debug)]
 pub struct Store {
@@ -377,7 +376,8 @@ pub fn verify_stored_objects(data_dir: &Path) -> Result<usize, String> {
     let links = store.xet_links().map_err(|e| e.to_string())?;
     let mut count = 0;
     for (sha, file) in links {
-        let file = file.ok_or_else(|| format!("object {sha} is linked to a missing file record"))?;
+        let file =
+            file.ok_or_else(|| format!("object {sha} is linked to a missing file record"))?;
         let size = file.size;
         let mut hasher = sha2::Sha256::new();
         store
@@ -389,7 +389,9 @@ pub fn verify_stored_objects(data_dir: &Path) -> Result<usize, String> {
             .map_err(|e| format!("object {sha} cannot be read back: {e}"))?;
         let got = hex::encode(hasher.finalize());
         if got != sha {
-            return Err(format!("object {sha} reassembles to bytes whose sha256 is {got}"));
+            return Err(format!(
+                "object {sha} reassembles to bytes whose sha256 is {got}"
+            ));
         }
         count += 1;
     }

@@ -94,11 +94,12 @@ enum Plan {
     Bytes(StatusCode, u64, u64, Option<String>),
     /// 304: the client's copy is current.
     NotModified,
+    /// 416: the range (the header's text) is outside the body.
+    Unsatisfiable(String),
 }
 
-/// Reads `If-None-Match` and `Range` against a body of `size` bytes tagged `etag`; a range
-/// outside it is answered at once (416).
-fn plan(ctx: &Ctx, size: u64, etag: &str) -> Result<Plan, Response> {
+/// Reads `If-None-Match` and `Range` against a body of `size` bytes tagged `etag`.
+fn plan(ctx: &Ctx, size: u64, etag: &str) -> Plan {
     let quoted = format!("\"{etag}\"");
     let not_modified = ctx
         .headers
@@ -109,30 +110,20 @@ fn plan(ctx: &Ctx, size: u64, etag: &str) -> Result<Plan, Response> {
                 .any(|t| t.trim().trim_start_matches("W/") == quoted)
         });
     if not_modified {
-        return Ok(Plan::NotModified);
+        return Plan::NotModified;
     }
     let Some(range) = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return Ok(Plan::Bytes(StatusCode::OK, 0, size, None));
+        return Plan::Bytes(StatusCode::OK, 0, size, None);
     };
     match parse_range(range, size) {
-        Ok(None) => Ok(Plan::Bytes(StatusCode::OK, 0, size, None)),
-        Ok(Some((a, b))) => Ok(Plan::Bytes(
+        Ok(None) => Plan::Bytes(StatusCode::OK, 0, size, None),
+        Ok(Some((a, b))) => Plan::Bytes(
             StatusCode::PARTIAL_CONTENT,
             a,
             b - a + 1,
             Some(format!("bytes {a}-{b}/{size}")),
-        )),
-        Err(()) => {
-            let mut resp = ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                format!("range {range} is outside the {size}-byte file"),
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            Err(resp)
-        }
+        ),
+        Err(()) => Plan::Unsatisfiable(range.to_owned()),
     }
 }
 
@@ -154,9 +145,20 @@ async fn serve(
     extra: Vec<(&'static str, String)>,
 ) -> ApiResult {
     let (status, start, len, content_range) = match plan(ctx, size, etag) {
-        Ok(Plan::Bytes(status, start, len, range)) => (status, start, len, range),
-        Ok(Plan::NotModified) => (StatusCode::NOT_MODIFIED, 0, 0, None),
-        Err(resp) => return Ok(resp),
+        Plan::Bytes(status, start, len, range) => (status, start, len, range),
+        Plan::NotModified => (StatusCode::NOT_MODIFIED, 0, 0, None),
+        Plan::Unsatisfiable(range) => {
+            let mut resp = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("range {range} is outside the {size}-byte file"),
+            )
+            .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).map_err(ApiError::internal)?,
+            );
+            return Ok(resp);
+        }
     };
     let body = if ctx.method == Method::HEAD || len == 0 {
         Body::empty()
@@ -250,9 +252,7 @@ pub(crate) async fn serve_lfs_object(
             let size = file.size;
             serve(ctx, Source::Xet(store.xet_reader(file)), size, etag, extra).await
         }
-        LfsObject::Whole { path, size } => {
-            serve(ctx, Source::File(&path), size, etag, extra).await
-        }
+        LfsObject::Whole { path, size } => serve(ctx, Source::File(&path), size, etag, extra).await,
     }
 }
 

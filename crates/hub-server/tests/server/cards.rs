@@ -184,17 +184,23 @@ print("ok")
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_client_reads_the_validate_yaml_answers() {
+    for mode in dev_python::HubTransfer::BOTH {
+        the_official_client_reads_the_validate_yaml_answers_in(mode).await;
+    }
+}
+
+async fn the_official_client_reads_the_validate_yaml_answers_in(mode: dev_python::HubTransfer) {
     // The venv's python with huggingface_hub; fails (never skips) when it is missing.
     let python = dev_python::Python::with_modules(&["huggingface_hub"]);
     let tmp = tempfile::tempdir().unwrap();
     let hub = Hub::start(ServerConfig::new(tmp.path().join("data"))).await;
     let run = python
         .snippet(PYTHON_CARD_CHECK)
+        .hub_transfer(mode, tmp.path())
         .env_remove("HUGGINGFACE_CO_STAGING")
         .env_remove("HF_HUB_OFFLINE")
         .env("HF_ENDPOINT", hub.server.url())
         .env("HF_TOKEN", TOKEN)
-        .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .env("HF_HOME", tmp.path().join("hf-home"))
@@ -205,10 +211,11 @@ async fn the_official_client_reads_the_validate_yaml_answers() {
         .unwrap();
     assert!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "ok",
-        "{}\n{}",
+        "{mode}: {}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     // The two refused cards never reached a commit; the empty and the good one did.
-    assert_eq!(hub.server.stats().commits, 2);
+    assert_eq!(hub.server.stats().commits, 2, "{mode}");
+    hub.server.shutdown().await;
 }

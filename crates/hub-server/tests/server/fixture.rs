@@ -145,8 +145,19 @@ pub fn lfs_file(path: &str, data: &[u8]) -> Value {
     json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": sha256_hex(data), "size": data.len()}})
 }
 
+/// Where an LFS object becomes visible: the link from its sha256 to the Xet file that holds
+/// its bytes.
 pub fn object_path(dir: &std::path::Path, sha: &str) -> std::path::PathBuf {
-    dir.join("objects/lfs").join(&sha[..2]).join(sha)
+    dir.join("objects/xet/sha256").join(&sha[..2]).join(sha)
+}
+
+/// The Xet file hash of `data`, from the Xet formats.
+pub fn xet_hash(data: &[u8]) -> String {
+    let chunks: Vec<_> = xet_format::chunk_file(data)
+        .iter()
+        .map(|c| (c.hash, u64::from(c.len)))
+        .collect();
+    xet_format::file_hash(&chunks).to_hex()
 }
 
 pub fn addr_of(url: &str) -> String {

@@ -151,7 +151,8 @@ async fn multipart_checks_parts_and_hash() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    assert_eq!(std::fs::read(object_path(tmp.path(), &oid)).unwrap(), data);
+    assert!(object_path(tmp.path(), &oid).exists());
+    assert_eq!(hub.server.read_lfs_object(&oid).unwrap().unwrap(), data);
     assert_eq!(hub.server.stats().multipart_uploads, 1);
     hub.server.shutdown().await;
 }

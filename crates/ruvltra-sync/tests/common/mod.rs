@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dev_python::Python;
+use dev_python::{HubTransfer, Python};
 use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, RetryPolicy, Sha256, Token};
 use hub_server::{HubServer, ServerConfig};
 use ruvltra_sync::{Mode, Outcome, SyncError};
@@ -155,10 +155,16 @@ pub fn model(variant: &str, size: &str, quant: &str) -> serde_json::Value {
     })
 }
 
-/// Uploads files with the official Python client (`tests/python/upload.py`), optionally
-/// tagging the commit; returns the commit id it printed. Fails (never skips) when the venv's
-/// python or its huggingface_hub is missing.
-pub fn python_upload(hub: &Hub, repo: &str, tag: Option<&str>, files: &[(&str, &Path)]) -> String {
+/// Uploads files with the official Python client (`tests/python/upload.py`) in `mode`,
+/// optionally tagging the commit; returns the commit id it printed. Fails (never skips) when
+/// the venv's python or its huggingface_hub is missing.
+pub fn python_upload(
+    hub: &Hub,
+    mode: HubTransfer,
+    repo: &str,
+    tag: Option<&str>,
+    files: &[(&str, &Path)],
+) -> String {
     let python = Python::with_modules(&["huggingface_hub"]);
     let mut run = python
         .script(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/upload.py"))
@@ -171,9 +177,9 @@ pub fn python_upload(hub: &Hub, repo: &str, tag: Option<&str>, files: &[(&str, &
     }
     let home = hub.dir.path().join("hf-home");
     let out = run
+        .hub_transfer(mode, &home)
         .env("HF_ENDPOINT", hub.server.url())
         .env("HF_TOKEN", TOKEN)
-        .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HOME", &home)
         .run();

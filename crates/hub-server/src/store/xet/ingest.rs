@@ -243,10 +243,10 @@ fn add_new(
     data: &[u8],
     hash: XetHash,
 ) -> io::Result<Loc> {
-    if building.as_ref().is_some_and(|b| !b.fits(data.len())) {
-        if let Some(full) = building.take() {
-            built.push(full.finish()?);
-        }
+    if building.as_ref().is_some_and(|b| !b.fits(data.len()))
+        && let Some(full) = building.take()
+    {
+        built.push(full.finish()?);
     }
     let builder = match building {
         Some(b) => b,

@@ -273,7 +273,9 @@ impl XorbReceiver {
     /// Ends the upload: the xorb must be whole and hash to `expected`.
     pub fn finish(self, expected: &XetHash) -> Result<PendingXorb, ReceiveError> {
         let summary = self.decoder.finish().map_err(ReceiveError::Invalid)?;
-        summary.check_hash(expected).map_err(ReceiveError::Invalid)?;
+        summary
+            .check_hash(expected)
+            .map_err(ReceiveError::Invalid)?;
         seal(self.file, &summary)?;
         Ok(PendingXorb {
             tmp: self.tmp,

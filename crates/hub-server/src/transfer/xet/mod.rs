@@ -274,18 +274,21 @@ fn dedup(ctx: &Ctx, chunk: XetHash) -> ApiResult {
     let counters = &ctx.state.counters;
     counters.dedup_queries.fetch_add(1, Ordering::Relaxed);
     let Some(shard) = ctx.state.store.shard_with_chunk(&chunk)? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "no stored xorb holds this chunk",
-        )
-        .code("EntryNotFound"));
+        return Err(
+            ApiError::new(StatusCode::NOT_FOUND, "no stored xorb holds this chunk")
+                .code("EntryNotFound"),
+        );
     };
     counters.dedup_hits.fetch_add(1, Ordering::Relaxed);
     let mut key = [0u8; 32];
     hex::decode_to_slice(random_hex(32), &mut key).map_err(ApiError::internal)?;
     let now = unix_now();
     let answer = shard
-        .dedup_answer(XetHash(key), now, now + ctx.state.config.xet_token_ttl.as_secs())
+        .dedup_answer(
+            XetHash(key),
+            now,
+            now + ctx.state.config.xet_token_ttl.as_secs(),
+        )
         .encode()
         .map_err(ApiError::internal)?;
     let mut resp = answer.into_response();
@@ -298,5 +301,5 @@ fn dedup(ctx: &Ctx, chunk: XetHash) -> ApiResult {
 
 /// The answer to bytes that are not the xorb they claim to be.
 fn refused_xorb(e: &XorbError) -> ApiError {
-    ApiError::bad_request(format!("the xorb is refused: {e}; send the xorb again"))
+    ApiError::bad_request(format!("the xorb is refused: {e}"))
 }

@@ -6,6 +6,7 @@
 //! harmless.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -146,16 +147,15 @@ fn check_file(
     let mut chunks: Vec<(XetHash, u64)> = Vec::new();
     let mut terms = Vec::with_capacity(f.terms.len());
     for (i, t) in f.terms.iter().enumerate() {
-        if !tables.contains_key(&t.xorb) {
-            let table = store.xorb_table(&t.xorb)?.ok_or_else(|| {
+        let table = match tables.entry(t.xorb) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot.insert(store.xorb_table(&t.xorb)?.ok_or_else(|| {
                 refused(format!(
                     "file {} uses xorb {}, which is not stored: upload it first",
                     f.hash, t.xorb
                 ))
-            })?;
-            tables.insert(t.xorb, table);
-        }
-        let table = &tables[&t.xorb];
+            })?),
+        };
         let (s, e) = (t.chunk_start as usize, t.chunk_end as usize);
         if e > table.chunks.len() {
             return Err(refused(format!(
@@ -180,7 +180,11 @@ fn check_file(
                 f.hash, t.unpacked_bytes
             )));
         }
-        chunks.extend(table.chunks[s..e].iter().map(|c| (c.hash, u64::from(c.raw_len))));
+        chunks.extend(
+            table.chunks[s..e]
+                .iter()
+                .map(|c| (c.hash, u64::from(c.raw_len))),
+        );
         terms.push(XetTerm {
             xorb: t.xorb.to_hex(),
             start: t.chunk_start,
