@@ -143,19 +143,17 @@ impl HubClientBuilder {
             }
             None => None,
         };
-        let settings = Settings {
-            max_body: self.limits.max_api_body,
-            ..self.transport
-        };
         let transport = Transport::builder(endpoint)
             .auth(auth)
             .label("hub")
-            .settings(settings.clone())
+            .settings(Settings {
+                max_body: self.limits.max_api_body,
+                ..self.transport
+            })
             .build()?;
         Ok(HubClient {
             inner: Arc::new(Inner {
                 transport,
-                settings,
                 token: self.token,
                 parallel_parts: self.parallel_parts,
                 limits: self.limits,
@@ -179,9 +177,6 @@ pub struct HubClient {
 
 pub(crate) struct Inner {
     pub(crate) transport: Transport,
-    /// The settings the transport was built with, for the transports of other services the
-    /// Hub hands out (the Xet CAS), which follow the same retries and timeouts.
-    pub(crate) settings: Settings,
     pub(crate) token: Option<Token>,
     pub(crate) parallel_parts: usize,
     pub(crate) limits: Limits,

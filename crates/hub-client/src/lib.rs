@@ -4,7 +4,8 @@
 //! repositories, repository info, paginated trees, paths-info, preupload, the LFS batch API
 //! with basic and multipart transfers, NDJSON commits with `parentCommit`, refs, tags,
 //! branches, commit history, `/resolve/` metadata and ranged downloads, model-card YAML
-//! validation, and reads from the Xet CAS ([`xet`]: reconstructions and xorb ranges).
+//! validation, and Xet ([`xet`]): CAS tokens kept fresh, uploads, reconstructions and xorb
+//! ranges.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hub_client::HubError> {

@@ -227,10 +227,11 @@ async fn an_expired_token_is_replaced_and_cas_errors_are_retried() {
     assert_eq!(rebuild(&reader, &info.hash, None).await, bytes);
     assert_eq!(hub.server.stats().faults_fired - before.faults_fired, 6);
 
-    // The token is refused again right after a refresh: the error stands (no loop).
+    // The token is refused again after each refresh: after two new tokens the error stands
+    // (no loop).
     faults.add(Fault::new(
         Match::any().path_contains("/v1/reconstructions/"),
-        2,
+        3,
         Action::ExpireToken,
     ));
     let err = reader.reconstruction(&info.hash, None).await.unwrap_err();

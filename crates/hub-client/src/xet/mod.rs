@@ -1,13 +1,22 @@
-//! The Hub's Xet storage, client side (`docs/XET-NOTES.md`): the Hub hands out CAS access
-//! tokens, the CAS answers reconstructions (which xorb ranges rebuild a file) and signed URLs
-//! serve the xorb bytes. This module keeps the HTTP shapes only; the formats themselves
-//! (hashes, xorbs) are `xet-format`'s, and what a download does with the bytes is the caller's.
+//! Xet, the Hub's content-addressed storage for large files, as the client speaks it
+//! (`docs/XET-NOTES.md`): CAS tokens and the session that keeps one fresh (`token.rs`), the
+//! CAS calls of an upload: xorbs, shards, global dedup queries (`cas.rs`), the LFS batch call
+//! offering `xet` (`batch.rs`), and the reads of a download: what `HEAD resolve` says about
+//! a Xet file, reconstructions and xorb ranges (`read.rs`).
 //!
-//! * `read.rs`: what `HEAD resolve` says about a Xet file ([`XetFileInfo`]), reconstructions
-//!   and ranged xorb reads through a [`XetReader`].
+//! The formats themselves (chunks, hashes, xorbs, shards) are the pure crate `xet-format`'s;
+//! this module only moves them over HTTP.
 
+mod batch;
+mod cas;
 mod read;
+mod token;
 
-pub use read::{
-    REFRESH_MARGIN, Reconstruction, ReconstructionTerm, XetFileInfo, XetReader, XorbFetch,
-};
+pub use batch::BatchTransfer;
+pub use cas::{DEDUP_PREFIX, ShardUploaded, XorbUploaded};
+/// The transport's body types a xorb upload is built from, re-exported so that callers of the
+/// Hub client need no second crate.
+pub use http_transport::{Body, BodyStream, BoxError, MakeStream, SendProgress};
+
+pub use read::{Reconstruction, ReconstructionTerm, XetFileInfo, XetReader, XorbFetch};
+pub use token::{REFRESH_MARGIN_SECS, SESSION_HEADER, XetAccess, XetSession, XetToken};

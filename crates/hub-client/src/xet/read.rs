@@ -4,17 +4,16 @@
 //! reconstruction gives, which never carry a credential.
 //!
 //! The CAS needs its own access token, handed out by the Hub's read-token route (the
-//! `xet-auth` link of `HEAD resolve`); a [`XetReader`] holds it, asks for a new one
-//! [`REFRESH_MARGIN`] before it expires, and once more when the CAS answers 401 anyway.
+//! `xet-auth` link of `HEAD resolve`); a [`XetReader`] asks for it on its first call and keeps
+//! it fresh through a [`XetSession`] (`token.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
-use http_transport::{AuthHook, Bearer, Endpoint, Opened, Request, Token, Transport};
+use http_transport::{Opened, Request};
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -25,9 +24,7 @@ use crate::client::HubClient;
 use crate::download::{ByteStream, parse_content_range};
 use crate::error::{HubError, error_from_answer};
 use crate::link::link_with_rel;
-
-/// A CAS token is replaced this long before it expires, as the official client does.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(30);
+use crate::xet::XetSession;
 
 /// What `HEAD resolve` says about a file stored in Xet: its Xet hash (`X-Xet-Hash`) and the
 /// Hub route that hands out read tokens for its CAS (the `xet-auth` link, else
@@ -43,7 +40,8 @@ pub struct XetFileInfo {
 impl XetFileInfo {
     /// Reads the Xet headers of a `HEAD resolve` answer from `url`. `None` when the file is
     /// not in Xet, and when the headers cannot be used (then the plain download is the way,
-    /// so that is logged rather than failed).
+    /// so that is logged rather than failed), such as a token route off the Hub's origin,
+    /// which would not get the Hub token.
     pub(crate) fn from_headers(
         client: &HubClient,
         url: &Url,
@@ -68,7 +66,7 @@ impl XetFileInfo {
             return None;
         };
         let token_route = match url.join(&route) {
-            Ok(r) if client.check_hop(url, &r).is_ok() => r,
+            Ok(r) if client.endpoint().same_origin(&r) => r,
             _ => {
                 tracing::warn!("the Xet token route is not a usable URL; downloading without Xet");
                 return None;
@@ -165,27 +163,8 @@ struct RawRange {
     end: u64,
 }
 
-/// A CAS read token as the token route gives it.
-struct CasToken {
-    access: Token,
-    /// Unix seconds.
-    expires_at: u64,
-    cas_url: Endpoint,
-}
-
-/// The CAS transport of one token.
-struct CasSession {
-    transport: Transport,
-    expires_at: u64,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Reads files of one repository from its Xet CAS. Cheap to clone; clones share the token.
+/// Reads files of one repository from its Xet CAS. Cheap to clone; clones share the session,
+/// which is opened (a read token asked for) on the first call only.
 #[derive(Clone)]
 pub struct XetReader {
     inner: Arc<ReaderInner>,
@@ -194,7 +173,7 @@ pub struct XetReader {
 struct ReaderInner {
     hub: HubClient,
     route: Url,
-    session: tokio::sync::Mutex<Option<Arc<CasSession>>>,
+    session: tokio::sync::OnceCell<XetSession>,
 }
 
 impl fmt::Debug for XetReader {
@@ -206,95 +185,26 @@ impl fmt::Debug for XetReader {
 }
 
 impl HubClient {
-    /// A reader of the Xet CAS that holds the file `info` describes; the first call asks the
-    /// token route for a read token.
+    /// A reader of the Xet CAS that holds the file `info` describes.
     pub fn xet_reader(&self, info: &XetFileInfo) -> XetReader {
         XetReader {
             inner: Arc::new(ReaderInner {
                 hub: self.clone(),
                 route: info.token_route.clone(),
-                session: tokio::sync::Mutex::new(None),
+                session: tokio::sync::OnceCell::new(),
             }),
         }
-    }
-
-    /// Stop-gap until the shared token code (`xet/token.rs`) lands: `GET` a read-token route
-    /// and read `{accessToken, exp, casUrl}` from the JSON body, else from the `X-Xet-*`
-    /// headers.
-    async fn xet_read_token(&self, route: &Url) -> Result<CasToken, HubError> {
-        let answer = self
-            .send_ok(&Request::new(Method::GET, route.clone()))
-            .await?;
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Raw {
-            access_token: String,
-            exp: u64,
-            cas_url: String,
-        }
-        let header = |name: &str| {
-            answer
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let raw = match self.parse_json::<Raw>(&answer, "a Xet token (accessToken, exp, casUrl)") {
-            Ok(raw) => raw,
-            Err(e) => Raw {
-                access_token: header("x-xet-access-token").ok_or(e)?,
-                exp: header("x-xet-token-expiration")
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0),
-                cas_url: header("x-xet-cas-url").unwrap_or_default(),
-            },
-        };
-        let invalid = |detail: &str| HubError::InvalidResponse {
-            request: answer.request.clone(),
-            detail: detail.to_owned(),
-        };
-        let access =
-            Token::new(raw.access_token).ok_or_else(|| invalid("the Xet access token is empty"))?;
-        let cas_url = Endpoint::parse(&raw.cas_url)
-            .map_err(|_| invalid("casUrl is not an http(s) URL without query"))?;
-        // The CAS gets a credential: no https-to-http downgrade from the Hub.
-        self.check_hop(route, cas_url.as_url())?;
-        Ok(CasToken {
-            access,
-            expires_at: raw.exp,
-            cas_url,
-        })
     }
 }
 
 impl XetReader {
-    /// The current CAS session, or a new one when there is none, it expires within
-    /// [`REFRESH_MARGIN`], or it is `stale` (the CAS refused its token).
-    async fn session(&self, stale: Option<&Arc<CasSession>>) -> Result<Arc<CasSession>, HubError> {
-        let mut current = self.inner.session.lock().await;
-        if let Some(s) = current.as_ref() {
-            let refused = stale.is_some_and(|st| Arc::ptr_eq(st, s));
-            if !refused && s.expires_at > unix_now() + REFRESH_MARGIN.as_secs() {
-                return Ok(s.clone());
-            }
-        }
-        let hub = &self.inner.hub;
-        let token = hub.xet_read_token(&self.inner.route).await?;
-        let bearer = Bearer::new(token.access).map_err(|_| HubError::InvalidResponse {
-            request: format!("GET {}", self.inner.route),
-            detail: "the Xet access token cannot go in an HTTP header".into(),
-        })?;
-        let transport = Transport::builder(token.cas_url)
-            .auth(Some(Arc::new(bearer) as Arc<dyn AuthHook>))
-            .label("xet-cas")
-            .settings(hub.inner.settings.clone())
-            .build()?;
-        let session = Arc::new(CasSession {
-            transport,
-            expires_at: token.expires_at,
-        });
-        *current = Some(session.clone());
-        Ok(session)
+    /// The CAS session, opened with a first read token when there is none yet.
+    async fn session(&self) -> Result<&XetSession, HubError> {
+        let inner = &self.inner;
+        inner
+            .session
+            .get_or_try_init(|| inner.hub.xet_session_at(inner.route.clone(), None))
+            .await
     }
 
     /// `GET /v1/reconstructions/{file}` (with `Range: bytes=a-b` for `range`), checked: every
@@ -305,45 +215,35 @@ impl XetReader {
         file: &XetHash,
         range: Option<Range<u64>>,
     ) -> Result<Reconstruction, HubError> {
-        let mut stale = None;
-        loop {
-            let session = self.session(stale.as_ref()).await?;
-            let transport = &session.transport;
-            let url = transport
-                .endpoint()
-                .join(&format!("/v1/reconstructions/{}", file.to_hex()))?;
-            let mut call = Request::new(Method::GET, url);
-            if let Some(r) = &range {
-                if r.is_empty() {
-                    return Err(HubError::InvalidInput {
-                        what: "reconstruction range".into(),
-                        reason: "it is empty".into(),
-                    });
-                }
-                call = call.header(header::RANGE, range_header(r.start, r.end - 1)?);
+        let range = match &range {
+            Some(r) if r.is_empty() => {
+                return Err(HubError::InvalidInput {
+                    what: "reconstruction range".into(),
+                    reason: "it is empty".into(),
+                });
             }
-            let answer = transport.send(&call).await?;
-            if answer.status == 401 && stale.is_none() {
-                // Expired or revoked early: one new token, then the answer stands.
-                tracing::debug!("the CAS refused its token; asking for a new one");
-                stale = Some(session.clone());
-                continue;
-            }
-            if !answer.is_success() {
-                return Err(error_from_answer(
-                    answer.status,
-                    &answer.headers,
-                    &answer.body,
-                    answer.request.clone(),
-                    transport.secret(),
-                ));
-            }
-            let raw: RawReconstruction = self.inner.hub.parse_json(
-                &answer,
-                "a reconstruction (offset_into_first_range, terms, fetch_info)",
-            )?;
-            return check_reconstruction(raw, &answer.request, &answer.url, &self.inner.hub);
+            Some(r) => Some(range_header(r.start, r.end - 1)?),
+            None => None,
+        };
+        let path = format!("/v1/reconstructions/{}", file.to_hex());
+        let session = self.session().await?;
+        let answer = session
+            .send(|cas| {
+                let call = Request::new(Method::GET, cas.join(&path)?);
+                Ok(match &range {
+                    Some(value) => call.header(header::RANGE, value.clone()),
+                    None => call,
+                })
+            })
+            .await?;
+        if !answer.is_success() {
+            return Err(session.answer_error(&answer));
         }
+        let raw: RawReconstruction = self.inner.hub.parse_json(
+            &answer,
+            "a reconstruction (offset_into_first_range, terms, fetch_info)",
+        )?;
+        check_reconstruction(raw, &answer.request, &answer.url, &self.inner.hub)
     }
 
     /// Opens `fetch.bytes` of a xorb (or the sub-range `bytes`, which must lie inside them) at
@@ -528,6 +428,7 @@ fn check_reconstruction(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_transport::Endpoint;
 
     fn hub() -> HubClient {
         HubClient::builder()
