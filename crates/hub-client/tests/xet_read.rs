@@ -240,6 +240,24 @@ async fn an_expired_token_is_replaced_and_cas_errors_are_retried() {
         "{err}"
     );
 
+    // A xorb URL that ignores the range is refused, not misread.
+    faults.add(Fault::once(
+        Match::any().method("GET").path_contains("/xet-xorb/"),
+        Action::IgnoreRange,
+    ));
+    let plan = reader.reconstruction(&info.hash, None).await.unwrap();
+    let fetch = &plan.fetches[0];
+    let sub = fetch.bytes.start + 8..fetch.bytes.end;
+    let Err(err) = reader.xorb_bytes(fetch, sub).await else {
+        panic!("a 200 answer to a ranged xorb read was taken")
+    };
+    let err = err.to_string();
+    assert!(err.contains("without a range"), "{err}");
+    assert!(
+        !hub.server.stats().auth_on_presigned,
+        "a token went to a xorb URL"
+    );
+
     // A reconstruction of a file the repository does not hold is refused.
     let other = reader.reconstruction(&XetHash([9; 32]), None).await;
     assert!(other.is_err());

@@ -131,6 +131,8 @@ async fn a_file_stored_in_xet_comes_through_xet_byte_exact() {
     .unwrap();
     assert_eq!(again.files[0].source, Source::Cache);
     assert!(!tree(cache.path()).iter().any(|p| p.contains("partial")));
+    // The xorb URLs are on the Hub's own origin here, and still get no token.
+    assert!(!hub.server.stats().auth_on_presigned);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
