@@ -355,7 +355,7 @@ pub fn read_lfs_object(store: &Store, sha256: &str) -> io::Result<Option<Vec<u8>
             let size = file.size;
             let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             store.xet_reader(file).read(0, size, &mut |b| {
-                out.extend_from_slice(b);
+                out.extend_from_slice(&b);
                 Ok(())
             })?;
             Ok(Some(out))
@@ -383,7 +383,7 @@ pub fn verify_stored_objects(data_dir: &Path) -> Result<usize, String> {
         store
             .xet_reader(file)
             .read(0, size, &mut |b| {
-                hasher.update(b);
+                hasher.update(&b);
                 Ok(())
             })
             .map_err(|e| format!("object {sha} cannot be read back: {e}"))?;

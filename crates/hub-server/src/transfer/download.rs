@@ -207,7 +207,7 @@ fn xet_body(reader: XetReader, start: u64, len: u64) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let result = reader.read(start, len, &mut |piece| {
-            tx.blocking_send(Ok(Bytes::copy_from_slice(piece)))
+            tx.blocking_send(Ok(Bytes::from(piece)))
                 .map_err(|_| std::io::Error::other("the client went away"))
         });
         if let Err(e) = result {

@@ -161,7 +161,7 @@ pub(crate) async fn receive_object(
     pipe_to_blocking(body, size, counter, too_large, move |mut body| {
         let mut ingest = store.ingest(&label);
         while let Some(piece) = body.next()? {
-            ingest.feed(&piece)?;
+            ingest.feed(piece)?;
         }
         let got = ingest.finish()?;
         check_ingested(&got, &sha256, size)?;

@@ -312,3 +312,65 @@ async fn lfs_batch_offers_xet_and_listings_carry_xet_hashes() {
     let _ = TOKEN;
     hub.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_chunks_are_served_by_a_plain_get() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = Hub::start(ServerConfig::new(tmp.path())).await;
+    let repo = hub.create_repo("compressed").await;
+    // Text and little-endian floats: the client stores these chunks LZ4 or byte-grouped.
+    let mut data = Vec::new();
+    for i in 0..60_000u32 {
+        data.extend_from_slice(format!("line {i} of a tokenizer vocabulary\n").as_bytes());
+        data.extend_from_slice(&(1.0f32 + i as f32 * 1e-4).to_le_bytes());
+    }
+    let up = XetUpload::of(&data);
+    let decoded = xet_format::decode_xorb(&up.xorb).unwrap();
+    assert!(
+        decoded
+            .summary
+            .chunks
+            .iter()
+            .all(|c| c.scheme != xet_format::Scheme::None),
+        "the sample must compress"
+    );
+    assert!(up.xorb.len() < data.len() / 2);
+    let token = write_token(&hub, &repo).await;
+    assert_eq!(
+        post_xorb(&hub, &token, &up.xorb_hash, up.xorb.clone())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post_shard(&hub, &token, up.shard_bytes()).await.status(),
+        200
+    );
+    let r = hub
+        .commit(
+            &repo,
+            "main",
+            &[header("x", None), lfs_file("c.txt", &data)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let url = hub.url(&format!("/{repo}/resolve/main/c.txt"));
+    let r = hub.http.get(&url).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap(), data);
+    for (a, b) in [
+        (0, 10),
+        (70_000, 1_300_000),
+        (data.len() - 5, data.len() - 1),
+    ] {
+        let r = hub
+            .http
+            .get(&url)
+            .header("range", format!("bytes={a}-{b}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206);
+        assert_eq!(r.bytes().await.unwrap(), &data[a..=b]);
+    }
+    hub.server.shutdown().await;
+}

@@ -5,14 +5,16 @@
 //! sha256 and size are the announced ones; dropping an [`Ingest`] removes its xorbs.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Read as _};
 
+use bytes::Bytes;
 use sha2::{Digest as _, Sha256};
 use xet_format::{
     CasInfo, ChunkInfo, ChunkStream, FileInfo, FileTerm, Shard, XetHash, file_hash,
     term_verification_hash,
 };
 
+use super::ChunkIndex;
 use super::xorb_file::{PendingXorb, XorbBuilder};
 use super::{XetFile, XetTerm};
 use crate::store::Store;
@@ -26,16 +28,69 @@ enum Loc {
     New(usize, u32),
 }
 
+/// The sha256 of a file, computed on a thread of its own (hashing is most of an ingest's
+/// work, and the chunk hashes are computed meanwhile), or inline when no thread can start.
+#[derive(Debug)]
+enum Sha256Pass {
+    Thread(
+        std::sync::mpsc::SyncSender<Bytes>,
+        std::thread::JoinHandle<[u8; 32]>,
+    ),
+    Inline(Sha256),
+}
+
+impl Sha256Pass {
+    fn start() -> Sha256Pass {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(16);
+        let spawned = std::thread::Builder::new()
+            .name("hub-server-sha256".to_owned())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for piece in rx {
+                    h.update(&piece);
+                }
+                h.finalize().into()
+            });
+        match spawned {
+            Ok(handle) => Sha256Pass::Thread(tx, handle),
+            Err(_) => Sha256Pass::Inline(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, piece: &Bytes) {
+        match self {
+            Sha256Pass::Thread(tx, _) => {
+                if tx.send(piece.clone()).is_err() {
+                    // The thread is gone (it cannot fail but by a panic): finish() says so.
+                }
+            }
+            Sha256Pass::Inline(h) => h.update(piece),
+        }
+    }
+
+    fn finish(self) -> io::Result<[u8; 32]> {
+        match self {
+            Sha256Pass::Thread(tx, handle) => {
+                drop(tx);
+                handle
+                    .join()
+                    .map_err(|_| io::Error::other("the sha256 thread failed"))
+            }
+            Sha256Pass::Inline(h) => Ok(h.finalize().into()),
+        }
+    }
+}
+
 /// A file being ingested.
 #[derive(Debug)]
 pub struct Ingest<'s> {
     store: &'s Store,
     label: String,
     stream: ChunkStream,
-    sha256: Sha256,
+    sha256: Sha256Pass,
     size: u64,
-    /// The bytes of chunks not handled yet (from the start of the first one).
-    buf: Vec<u8>,
+    /// The first bytes of the chunk in progress, from earlier slices.
+    carry: Vec<u8>,
     chunks: Vec<(XetHash, u64)>,
     locs: Vec<Loc>,
     /// New chunks of this file, so that a chunk repeated inside it is stored once.
@@ -63,9 +118,9 @@ impl Store {
             store: self,
             label: label.to_owned(),
             stream: ChunkStream::new(),
-            sha256: Sha256::new(),
+            sha256: Sha256Pass::start(),
             size: 0,
-            buf: Vec::new(),
+            carry: Vec::new(),
             chunks: Vec::new(),
             locs: Vec::new(),
             new_chunks: HashMap::new(),
@@ -88,16 +143,15 @@ impl Store {
     /// Ingests a whole file already on disk (the parts of a multipart upload, or a whole-file
     /// object of an older data directory).
     pub fn ingest_path(&self, path: &std::path::Path, label: &str) -> io::Result<Ingested> {
-        use std::io::Read as _;
         let mut file = std::fs::File::open(path)?;
         let mut ingest = self.ingest(label);
-        let mut buf = vec![0u8; 4 << 20];
         loop {
-            let n = file.read(&mut buf)?;
+            let mut buf = Vec::with_capacity(4 << 20);
+            let n = (&mut file).take(4 << 20).read_to_end(&mut buf)?;
             if n == 0 {
                 break;
             }
-            ingest.feed(&buf[..n])?;
+            ingest.feed(Bytes::from(buf))?;
         }
         ingest.finish()
     }
@@ -105,56 +159,66 @@ impl Store {
 
 impl Ingest<'_> {
     /// Takes the next bytes of the file.
-    pub fn feed(&mut self, data: &[u8]) -> io::Result<()> {
-        self.sha256.update(data);
+    pub fn feed(&mut self, data: Bytes) -> io::Result<()> {
+        self.sha256.update(&data);
         self.size += data.len() as u64;
-        self.buf.extend_from_slice(data);
         let mut done = Vec::new();
-        self.stream.feed(data, |c| done.push(c));
-        self.place(&done)
+        self.stream.feed(&data, |c| done.push(c));
+        let store = self.store;
+        let index = store.chunk_index()?;
+        let mut at = 0usize;
+        for c in &done {
+            let len = c.len as usize;
+            if self.carry.is_empty() {
+                self.place(&index, c, &data[at..at + len])?;
+                at += len;
+            } else {
+                // The chunk began in an earlier slice.
+                let rest = len - self.carry.len();
+                let mut whole = std::mem::take(&mut self.carry);
+                whole.extend_from_slice(&data[at..at + rest]);
+                at += rest;
+                self.place(&index, c, &whole)?;
+                whole.clear();
+                self.carry = whole;
+            }
+        }
+        self.carry.extend_from_slice(&data[at..]);
+        Ok(())
     }
 
-    /// Handles chunks that ended, whose bytes start `buf`.
-    fn place(&mut self, done: &[ChunkInfo]) -> io::Result<()> {
-        if done.is_empty() {
-            return Ok(());
-        }
-        let index = self.store.chunk_index()?;
-        let mut at = 0usize;
-        for c in done {
-            let len = c.len as usize;
-            let loc = match self.new_chunks.get(&c.hash).copied() {
-                Some(loc) => loc,
-                None => match index.get(&c.hash) {
-                    Some(stored) => Loc::Stored(stored.xorb, stored.index),
-                    None => {
-                        let data = &self.buf[at..at + len];
-                        let loc = add_new(
-                            self.store,
-                            &self.label,
-                            &mut self.building,
-                            &mut self.built,
-                            data,
-                            c.hash,
-                        )?;
-                        self.new_chunks.insert(c.hash, loc);
-                        loc
-                    }
-                },
-            };
-            self.chunks.push((c.hash, u64::from(c.len)));
-            self.locs.push(loc);
-            at += len;
-        }
-        drop(index);
-        self.buf.drain(..at);
+    /// Records where chunk `c` (its bytes `bytes`) lives, writing it when it is new.
+    fn place(&mut self, index: &ChunkIndex, c: &ChunkInfo, bytes: &[u8]) -> io::Result<()> {
+        let loc = match self.new_chunks.get(&c.hash).copied() {
+            Some(loc) => loc,
+            None => match index.get(&c.hash) {
+                Some(stored) => Loc::Stored(stored.xorb, stored.index),
+                None => {
+                    let loc = add_new(
+                        self.store,
+                        &self.label,
+                        &mut self.building,
+                        &mut self.built,
+                        bytes,
+                        c.hash,
+                    )?;
+                    self.new_chunks.insert(c.hash, loc);
+                    loc
+                }
+            },
+        };
+        self.chunks.push((c.hash, u64::from(c.len)));
+        self.locs.push(loc);
         Ok(())
     }
 
     /// Ends the file: its record and shard, ready to commit.
     pub fn finish(mut self) -> io::Result<Ingested> {
         if let Some(last) = self.stream.finish() {
-            self.place(&[last])?;
+            let store = self.store;
+            let index = store.chunk_index()?;
+            let bytes = std::mem::take(&mut self.carry);
+            self.place(&index, &last, &bytes)?;
         }
         if let Some(b) = self.building.take() {
             self.built.push(b.finish()?);
@@ -194,7 +258,7 @@ impl Ingest<'_> {
         if !run_hashes.is_empty() {
             verification.push(term_verification_hash(&run_hashes));
         }
-        let sha: [u8; 32] = self.sha256.finalize().into();
+        let sha = self.sha256.finish()?;
         let hash = file_hash(&self.chunks);
         let file = XetFile {
             hash: hash.to_hex(),

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! [xorb: S bytes][n records of 48 bytes: chunk hash, u32 raw offset, u32 raw length,
-//!  u32 serialized offset, u32 serialized length][trailer: "RVXORB01", u64 S, u64 n]
+//!  u32 serialized offset, u32 serialized length (low 24 bits) and scheme (high 8 bits)]
+//! [trailer: "RVXORB02", u64 S, u64 n]
 //! ```
 
 use std::fs::File;
@@ -20,7 +21,7 @@ use xet_format::{
 use crate::store::files::{TempFile, sync_dir};
 
 /// The bytes a table ends with.
-const MAGIC: &[u8; 8] = b"RVXORB01";
+const MAGIC: &[u8; 8] = b"RVXORB02";
 /// One record of the table.
 const RECORD_LEN: usize = 48;
 /// The trailer after the table.
@@ -41,6 +42,8 @@ pub struct TableChunk {
     pub ser_offset: u32,
     /// Its serialized length, header included.
     pub ser_len: u32,
+    /// How its payload is stored.
+    pub scheme: Scheme,
 }
 
 /// The chunk table of a stored xorb.
@@ -65,6 +68,7 @@ impl XorbTable {
                     raw_len: c.raw_len,
                     ser_offset: c.serialized_offset,
                     ser_len: c.serialized_len,
+                    scheme: c.scheme,
                 })
                 .collect(),
         }
@@ -96,7 +100,8 @@ impl XorbTable {
         let mut out = Vec::with_capacity(self.chunks.len() * RECORD_LEN + TRAILER_LEN);
         for c in &self.chunks {
             out.extend_from_slice(&c.hash.0);
-            for w in [c.raw_offset, c.raw_len, c.ser_offset, c.ser_len] {
+            let len_and_scheme = c.ser_len | (u32::from(c.scheme.byte()) << 24);
+            for w in [c.raw_offset, c.raw_len, c.ser_offset, len_and_scheme] {
                 out.extend_from_slice(&w.to_le_bytes());
             }
         }
@@ -141,15 +146,17 @@ pub fn read_table(file: &mut File) -> io::Result<XorbTable> {
             let u = |i: usize| u32::from_le_bytes([r[i], r[i + 1], r[i + 2], r[i + 3]]);
             let mut hash = [0u8; 32];
             hash.copy_from_slice(&r[..32]);
-            TableChunk {
+            let scheme = Scheme::from_byte(r[47]).ok_or_else(|| corrupt("has a bad scheme"))?;
+            Ok(TableChunk {
                 hash: XetHash(hash),
                 raw_offset: u(32),
                 raw_len: u(36),
                 ser_offset: u(40),
-                ser_len: u(44),
-            }
+                ser_len: u(44) & 0x00FF_FFFF,
+                scheme,
+            })
         })
-        .collect();
+        .collect::<io::Result<_>>()?;
     Ok(XorbTable {
         serialized_len,
         chunks,

@@ -211,7 +211,7 @@ fn check_file(
     store
         .xet_reader(record.clone())
         .read(0, record.size, &mut |piece| {
-            hasher.update(piece);
+            hasher.update(&piece);
             Ok(())
         })?;
     let got = hex::encode(hasher.finalize());
