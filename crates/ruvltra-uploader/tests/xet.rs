@@ -332,6 +332,7 @@ async fn bursts_and_429_on_xorb_and_shard_uploads_are_ridden_out() {
     let report = publish(&xet_uploader(&fx, &cache), &fx, &[A]).await;
     assert_eq!(fx.server.faults().pending(), 0, "every fault fired");
     assert_eq!(repo_report(&report).bytes_sent, a);
+    assert_eq!(repo_report(&report).xet.as_ref().unwrap().dedup_failures, 0);
     let stats = fx.stats();
     assert_eq!((stats.commits, stats.shards_inserted), (1, 1));
 }
@@ -464,4 +465,45 @@ async fn a_server_without_xet_takes_the_lfs_path_without_an_error() {
         "{text}"
     );
     assert_eq!(fx.stats().upload_bytes, a);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_file_upload_goes_through_xet_too() {
+    let fx = Fixture::new();
+    let cache = fx.tmp.path().join("xet-cache");
+    let path = fx.files.join(A.file());
+    let size = write_gguf(&path, A.quant, "single", 21, 1_000_000);
+    let meta = ruvltra_uploader::UploadMetadata {
+        model_card: Some("---\nlicense: apache-2.0\n---\n# Card\n".into()),
+        ..Default::default()
+    };
+    let report = xet_uploader(&fx, &cache)
+        .upload(&path, REPO, Some(meta))
+        .await
+        .unwrap();
+    assert!(report.verified(), "{report:#?}");
+    let repo = repo_report(&report);
+    assert_eq!(repo.transfer, Some(Transfer::Xet));
+    assert_eq!(repo.bytes_sent, size);
+    assert_eq!(fx.stats().upload_bytes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dedup_query_that_keeps_failing_costs_bytes_not_the_publish() {
+    let fx = Fixture::new();
+    let cache = fx.tmp.path().join("xet-cache");
+    let a = write_gguf(&fx.files.join(A.file()), A.quant, "A", 22, 1_000_000);
+    // More 500s than the client retries.
+    fx.server
+        .faults()
+        .add(fault("GET", "/v1/chunks/", Action::Status(500), 50));
+    let (observer, events) = recorder();
+    let report = publish(&xet_uploader(&fx, &cache).observer(observer), &fx, &[A]).await;
+    let xet = repo_report(&report).xet.clone().unwrap();
+    assert_eq!((xet.dedup_queries, xet.dedup_failures), (1, 1), "{xet:?}");
+    assert_eq!(repo_report(&report).bytes_sent, a);
+    let warned = events.lock().unwrap().iter().any(|e| {
+        matches!(e, ruvltra_uploader::Event::Warning(w) if w.contains("global dedup queries failed"))
+    });
+    assert!(warned);
 }

@@ -42,12 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(
-    endpoint: &str,
-    registry: &Path,
-    files: &Path,
-    transfer: Transfer,
-) -> Result<bool, String> {
+fn run(endpoint: &str, registry: &Path, files: &Path, transfer: Transfer) -> Result<bool, String> {
     let reg = ruvltra_registry::load(registry).map_err(|e| e.to_string())?;
     let client = HubClient::builder()
         .endpoint(Endpoint::parse(endpoint).map_err(|e| e.to_string())?)

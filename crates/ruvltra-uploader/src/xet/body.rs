@@ -4,9 +4,12 @@
 //!
 //! Chunks are stored as they are (scheme 0, "none"), so the body's length is known before it
 //! is sent (`Content-Length`: each chunk plus its 8-byte header) and no byte is compressed
-//! twice; GGUF weights, quantized, gain little from LZ4 (`docs/XET-NOTES.md`). Each chunk is
-//! hashed again as it is read: a file that changed since the check pass fails the upload
-//! instead of sending other bytes under the planned hash.
+//! twice; GGUF weights, quantized, gain little from LZ4 (`docs/XET-NOTES.md#uploads`). A small
+//! xorb (at most [`SMALL_XORB`] bytes, what a re-publish after a header edit sends) is
+//! encoded in memory instead, compressed as the official client compresses: a GGUF header is
+//! text and compresses well. Each chunk is hashed again as it is read: a file that changed
+//! since the check pass fails the upload instead of sending other bytes under the planned
+//! hash.
 
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
@@ -21,6 +24,38 @@ use super::plan::NewXorb;
 
 /// Chunks buffered between the reading thread and the connection.
 const IN_FLIGHT: usize = 4;
+
+/// The most uncompressed bytes of a xorb encoded (and compressed) in memory.
+pub const SMALL_XORB: u64 = 1 << 20;
+
+/// Encodes a small xorb in memory, each chunk compressed as the official client would
+/// (blocking: run it off the async threads). Returns its bytes and, per chunk, its
+/// serialized length (header included).
+pub fn small_xorb(xorb: &NewXorb, files: &[PathBuf]) -> Result<(Bytes, Vec<u32>), BoxError> {
+    let mut encoder = xet_format::XorbEncoder::new(xet_format::CompressionPolicy::Auto);
+    let mut out = Vec::new();
+    let mut open = None;
+    let mut lens = Vec::with_capacity(xorb.chunks.len());
+    let mut last_file = None;
+    for c in &xorb.chunks {
+        let stored = read_chunk(files, &mut open, c)?;
+        if last_file != Some(c.file) {
+            encoder.start_file();
+            last_file = Some(c.file);
+        }
+        let chunk = encoder
+            .push_hashed_chunk(&stored[CHUNK_HEADER_LEN..], c.hash, &mut out)
+            .map_err(|e| format!("cannot encode the xorb: {e}"))?;
+        lens.push(chunk.serialized_len);
+    }
+    let summary = encoder
+        .finish()
+        .map_err(|e| format!("cannot encode the xorb: {e}"))?;
+    if summary.hash != xorb.hash {
+        return Err("the xorb encoded to another hash than planned".into());
+    }
+    Ok((Bytes::from(out), lens))
+}
 
 /// The serialized length of a xorb whose chunks are stored as they are.
 pub fn stored_len(xorb: &NewXorb) -> u64 {
@@ -160,6 +195,16 @@ mod tests {
         let bytes = collect(Arc::clone(&xorb)).await.unwrap();
         assert_eq!(bytes.len() as u64, stored_len(&xorb));
         let decoded = decode_xorb(&bytes).unwrap();
+        assert_eq!(decoded.summary.hash, xorb.hash);
+        assert_eq!(decoded.data, b"abcdefghijABCDE0123");
+
+        // Encoded in memory, the same xorb (compressed where that helps).
+        let (small, lens) = small_xorb(&xorb, &files).unwrap();
+        assert_eq!(
+            lens.iter().map(|l| u64::from(*l)).sum::<u64>(),
+            small.len() as u64
+        );
+        let decoded = decode_xorb(&small).unwrap();
         assert_eq!(decoded.summary.hash, xorb.hash);
         assert_eq!(decoded.data, b"abcdefghijABCDE0123");
 

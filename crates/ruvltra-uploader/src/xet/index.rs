@@ -13,11 +13,11 @@
 //! against the xorb hash of its chunks when it is read, so a damaged or foreign file is
 //! deleted rather than trusted; the index rebuilds itself as xorbs are sent again.
 //!
-//! **Bounds.** A publish reads every record once (36 bytes per chunk, about 0.06% of the
-//! bytes published) and keeps only the entries of its own chunks in memory. Records used or
-//! written by a publish get a fresh modification time; when the folder passes its limit
-//! ([`DEFAULT_MAX_BYTES`], about 100 GiB of published data), the least recently used records
-//! go first. Records of xorbs no accepted shard references yet (a publish killed after its
+//! **Bounds.** A publish reads every record of its CAS once (36 bytes per chunk, about 0.06%
+//! of the bytes published) and keeps only the entries of its own chunks in memory. Records
+//! used or written by a publish get a fresh modification time; when the records of every CAS
+//! together pass the limit ([`DEFAULT_MAX_BYTES`], about 100 GiB of published data), the
+//! least recently used go first, and a CAS folder left empty goes too. Records of xorbs no accepted shard references yet (a publish killed after its
 //! xorb uploads) are used by the next publish, which lists them in its shard, and dropped
 //! after [`UNCONFIRMED_TTL`], since a CAS may collect unreferenced xorbs.
 //!
@@ -82,6 +82,8 @@ pub struct Record {
 /// The local index of one CAS.
 #[derive(Debug, Clone)]
 pub struct LocalIndex {
+    /// The folder of every CAS (`{root}/v1`).
+    all: PathBuf,
     dir: PathBuf,
     max_bytes: u64,
 }
@@ -101,13 +103,18 @@ impl LocalIndex {
     /// The index of the CAS at `cas_url` under `root`, created when missing.
     pub fn open(root: &Path, cas_url: &str, max_bytes: u64) -> std::io::Result<LocalIndex> {
         let digest = sha2::Sha256::digest(cas_url.as_bytes());
-        let dir = root.join("v1").join(&hex_prefix(&digest)[..16]);
+        let all = root.join("v1");
+        let dir = all.join(&hex_prefix(&digest)[..16]);
         std::fs::create_dir_all(&dir)?;
         let label = dir.join("cas-url");
         if std::fs::read(&label).ok().as_deref() != Some(cas_url.as_bytes()) {
             atomic_file::write(&label, cas_url.as_bytes())?;
         }
-        Ok(LocalIndex { dir, max_bytes })
+        Ok(LocalIndex {
+            all,
+            dir,
+            max_bytes,
+        })
     }
 
     /// Its folder.
@@ -204,20 +211,29 @@ impl LocalIndex {
         }
     }
 
-    /// Drops the least recently used records until the folder is within its limit; returns
-    /// how many were dropped.
+    /// Drops the least recently used records, of every CAS, until all of them together are
+    /// within the limit, and the folders of other CASes left without records; returns how
+    /// many records were dropped.
     pub fn enforce_limit(&self) -> std::io::Result<usize> {
         let mut records = Vec::new();
         let mut total = 0u64;
-        for entry in std::fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            if !entry.file_name().to_string_lossy().ends_with(SUFFIX) {
+        let mut folders = Vec::new();
+        for folder in std::fs::read_dir(&self.all)? {
+            let folder = folder?.path();
+            if !folder.is_dir() {
                 continue;
             }
-            let meta = entry.metadata()?;
-            total += meta.len();
-            let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            records.push((used, meta.len(), entry.path()));
+            for entry in std::fs::read_dir(&folder)? {
+                let entry = entry?;
+                if !entry.file_name().to_string_lossy().ends_with(SUFFIX) {
+                    continue;
+                }
+                let meta = entry.metadata()?;
+                total += meta.len();
+                let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                records.push((used, meta.len(), entry.path()));
+            }
+            folders.push(folder);
         }
         records.sort();
         let mut dropped = 0;
@@ -228,6 +244,16 @@ impl LocalIndex {
             std::fs::remove_file(&path)?;
             total -= len;
             dropped += 1;
+        }
+        for folder in folders.into_iter().filter(|f| *f != self.dir) {
+            let empty = std::fs::read_dir(&folder)?
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().ends_with(SUFFIX));
+            if empty {
+                // Another publish may be writing there right now; then it simply stays.
+                let _ = std::fs::remove_file(folder.join("cas-url"));
+                let _ = std::fs::remove_dir(&folder);
+            }
         }
         Ok(dropped)
     }
@@ -340,9 +366,19 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_used_records_go_first() {
+    fn the_least_recently_used_records_of_every_cas_go_first() {
         let root = tempfile::tempdir().unwrap();
         let one = HEADER_LEN as u64 + 4 * ENTRY_LEN as u64;
+        // A record of another CAS, the oldest of all: it goes, and its folder with it.
+        let other = LocalIndex::open(root.path(), "http://other", 2 * one).unwrap();
+        let stale = chunks(9, 4);
+        other.record(&hash_of(&stale), &stale, true).unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(other.path_of(&hash_of(&stale)))
+            .unwrap();
+        file.set_modified(SystemTime::now() - Duration::from_secs(1000))
+            .unwrap();
         let index = LocalIndex::open(root.path(), "http://cas", 2 * one).unwrap();
         let lists: Vec<Vec<(XetHash, u32)>> = (0..3).map(|s| chunks(s, 4)).collect();
         let old = SystemTime::now() - Duration::from_secs(100);
@@ -357,7 +393,8 @@ mod tests {
         }
         // The first is used again: the second is now the oldest.
         index.touch([hash_of(&lists[0])]);
-        assert_eq!(index.enforce_limit().unwrap(), 1);
+        assert_eq!(index.enforce_limit().unwrap(), 2);
+        assert!(!other.dir().exists());
         assert!(index.path_of(&hash_of(&lists[0])).exists());
         assert!(!index.path_of(&hash_of(&lists[1])).exists());
         assert!(index.path_of(&hash_of(&lists[2])).exists());

@@ -199,7 +199,8 @@ pub struct XetFileReport {
     pub server_chunks: u64,
     /// Their bytes.
     pub server_bytes: u64,
-    /// Bytes of xorbs sent for this file's new chunks, as sent (chunk headers included).
+    /// Bytes of xorbs sent for this file's new chunks, as sent (chunk headers included,
+    /// compressed where they were).
     pub sent_bytes: u64,
 }
 

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hub_client::HubError;
-use hub_client::xet::XetSession;
+use hub_client::xet::{Body, XetSession};
 use serde::Serialize;
 use xet_format::{CasInfo, MAX_SHARD_BYTES, Shard, XetHash};
 
-use super::body::{stored_len, xorb_body};
+use super::body::{SMALL_XORB, small_xorb, xorb_body};
 use super::index::{DEFAULT_MAX_BYTES, Found, LocalIndex};
 use super::plan::{
     Known, SourceFile, XetFileReport, XetPlan, cas_info, dedup_queries, make_plan, unplaced,
@@ -44,6 +44,8 @@ pub struct XetSummary {
     pub dedup_queries: u64,
     /// Queries the CAS answered with a shard.
     pub dedup_hits: u64,
+    /// Queries that failed (after retries); their chunks were sent rather than looked up.
+    pub dedup_failures: u64,
     /// Xorbs the local index placed chunks in.
     pub local_xorbs_used: u64,
     /// Whether a local index was used (none when no cache folder is known or it failed).
@@ -147,7 +149,7 @@ pub async fn send_files(
             }
             None => Found::default(),
         };
-        let server = query_server(session, files, &found.known, &mut summary).await?;
+        let server = query_server(session, files, &found.known, &mut summary, observer).await;
         let plan = make_plan(files, &found.known, &server);
         summary.local_xorbs_used = plan.local_xorbs.len() as u64;
         observer(Event::Step(format!(
@@ -159,9 +161,10 @@ pub async fn send_files(
         )));
         let sent = send_xorbs(session, files, &plan, index.as_ref(), observer).await?;
         summary.xorbs_sent += sent.len() as u64;
-        summary.xorb_bytes += sent.iter().map(|(_, bytes)| bytes).sum::<u64>();
-        uploaded.extend(sent.iter().map(|(hash, _)| *hash));
-        let shards = build_shards(&plan, &found, &sent)?;
+        summary.xorb_bytes += sent.iter().map(|x| x.bytes).sum::<u64>();
+        uploaded.extend(sent.iter().map(|x| x.hash));
+        let sizes: HashMap<XetHash, u64> = sent.iter().map(|x| (x.hash, x.bytes)).collect();
+        let shards = build_shards(&plan, &found, &sizes)?;
         match send_shards(session, shards, &mut summary).await {
             Ok(()) => {}
             // The CAS refused a shard that leans on the local index: a xorb the index named
@@ -222,8 +225,12 @@ pub async fn send_files(
             }
         }
         summary.token_refreshes = session.refreshes();
+        let mut reports = plan.reports;
+        for (i, r) in reports.iter_mut().enumerate() {
+            r.sent_bytes = sent.iter().filter_map(|x| x.per_file.get(&i)).sum();
+        }
         return Ok(XetOutcome {
-            files: plan.reports,
+            files: reports,
             summary,
         });
     }
@@ -239,40 +246,66 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Asks the CAS about the files' first and key chunks the local index did not place; every
-/// answer places whatever chunks of ours its xorbs hold.
+/// answer places whatever chunks of ours its xorbs hold. Dedup only saves bytes, so a query
+/// that fails (after the transport's retries) costs a warning, not the publish: its chunks
+/// are sent.
 async fn query_server(
     session: &XetSession,
     files: &[SourceFile],
     local: &Known,
     summary: &mut XetSummary,
-) -> Result<Known, UploadError> {
+    observer: &Observer,
+) -> Known {
     let queries = dedup_queries(files, local);
     let mut server = Known::default();
     if queries.is_empty() {
-        return Ok(server);
+        return server;
     }
     let ours = unplaced(files, local);
     summary.dedup_queries += queries.len() as u64;
     let mut answers = futures_util::stream::iter(queries.iter().map(|h| session.query_chunk(h)))
         .buffer_unordered(PARALLEL_QUERIES);
+    let mut failed = None;
     while let Some(answer) = answers.next().await {
-        if let Some(shard) = answer? {
-            summary.dedup_hits += 1;
-            server.add_answer(&shard, &ours);
+        match answer {
+            Ok(Some(shard)) => {
+                summary.dedup_hits += 1;
+                server.add_answer(&shard, &ours);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                summary.dedup_failures += 1;
+                failed.get_or_insert(e);
+            }
         }
     }
-    Ok(server)
+    if let Some(e) = failed {
+        observer(Event::Warning(format!(
+            "{} of {} global dedup queries failed ({e}); the chunks they asked about are sent",
+            summary.dedup_failures,
+            queries.len()
+        )));
+    }
+    server
+}
+
+/// A xorb as sent: its hash, its bytes, and the bytes of each file's chunks in it.
+struct SentXorb {
+    hash: XetHash,
+    bytes: u64,
+    per_file: HashMap<usize, u64>,
 }
 
 /// Sends the plan's new xorbs, [`PARALLEL_XORBS`] at a time, each recorded in the local index
-/// as soon as the CAS accepted it. Returns each xorb with its bytes as sent.
+/// as soon as the CAS accepted it: small ones encoded (compressed) in memory, the others
+/// streamed from the files.
 async fn send_xorbs(
     session: &XetSession,
     files: &[SourceFile],
     plan: &XetPlan,
     index: Option<&LocalIndex>,
     observer: &Observer,
-) -> Result<Vec<(XetHash, u64)>, UploadError> {
+) -> Result<Vec<SentXorb>, UploadError> {
     let paths: Arc<Vec<PathBuf>> = Arc::new(files.iter().map(|f| f.local.clone()).collect());
     let progress: Vec<Arc<FileProgress>> = files
         .iter()
@@ -313,8 +346,33 @@ async fn send_xorbs(
         let paths = Arc::clone(&paths);
         let index = index.cloned();
         async move {
-            let len = stored_len(&xorb);
-            let body = xorb_body(Arc::clone(&xorb), paths, None);
+            let raw: u64 = xorb.chunks.iter().map(|c| u64::from(c.len)).sum();
+            let (body, per_chunk) = if raw <= SMALL_XORB {
+                let (x, p) = (Arc::clone(&xorb), Arc::clone(&paths));
+                let (bytes, lens) = tokio::task::spawn_blocking(move || small_xorb(&x, &p))
+                    .await
+                    .map_err(|e| HubError::InvalidInput {
+                        what: "xorb".into(),
+                        reason: format!("the encoding thread failed: {e}"),
+                    })?
+                    .map_err(|e| HubError::InvalidInput {
+                        what: "xorb".into(),
+                        reason: e.to_string(),
+                    })?;
+                (Body::bytes(bytes, "application/octet-stream"), lens)
+            } else {
+                let lens = xorb
+                    .chunks
+                    .iter()
+                    .map(|c| c.len + xet_format::CHUNK_HEADER_LEN as u32)
+                    .collect();
+                (xorb_body(Arc::clone(&xorb), paths, None), lens)
+            };
+            let mut per_file: HashMap<usize, u64> = HashMap::new();
+            for (c, len) in xorb.chunks.iter().zip(&per_chunk) {
+                *per_file.entry(c.file).or_default() += u64::from(*len);
+            }
+            let len = per_chunk.iter().map(|l| u64::from(*l)).sum();
             session.upload_xorb(&xorb.hash, body).await?;
             if let Some(index) = index {
                 let (hash, chunks) = (xorb.hash, xorb.chunk_list());
@@ -322,7 +380,11 @@ async fn send_xorbs(
                 let _ = blocking(move || index.record(&hash, &chunks, false)).await;
             }
             tracker.accepted();
-            Ok::<_, HubError>((xorb.hash, len))
+            Ok::<_, HubError>(SentXorb {
+                hash: xorb.hash,
+                bytes: len,
+                per_file,
+            })
         }
     });
     let mut sent = Vec::with_capacity(plan.xorbs.len());
@@ -339,9 +401,8 @@ async fn send_xorbs(
 fn build_shards(
     plan: &XetPlan,
     found: &Found,
-    sent: &[(XetHash, u64)],
+    sizes: &HashMap<XetHash, u64>,
 ) -> Result<Vec<Shard>, UploadError> {
-    let sizes: HashMap<XetHash, u64> = sent.iter().copied().collect();
     let mut entries: Vec<CasInfo> = plan
         .xorbs
         .iter()
