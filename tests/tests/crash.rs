@@ -11,11 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use hub_client::{Endpoint, HubClient, RepoId, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, Match};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use sha2::{Digest as _, Sha256};
-use support::{QUANTS, REPO, TOKEN, catalog, file, files_under, wait_until};
+use support::{QUANTS, REPO, catalog, file, wait_until};
+use test_support::{LocalHub, TOKEN, files_under, sha256_file_hex};
 
 fn publisher(endpoint: &str, registry: &Path, files: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_rt_publish"))
@@ -39,10 +39,6 @@ fn sigkill(child: &mut Child) {
         Some(9),
         "the child ended by itself: {status:?}"
     );
-}
-
-fn sha256_file(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 /// Every stored LFS object must reassemble, from its xorbs, to bytes that hash to its name: an
@@ -83,7 +79,7 @@ fn hub_state(endpoint: &str) -> (usize, Vec<(String, String)>) {
 fn expected_tree(files: &Path) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = QUANTS
         .iter()
-        .map(|&q| (file(q), sha256_file(&files.join(file(q)))))
+        .map(|&q| (file(q), sha256_file_hex(files.join(file(q)))))
         .collect();
     out.sort();
     out
@@ -91,8 +87,7 @@ fn expected_tree(files: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn a_publish_killed_at_half_resends_nothing_stored_and_commits_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: tmp } = LocalHub::start();
     let (files, registry) = (tmp.path().join("files"), tmp.path().join("registry.json"));
     let sizes = catalog(&files, &registry, &QUANTS, 300_000, "kill");
     let total: u64 = sizes.iter().sum();

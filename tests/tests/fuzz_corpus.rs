@@ -2,38 +2,9 @@
 //! `cargo xtask fuzz` kept) on stable, so a crash once found stays fixed. The GGUF target's
 //! corpus is replayed by `crates/ruvltra-gguf/tests/fuzz_corpus.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ruvltra_tests::fuzz_checks::{self, ServerTarget};
-
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut dirs = vec![
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/corpus")
-            .join(target),
-    ];
-    // Crashes reproduced and fixed are kept next to the corpus under artifacts/.
-    dirs.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fuzz/artifacts")
-            .join(target),
-    );
-    let mut out = Vec::new();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_file() {
-                let bytes = std::fs::read(&path).unwrap();
-                out.push((path, bytes));
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// The input itself and, for the hand-made `seed-*` inputs, 16 truncations and 8 byte flips,
 /// so the replay explores a little around each seed; inputs kept by `cargo xtask fuzz` (there
@@ -59,7 +30,7 @@ fn variants(path: &Path, data: &[u8]) -> Vec<Vec<u8>> {
 
 #[test]
 fn registry_corpus_never_panics_and_round_trips() {
-    let inputs = corpus("registry");
+    let inputs = test_support::fuzz_inputs("registry");
     assert!(inputs.len() >= 8, "the registry corpus is missing");
     let mut parsed = 0;
     for (path, data) in &inputs {
@@ -80,8 +51,8 @@ fn registry_corpus_never_panics_and_round_trips() {
 
 #[test]
 fn server_commit_and_batch_corpora_get_answers_below_500() {
-    let commits = corpus("server_commit");
-    let batches = corpus("server_lfs_batch");
+    let commits = test_support::fuzz_inputs("server_commit");
+    let batches = test_support::fuzz_inputs("server_lfs_batch");
     assert!(
         commits.len() >= 8 && batches.len() >= 5,
         "the server corpora are missing"

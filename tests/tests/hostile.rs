@@ -11,7 +11,7 @@ use hub_server::{HubServer, ServerConfig};
 use ruvllm::hub::download::{DownloadError, DownloadOptions, download_blocking};
 use ruvllm::hub::registry::{FileSpec, ModelSpec};
 use ruvltra_tests::raw_http;
-use support::files_under;
+use test_support::files_under;
 
 /// Names no repository path may have, with why.
 fn hostile_names() -> Vec<(String, &'static str)> {

@@ -5,13 +5,12 @@
 
 mod support;
 
-use hub_server::{HubServer, ServerConfig};
 use ruvltra_tests::raw_http;
+use test_support::LocalHub;
 
 #[test]
 fn a_commit_of_100_000_lines_is_refused_with_413_and_makes_no_commit() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: _data } = LocalHub::start();
     let addr = server.addr();
     assert_eq!(raw_http::create_repo(addr, "big").status, Some(200));
     let mut body = String::from(r#"{"key":"header","value":{"summary":"big","description":""}}"#);
@@ -37,8 +36,7 @@ fn a_commit_of_100_000_lines_is_refused_with_413_and_makes_no_commit() {
 
 #[test]
 fn an_lfs_batch_of_100_000_objects_is_refused_with_a_clear_4xx() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: _data } = LocalHub::start();
     let addr = server.addr();
     assert_eq!(raw_http::create_repo(addr, "batch").status, Some(200));
     let objects: Vec<serde_json::Value> = (0..100_000u64)

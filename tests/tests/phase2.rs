@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use hub_client::{Endpoint, HubClient, Token};
-use hub_server::{HubServer, ServerConfig};
 use ruvllm::hub::download::{DownloadOptions, fetch};
 use ruvllm::hub::registry::{ArtifactKind, FileSpec, ModelSpec, Quant};
 use ruvltra_gguf::writer::{GgufWriter, SampleModel};
 use ruvltra_gguf::{GgmlType, split};
 use ruvltra_registry::Registry;
 use ruvltra_uploader::{ModelUploader, PublishOptions};
+use test_support::LocalHub;
 
 const TOKEN: &str = "hf_test_write";
 const REPO: &str = "ruv/ruvltra";
@@ -155,8 +155,7 @@ fn spec_of(reg: &Registry, model: &ruvltra_registry::Model) -> ModelSpec {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn q8_f16_split_and_adapter_publish_sync_and_download_with_checksums() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: tmp } = LocalHub::start();
     let files = tmp.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
     write_files(&files);

@@ -8,14 +8,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use hub_client::{Endpoint, HubClient, RepoId, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, Match};
 use ruvltra_registry::Quant;
-use support::{REPO, TOKEN, catalog, file};
+use support::{REPO, catalog, file};
+use test_support::{LocalHub, TOKEN};
 
 #[test]
 fn two_publishers_racing_on_main_both_land_without_a_lost_update() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: tmp } = LocalHub::start();
     let sides = [
         ("a", [Quant::Q4_K_M, Quant::Q5_K_M]),
         ("b", [Quant::Q6_K, Quant::Q8_0]),

@@ -144,8 +144,7 @@ fn every_fixture_matches_the_build_script_rendering() {
         assert_eq!(from_macro, from_build_rs, "{name}");
     }
     // A new fixture must be added above too.
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/ruvltra-codegen/tests/fixtures");
+    let dir = test_support::workspace_file("crates/ruvltra-codegen/tests/fixtures");
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .expect("list the fixtures")
         .map(|entry| entry.expect("fixture entry").path())

@@ -8,10 +8,11 @@ mod support;
 use std::path::Path;
 
 use hub_client::{Endpoint, HubClient, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, HubServer, Match};
 use ruvltra_sync::Mode;
 use ruvltra_uploader::{ModelUploader, PublishOptions};
-use support::{QUANTS, TOKEN, catalog};
+use support::{QUANTS, catalog};
+use test_support::{LocalHub, TOKEN};
 
 fn client(server: &HubServer) -> HubClient {
     HubClient::builder()
@@ -31,8 +32,7 @@ fn tmp_files(dir: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_writes_the_clean_result_or_nothing_under_faults() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: tmp } = LocalHub::start();
     let (files, registry) = (tmp.path().join("files"), tmp.path().join("registry.json"));
     catalog(&files, &registry, &QUANTS[..2], 200_000, "sync");
     let reg = ruvltra_registry::load(&registry).unwrap();

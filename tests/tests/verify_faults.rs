@@ -10,9 +10,10 @@ mod support;
 use std::time::Duration;
 
 use hub_client::{Endpoint, HubClient, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, HubServer, Match};
 use ruvltra_uploader::{ModelUploader, PublishOptions, Transfer, VerifyOptions};
-use support::{QUANTS, TOKEN, catalog};
+use support::{QUANTS, catalog};
+use test_support::{LocalHub, TOKEN};
 
 fn uploader(server: &HubServer) -> ModelUploader {
     let client = HubClient::builder()
@@ -26,8 +27,7 @@ fn uploader(server: &HubServer) -> ModelUploader {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_verify_rides_out_faults_or_fails_clearly_and_never_writes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = HubServer::spawn(ServerConfig::new(tmp.path().join("hub"))).unwrap();
+    let LocalHub { server, dir: tmp } = LocalHub::start();
     let (files, registry) = (tmp.path().join("files"), tmp.path().join("registry.json"));
     catalog(&files, &registry, &QUANTS[..2], 200_000, "verify");
     let reg = ruvltra_registry::load(&registry).unwrap();

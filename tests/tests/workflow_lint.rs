@@ -9,13 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate is inside the workspace")
-        .to_path_buf()
-}
-
 /// `<venv>/bin/actionlint`, next to `RUVLTRA_PYTHON` (default `.venv/bin/python`).
 fn actionlint() -> PathBuf {
     let binary = dev_python::interpreter_path()
@@ -32,7 +25,7 @@ fn actionlint() -> PathBuf {
 
 fn lint(file: &Path) -> Output {
     Command::new(actionlint())
-        .current_dir(workspace_root())
+        .current_dir(test_support::workspace_root())
         .args(["-no-color", "-oneline"])
         .arg(file)
         .output()
@@ -48,12 +41,12 @@ fn text(output: &Output) -> String {
 }
 
 fn publish_workflow() -> PathBuf {
-    workspace_root().join(".github/workflows/publish.yml")
+    test_support::workspace_root().join(".github/workflows/publish.yml")
 }
 
 #[test]
 fn every_workflow_passes_actionlint() {
-    let dir = workspace_root().join(".github/workflows");
+    let dir = test_support::workspace_root().join(".github/workflows");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())

@@ -2,8 +2,11 @@
 //! download shows up in the table and in the JSON, with its reference, ratio and verdict.
 //! Timings are never asserted here (they are the benchmark's business, not a test's).
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use test_support::{CliRun, Filters, cli_snapshot, scratch_dir};
 
 /// The rows `bench all --skip codegen` must print: (bench, measure, reference prefix).
 const ROWS: &[(&str, &str, &str)] = &[
@@ -80,6 +83,28 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("download", "peak RSS of the client", "curl -o /dev/null"),
 ];
 
+/// Filters that keep the table's words and hide its figures: the machine line, each row's
+/// project value, reference value and ratio, and PASS or MISS (a `-` result, a row without a
+/// goal, stays), and so whether it exits 0 or 1. Column widths follow the figures, so the runs
+/// of spaces go too.
+fn table_filters() -> Filters {
+    Filters::new()
+        .regex(r"(?m)^machine: .*$", "machine: [MACHINE]")
+        .regex(
+            r"(?m)^(\S+) +(.+?) {2,}[\d.]+ {2,}(.+?) {2,}[\d.]+ {2,}[\d.]+x {2,}(.+?) {2,}(PASS|MISS|-) *$",
+            "$1 | $2 | [N] | $3 | [N] | [N]x | $4 | $5",
+        )
+        .regex(r"(?m)\| (PASS|MISS)$", "| [VERDICT]")
+        .regex(
+            r"\Asuccess: (true|false)\nexit_code: (0|1)\n",
+            "success: [every goal met?]\nexit_code: [0 or 1]\n",
+        )
+        .regex(
+            r"(?m)^bench +measure +project +reference +ref value +ratio +goal +result *$",
+            "bench | measure | project | reference | ref value | ratio | goal | result",
+        )
+}
+
 /// The `ruvllm` binary `cargo test --workspace` has just built next to xtask's, if there is
 /// one (else the benchmark builds it with `cargo build -p ruvllm`).
 fn ruvllm_bin() -> Option<(&'static str, PathBuf)> {
@@ -91,29 +116,31 @@ fn ruvllm_bin() -> Option<(&'static str, PathBuf)> {
 fn bench_all_prints_every_figure_in_the_table_and_the_json() {
     // The benchmark's reference client runs on the venv's python; fails (never skips) if missing.
     let python = dev_python::Python::find();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cli");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir!("bench-cli");
     let json_path = dir.join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "bench", "all", "--skip", "codegen", "--size", "8388608", "--runs", "1", "--json",
-            "--out",
-        ])
-        .arg(&json_path)
-        .env(dev_python::ENV_VAR, python.path())
-        .envs(ruvllm_bin())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut run = CliRun::of(
+        support::xtask(&dir)
+            .args([
+                "bench", "all", "--skip", "codegen", "--size", "8388608", "--runs", "1", "--json",
+                "--out",
+            ])
+            .arg(&json_path)
+            .env(dev_python::ENV_VAR, python.path())
+            .envs(ruvllm_bin()),
+    );
     // 0: every goal met, 1: some missed (likely at 8 MiB, where process start-up dominates);
     // anything else is a failure of the benchmark itself.
     assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "bench all failed: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
+        matches!(run.code(), Some(0 | 1)),
+        "bench all failed: {}",
+        run.render()
     );
+    let stdout = run.stdout.clone();
+
+    // The table as a user sees it, but for what the machine decides: the figures, the
+    // verdicts, the exit code (0 or 1, as above) and the progress on stderr (timed).
+    run.stderr = "[progress, with timings]".to_owned();
+    cli_snapshot!(table_filters(), run);
 
     // The table (stdout, since the JSON went to --out).
     let header = stdout

@@ -3,30 +3,6 @@
 //! headings, so a reader of this repository can always open what a comment points to.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-
-/// The workspace root (xtask lives directly inside it).
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives inside the workspace")
-        .to_owned()
-}
-
-/// The `.rs` and `.md` files under `dir`, build output and virtualenvs left out.
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if path.is_dir() {
-            if !(name.starts_with('.') || name == "target" || name == "corpus") {
-                sources(&path, out);
-            }
-        } else if name.ends_with(".rs") || name.ends_with(".md") {
-            out.push(path);
-        }
-    }
-}
 
 /// The anchors GitHub gives a Markdown file's headings: lowercase, spaces to `-`, other
 /// punctuation dropped.
@@ -80,10 +56,12 @@ fn citations(text: &str) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn every_docs_citation_names_a_file_and_a_heading_that_exist() {
-    let root = root();
+    let root = test_support::workspace_root();
     let mut files = Vec::new();
     for dir in ["crates", "xtask", "tests", "docs"] {
-        sources(&root.join(dir), &mut files);
+        for extension in ["rs", "md"] {
+            files.extend(test_support::workspace_files(&root.join(dir), extension));
+        }
     }
     for top in fs::read_dir(&root).unwrap() {
         let path = top.unwrap().path();

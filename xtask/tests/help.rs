@@ -2,25 +2,52 @@
 //! `sync`, `publish` and `verify` take `--from`/`--to modelscope`, and a user reading the
 //! help must not conclude they are Hub-only.
 
-use std::process::Command;
+mod support;
+
+use test_support::{CliRun, cli_snapshot, workspace_root};
 
 /// What `xtask ARGS` prints on stdout; the run must succeed.
 fn help(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .unwrap();
+    let run = CliRun::of(support::xtask(&workspace_root()).args(args));
     assert!(
-        out.status.success(),
+        run.status.success(),
         "xtask {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        run.render()
     );
-    String::from_utf8(out.stdout).unwrap()
+    run.stdout
 }
 
 #[test]
 fn the_command_list_names_modelscope_for_sync_publish_and_verify() {
-    let text = help(&["--help"]);
+    let root = workspace_root();
+    let run = cli_snapshot!(support::filters(&root), support::xtask(&root).arg("--help"), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    RuvLTRA registry, publishing, Hub and ModelScope tools
+
+    Usage: xtask <COMMAND>
+
+    Commands:
+      validate   Check registry.json: exit 0 when valid, 1 listing every problem, 2 when unreadable
+      hub        Run the local Hub-compatible server, with ModelScope's API on the same port (`hub serve --addr .. --data .. --token ..`)
+      gguf       Inspect GGUF files (`gguf inspect FILE [--json]`): exit 1 when the file is not valid GGUF
+      card       Print the model card (README.md) generated from the registry (`--modelscope` for ModelScope's)
+      modelfile  Print the Ollama Modelfile of one GGUF model (`modelfile ID`)
+      sync       Reconcile registry.json with the Hub or ModelScope (`--from hub|modelscope|all`; `--check` for CI: exit 1 listing every difference)
+      bench      Benchmarks: `bench hash|publish|download|codegen|all` (figures beside their references)
+      publish    Publish the registry's models found in `--files DIR` to the Hub or ModelScope (`--to hub|modelscope|all`), then verify
+      verify     Verify that the Hub or ModelScope (`--to hub|modelscope|all`) holds every published model with the registry's sizes and sha256s
+      demo       Run the main job end to end on a local server's Hub and ModelScope modes: publish samples, tag, verify, re-publish
+      fuzz       Run every cargo-fuzz target for `--seconds N` each and keep the new interesting inputs
+      test       Run the whole test suite (sets up the Python virtualenv the cross-checks need)
+      help       Print this message or the help of the given subcommand(s)
+
+    Options:
+      -h, --help  Print help
+    ----- stderr -----
+    ");
+    let text = run.stdout;
     for command in ["sync", "publish", "verify"] {
         let line = text
             .lines()

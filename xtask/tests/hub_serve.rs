@@ -1,21 +1,24 @@
 //! `cargo xtask hub serve` as a user runs it: the exact first line, a working endpoint, data
 //! kept across restarts, and a clean exit on SIGTERM and SIGINT.
 
+mod support;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+use test_support::{CliRun, Filters, cli_snapshot, scratch_dir};
+
+/// A running server, and the first line it printed.
+struct Serving {
+    child: Child,
+    first_line: String,
 }
 
-/// Starts the server; returns the child and the address from its first stdout line.
-fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+/// Starts the server; returns it and the address from its first stdout line.
+fn serve(data: &Path) -> (Serving, String) {
+    let mut child = support::xtask(data)
         .args([
             "hub",
             "serve",
@@ -45,7 +48,11 @@ fn serve(data: &Path) -> (Child, String) {
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "{addr}"
     );
-    (child, addr)
+    let serving = Serving {
+        child,
+        first_line: line,
+    };
+    (serving, addr)
 }
 
 /// One HTTP/1.1 request with `Connection: close`; returns the status line and the body.
@@ -68,23 +75,31 @@ fn request(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (St
     (status, body)
 }
 
-fn stop(mut child: Child, signal: &str) {
+/// Sends `signal` and waits for the exit; returns everything the server printed.
+fn stop(serving: Serving, signal: &str) -> CliRun {
     let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+        .args([signal, &serving.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
+    let output = serving.child.wait_with_output().unwrap();
+    let run = CliRun {
+        status: output.status,
+        stdout: serving.first_line + &String::from_utf8_lossy(&output.stdout),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
     assert!(
-        exit.success(),
-        "the server did not exit cleanly on {signal}: {exit:?}"
+        run.status.success(),
+        "the server did not exit cleanly on {signal}: {}",
+        run.render()
     );
+    run
 }
 
 #[test]
 fn serves_keeps_data_and_stops_on_signals() {
-    let data = scratch("hub-serve");
-    let (child, addr) = serve(&data);
+    let data = scratch_dir!("hub-serve");
+    let (server, addr) = serve(&data);
     let (status, body) = request(&addr, "GET", "/api/whoami-v2", "hf_cli_b", "");
     assert!(status.contains("200"), "{status}");
     assert!(body.contains("\"name\":\"cli-user\""), "{body}");
@@ -102,14 +117,28 @@ fn serves_keeps_data_and_stops_on_signals() {
         body.contains(&format!("\"url\":\"http://{addr}/cli-user/kept\"")),
         "{body}"
     );
-    stop(child, "-TERM");
+    cli_snapshot!(Filters::new(), stop(server, "-TERM"), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    listening on http://127.0.0.1:[PORT]
+    ----- stderr -----
+    stopping
+    ");
 
-    let (child, addr) = serve(&data);
+    let (server, addr) = serve(&data);
     let (status, body) = request(&addr, "GET", "/api/models/cli-user/kept", "hf_cli_a", "");
     assert!(
         status.contains("200"),
         "the repo did not survive a restart: {status}"
     );
     assert!(body.contains("\"sha\":"), "{body}");
-    stop(child, "-INT");
+    cli_snapshot!(Filters::new(), stop(server, "-INT"), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    listening on http://127.0.0.1:[PORT]
+    ----- stderr -----
+    stopping
+    ");
 }

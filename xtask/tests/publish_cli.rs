@@ -1,23 +1,19 @@
 //! `cargo xtask publish` and `cargo xtask verify` as a user runs them against the local Hub:
 //! dry run without a token, publish with `--json` and `--tag`, verify (plain and deep, then
-//! against a wrong sha256), the missing-token error, publishing through Xet (`--transfer`,
-//! the figures a re-publish prints), and a Xet publish killed with SIGKILL then run again.
+//! against a wrong sha256), the missing-token error, the demo's whole story, publishing
+//! through Xet (`--transfer`, the figures a re-publish prints), and a Xet publish killed with
+//! SIGKILL then run again.
+
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use hub_server::{HubServer, ServerConfig};
 use ruvltra_gguf::writer::SampleModel;
+use support::xtask;
+use test_support::{CliRun, Filters, LocalHub, cli_snapshot, scratch_dir};
 
 const TOKEN: &str = "hf_cli_publish_token";
 const FILE: &str = "ruvltra-small-0.5b-q4_k_m.gguf";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Writes the model file and a registry describing it (with `sha256` when given).
 fn setup(dir: &Path, sha256: Option<&str>) -> (PathBuf, PathBuf) {
@@ -53,61 +49,26 @@ fn setup(dir: &Path, sha256: Option<&str>) -> (PathBuf, PathBuf) {
     (path, files)
 }
 
-/// Runs xtask with a clean Hub environment (no token unless `token`).
-fn xtask(dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
-    xtask_command(dir, token, args).output().unwrap()
-}
-
-/// The xtask command [`xtask`] runs, to spawn it instead.
-fn xtask_command(dir: &Path, token: Option<&str>, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HUGGINGFACE_API_KEY",
-        "HF_TOKEN_PATH",
-        "HF_ENDPOINT",
-        // The local Xet index goes to the default place under the scratch HOME.
-        "RUVLTRA_XET_CACHE",
-        "XDG_CACHE_HOME",
-    ] {
-        cmd.env_remove(var);
-    }
-    // Everything the tools could log is on, so the checks below see it all.
-    cmd.env("RUST_LOG", "trace")
-        .env("HF_HOME", dir.join("hf-home"))
-        .env("HOME", dir.join("home"));
-    if let Some(t) = token {
-        cmd.env("HF_TOKEN", t);
-    }
-    cmd
-}
-
-fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// The snapshot filters: the scratch folder, the defaults, and commit ids (they carry the
+/// time of the commit).
+fn filters(dir: &Path) -> Filters {
+    support::filters(dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]")
 }
 
 #[test]
 fn publish_then_verify_from_the_command_line() {
-    let dir = scratch("publish-cli");
-    let mut config = ServerConfig::new(dir.join("hub"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("publish-cli");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
     let (registry, files) = setup(&dir, None);
     let registry = registry.to_str().unwrap();
     let files = files.to_str().unwrap();
     let (sha, size) = hash(&dir.join("files").join(FILE));
 
     // A dry run needs no token, prints every local file's size and sha256, and changes nothing.
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    let run = cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "publish",
             "--registry",
             registry,
@@ -116,42 +77,56 @@ fn publish_then_verify_from_the_command_line() {
             "--endpoint",
             &url,
             "--dry-run",
-        ],
+        ]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          action             bytes  sha256                                                            path
+          add                 2632  1cc6b6d71998c4294ca71c45a4754e1e6f06e355c13edbba66f8dbaf450c33fa  README.md
+          add                  771  2caf990f68d046b7a4d00df5b95bb16cfee9c23fe0e8a6a1e4844cb252e02d29  ollama/ruvltra-small-0.5b-q4_k_m/Modelfile
+          add              1121376  cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1  ruvltra-small-0.5b-q4_k_m.gguf
+          dry run: nothing was created, uploaded or committed
+        ----- stderr -----
+        ==> checking and hashing 1 file(s) of 1 model(s)
+            hashing ruvltra-small-0.5b-q4_k_m.gguf (1121376 bytes)
+            ruvltra-small-0.5b-q4_k_m.gguf: sha256 cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1
+            ruv/ruvltra does not exist yet; a publish would create it
+        ==> plan for ruv/ruvltra@main: 3 to add, 0 to update, 0 unchanged, 0 extra on the Hub
+        "
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let line = stdout.lines().find(|l| l.ends_with(FILE)).unwrap();
+    let line = run.stdout.lines().find(|l| l.ends_with(FILE)).unwrap();
     assert!(
         line.contains("add") && line.contains(&sha) && line.contains(&size.to_string()),
         "{line}"
     );
-    assert!(stdout.contains("dry run"), "{stdout}");
-    assert_eq!(server.stats().commits, 0);
+    assert_eq!(hub.server.stats().commits, 0);
 
-    // The real publish, with a JSON report on stdout, through Git LFS (Xet has its own
-    // test below).
-    let out = xtask(
-        &dir,
-        Some(TOKEN),
-        &[
-            "publish",
-            "--registry",
-            registry,
-            "--files",
-            files,
-            "--endpoint",
-            &url,
-            "--tag",
-            "v1.0.0",
-            "--json",
-            "--transfer",
-            "lfs",
-        ],
+    // The real publish, with a JSON report on stdout, and everything the tools could log on:
+    // the token shows nowhere. Through Git LFS (Xet has its own tests below).
+    let run = CliRun::of(
+        xtask(&dir)
+            .args([
+                "publish",
+                "--registry",
+                registry,
+                "--files",
+                files,
+                "--endpoint",
+                &url,
+                "--tag",
+                "v1.0.0",
+                "--json",
+                "--transfer",
+                "lfs",
+            ])
+            .env("HF_TOKEN", TOKEN)
+            .env("RUST_LOG", "trace"),
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(run.status.success(), "{}", run.render());
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let repo = &report["repos"][0];
     assert!(
         repo["commit"].as_str().is_some_and(|c| c.len() == 40),
@@ -159,68 +134,85 @@ fn publish_then_verify_from_the_command_line() {
     );
     assert_eq!(repo["bytes_sent"], size);
     assert_eq!(repo["transfer"], "lfs");
-    assert_eq!(server.stats().upload_bytes, size);
+    assert_eq!(hub.server.stats().upload_bytes, size);
     assert_eq!(repo["tag"]["name"], "v1.0.0");
     assert_eq!(repo["verify"]["problems"], serde_json::json!([]));
-    assert_eq!(server.stats().commits, 1);
+    assert_eq!(hub.server.stats().commits, 1);
 
     // Verify on its own: presence only (the registry has no sha256 yet), then deep.
-    let out = xtask(
-        &dir,
-        None,
-        &[
-            "verify",
-            "--registry",
-            registry,
-            "--endpoint",
-            &url,
-            "--deep",
-        ],
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args(["verify", "--registry", registry, "--endpoint", &url, "--deep"]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          verified: 1 path(s) of ruv/ruvltra at main match the manifest (downloaded and re-hashed)
+            warning: ruvltra-small-0.5b-q4_k_m.gguf was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        ==> downloading ruvltra-small-0.5b-q4_k_m.gguf to hash it again
+        "
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("no sha256"), "{stdout}");
 
     // With the right sha256 it passes; with a wrong one it fails naming both.
     let (registry_ok, _) = setup(&dir, Some(&sha));
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "verify",
             "--registry",
             registry_ok.to_str().unwrap(),
             "--endpoint",
             &url,
-        ],
+        ]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          verified: 1 path(s) of ruv/ruvltra at main match the manifest
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        "
     );
-    assert!(out.status.success(), "{:?}", text(&out));
     let wrong = "0".repeat(64);
     let (registry_bad, _) = setup(&dir, Some(&wrong));
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    let run = cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "verify",
             "--registry",
             registry_bad.to_str().unwrap(),
             "--endpoint",
             &url,
-        ],
+        ]),
+        @r"
+        success: false
+        exit_code: 1
+        ----- stdout -----
+        ruv/ruvltra@main
+          verification FAILED: 1 difference(s) in ruv/ruvltra at main
+            error: ruvltra-small-0.5b-q4_k_m.gguf: sha256 differs: expected 0000000000000000000000000000000000000000000000000000000000000000, the Hub has cedbfdb952317281a248ed602b98cb7cb8c4c9c6789f1f4086d380a754619cd1
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 1 path(s)
+        "
     );
-    let (stdout, _) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&wrong) && stdout.contains(&sha), "{stdout}");
+    assert!(
+        run.stdout.contains(&wrong) && run.stdout.contains(&sha),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn publish_without_a_token_names_hf_token() {
-    let dir = scratch("publish-cli-no-token");
+    let dir = scratch_dir!("publish-cli-no-token");
     let (registry, files) = setup(&dir, None);
-    let out = xtask(
-        &dir,
-        None,
-        &[
+    cli_snapshot!(
+        filters(&dir),
+        xtask(&dir).args([
             "publish",
             "--registry",
             registry.to_str().unwrap(),
@@ -228,11 +220,16 @@ fn publish_without_a_token_names_hf_token() {
             files.to_str().unwrap(),
             "--endpoint",
             "http://127.0.0.1:9",
-        ],
+        ]),
+        @r"
+        success: false
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: no Hub token found: set HF_TOKEN (or HUGGING_FACE_HUB_TOKEN, HUGGINGFACE_API_KEY, or write it to the token file) to a token with write access
+        "
     );
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("HF_TOKEN"), "{stderr}");
 }
 
 /// The size and sha256 of a file, through the uploader's streaming hasher.
@@ -241,12 +238,23 @@ fn hash(path: &Path) -> (String, u64) {
     (sha.to_hex(), size)
 }
 
+/// What the demo tells on stdout is a file snapshot (it is long); its stderr is progress
+/// from parallel hashing and uploads, in whatever order the threads finish, so it is checked
+/// apart and left out of the snapshot.
 #[test]
 fn the_demo_runs_end_to_end() {
-    let dir = scratch("demo-cli");
-    let out = xtask(&dir, None, &["demo"]);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let dir = scratch_dir!("demo-cli");
+    let mut run = CliRun::of(xtask(&dir).arg("demo"));
+    assert!(run.status.success(), "{}", run.render());
+    assert!(
+        run.stderr.contains("==> committing to ruv/ruvltra@main"),
+        "{}",
+        run.stderr
+    );
+    let stdout = run.stdout.clone();
+    run.stderr = "[progress lines, in the order the threads ran]".to_owned();
+    cli_snapshot!(filters(&dir), run);
+
     assert!(
         stdout.contains("[5] publishing the same files again"),
         "{stdout}"
@@ -334,47 +342,46 @@ fn write_random_gguf(dir: &Path, name: &str, seed: u64, n_params: u64) -> u64 {
     layout.file_len
 }
 
-/// `publish` arguments for `registry` and `files` at `url`, then `extra`.
-fn publish_args<'a>(
-    registry: &'a str,
-    files: &'a str,
-    url: &'a str,
-    extra: &[&'a str],
-) -> Vec<&'a str> {
-    let mut args = vec![
-        "publish",
-        "--registry",
-        registry,
-        "--files",
-        files,
-        "--endpoint",
-        url,
-    ];
-    args.extend_from_slice(extra);
-    args
+/// `xtask publish` of `registry` and `files` to `url` with the token, then `extra`.
+fn publish(
+    dir: &Path,
+    registry: &str,
+    files: &str,
+    url: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut command = xtask(dir);
+    command
+        .args([
+            "publish",
+            "--registry",
+            registry,
+            "--files",
+            files,
+            "--endpoint",
+            url,
+        ])
+        .args(extra)
+        .env("HF_TOKEN", TOKEN);
+    command
 }
 
 #[test]
 fn publish_through_xet_from_the_command_line() {
-    let dir = scratch("publish-cli-xet");
-    let mut config = ServerConfig::new(dir.join("hub"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("publish-cli-xet");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
     let (registry, files) = setup(&dir, None);
     let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
     let size = write_random_gguf(&dir, "RuvLTRA Small", 5, 6_000_000);
 
-    // `auto` (the default) takes Xet on a Hub that offers it.
-    let out = xtask(
-        &dir,
-        Some(TOKEN),
-        &publish_args(registry, files, &url, &["--json"]),
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    // `auto` (the default) takes Xet on a Hub that offers it; everything the tools could log
+    // is on, and no token shows.
+    let run =
+        CliRun::of(publish(&dir, registry, files, &url, &["--json"]).env("RUST_LOG", "trace"));
+    assert!(run.status.success(), "{}", run.render());
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let repo = &report["repos"][0];
     assert_eq!(repo["transfer"], "xet", "{repo}");
     assert_eq!(repo["bytes_sent"], size);
@@ -387,82 +394,80 @@ fn publish_through_xet_from_the_command_line() {
     assert_eq!(entry["xet"]["new_bytes"], size, "{entry}");
     assert_eq!(entry["xet"]["local_chunks"], 0);
     let xorbs = repo["xet"]["xorbs_sent"].as_u64().unwrap();
-    assert_eq!(server.stats().xorbs_inserted, xorbs);
-    assert_eq!(server.stats().upload_bytes, 0);
+    assert_eq!(hub.server.stats().xorbs_inserted, xorbs);
+    assert_eq!(hub.server.stats().upload_bytes, 0);
     // The local index went to its default place under the user's cache folder.
     let index = dir.join("home/.cache/ruvltra/xet/v1");
     assert!(index.is_dir(), "{}", index.display());
 
     // A metadata edit: the re-publish prints how little went out, file by file.
     write_random_gguf(&dir, "RuvLTRA Small, with a new name", 5, 6_000_000);
-    let out = xtask(&dir, Some(TOKEN), &publish_args(registry, files, &url, &[]));
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let through = stdout
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &[]));
+    assert!(run.status.success(), "{}", run.render());
+    let through = run
+        .stdout
         .lines()
         .find(|l| l.contains("through Xet:"))
-        .unwrap_or_else(|| panic!("{stdout}"));
+        .unwrap_or_else(|| panic!("{}", run.render()));
     assert!(through.contains("local index used"), "{through}");
-    let line = stdout
+    let line = run
+        .stdout
         .lines()
         .find(|l| l.trim_start().starts_with(&format!("{FILE}:")))
-        .unwrap_or_else(|| panic!("{stdout}"));
+        .unwrap_or_else(|| panic!("{}", run.render()));
     assert!(
         line.contains("local index") && line.contains("bytes sent"),
         "{line}"
     );
     eprintln!("{through}\n{line}");
-    assert_eq!(server.stats().commits, 2);
+    assert_eq!(hub.server.stats().commits, 2);
 
     // ModelScope has no Xet: asking for it there is refused before anything is read.
-    let out = xtask(
+    let run = CliRun::of(&mut publish(
         &dir,
-        Some(TOKEN),
-        &publish_args(
-            registry,
-            files,
-            &url,
-            &["--to", "modelscope", "--transfer", "xet"],
-        ),
+        registry,
+        files,
+        &url,
+        &["--to", "modelscope", "--transfer", "xet"],
+    ));
+    assert_eq!(run.code(), Some(2), "{}", run.render());
+    assert!(
+        run.stderr.contains("ModelScope has no Xet"),
+        "{}",
+        run.render()
     );
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ModelScope has no Xet"), "{stderr}");
 }
 
 #[test]
 fn publish_with_transfer_xet_to_a_hub_without_xet_says_what_to_do() {
-    let dir = scratch("publish-cli-no-xet");
-    let mut config = ServerConfig::new(dir.join("hub"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    config.xet = false;
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("publish-cli-no-xet");
+    let hub = LocalHub::start_with(|config| {
+        config.write_tokens = vec![TOKEN.to_owned()];
+        config.xet = false;
+    });
+    let url = hub.url();
     let (registry, files) = setup(&dir, None);
     let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
-    let out = xtask(
+    let run = CliRun::of(&mut publish(
         &dir,
-        Some(TOKEN),
-        &publish_args(registry, files, &url, &["--transfer", "xet"]),
-    );
-    let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+        registry,
+        files,
+        &url,
+        &["--transfer", "xet"],
+    ));
+    assert_eq!(run.code(), Some(2), "{}", run.render());
     assert!(
-        stderr.contains("does not offer Xet") && stderr.contains("--transfer"),
-        "{stderr}"
+        run.stderr.contains("does not offer Xet") && run.stderr.contains("--transfer"),
+        "{}",
+        run.render()
     );
-    assert_eq!(server.stats().commits, 0);
+    assert_eq!(hub.server.stats().commits, 0);
     // `auto` takes the LFS path there, without an error.
-    let out = xtask(
-        &dir,
-        Some(TOKEN),
-        &publish_args(registry, files, &url, &["--json"]),
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &["--json"]));
+    assert!(run.status.success(), "{}", run.render());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["repos"][0]["transfer"], "lfs");
-    assert_eq!(server.stats().commits, 1);
+    assert_eq!(hub.server.stats().commits, 1);
 }
 
 /// The Xet hashes of the xorbs a first publish of `path` sends: its chunks cut into xorbs by
@@ -483,16 +488,23 @@ fn planned_xorbs(path: &Path) -> Vec<xet_format::XetHash> {
     xorbs.iter().map(|x| xet_format::xorb_hash(x)).collect()
 }
 
+/// Whether the local index under `root` (one folder per CAS) holds the record `name`
+/// (written atomically, so present means complete).
+fn index_has(root: &Path, name: &str) -> bool {
+    std::fs::read_dir(root)
+        .map(|dirs| dirs.flatten().any(|d| d.path().join(name).is_file()))
+        .unwrap_or(false)
+}
+
 #[test]
 fn a_xet_publish_killed_mid_upload_sends_nothing_the_cas_holds_when_run_again() {
     use hub_server::{Action, Fault, Match};
     use std::os::unix::process::ExitStatusExt as _;
+    use std::time::{Duration, Instant};
 
-    let dir = scratch("publish-cli-xet-kill");
-    let mut config = ServerConfig::new(dir.join("hub"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("publish-cli-xet-kill");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
     let (registry, files) = setup(&dir, None);
     let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
     // About 70 MiB of weights: two xorbs.
@@ -501,30 +513,31 @@ fn a_xet_publish_killed_mid_upload_sends_nothing_the_cas_holds_when_run_again() 
     assert_eq!(xorbs.len(), 2);
     // The CAS takes the first xorb and holds the second one's request: the publisher is
     // killed while it waits.
-    server.faults().add(Fault::once(
+    hub.server.faults().add(Fault::once(
         Match::any()
             .method("POST")
             .path_contains(&xorbs[1].to_hex()),
-        Action::Stall(std::time::Duration::from_secs(120)),
+        Action::Stall(Duration::from_secs(120)),
     ));
-    let mut child = xtask_command(&dir, Some(TOKEN), &publish_args(registry, files, &url, &[]))
+    let log = dir.join("killed.log");
+    let mut child = publish(&dir, registry, files, &url, &[])
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("killed.log")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let record = format!("{}.xorb", xorbs[0].to_hex());
     let index = dir.join("home/.cache/ruvltra/xet/v1");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !(server.stats().xorbs_inserted == 1
-        && server.faults().pending() == 0
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !(hub.server.stats().xorbs_inserted == 1
+        && hub.server.faults().pending() == 0
         && index_has(&index, &record))
     {
-        assert!(std::time::Instant::now() < deadline, "{:?}", server.stats());
+        assert!(Instant::now() < deadline, "{:?}", hub.server.stats());
         if child.try_wait().unwrap().is_some() {
-            let log = std::fs::read_to_string(dir.join("killed.log")).unwrap_or_default();
-            panic!("the publisher ended by itself: {log}");
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("the publisher ended by itself: {text}");
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50));
     }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
@@ -532,22 +545,17 @@ fn a_xet_publish_killed_mid_upload_sends_nothing_the_cas_holds_when_run_again() 
     )
     .unwrap();
     assert_eq!(child.wait().unwrap().signal(), Some(9));
-    assert_eq!(server.stats().commits, 0);
+    assert_eq!(hub.server.stats().commits, 0);
 
     // Run again: the first xorb is not sent again, the second is, one commit.
-    let before = server.stats();
-    let out = xtask(
-        &dir,
-        Some(TOKEN),
-        &publish_args(registry, files, &url, &["--json"]),
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let before = hub.server.stats();
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &["--json"]));
+    assert!(run.status.success(), "{}", run.render());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let xet = &report["repos"][0]["xet"];
     assert_eq!(xet["xorbs_sent"], 1, "{xet}");
     assert_eq!(xet["local_xorbs_used"], 1, "{xet}");
-    let after = server.stats();
+    let after = hub.server.stats();
     assert_eq!(after.xorbs_inserted - before.xorbs_inserted, 1);
     assert_eq!(
         after.xorb_upload_bytes - before.xorb_upload_bytes,
@@ -559,12 +567,4 @@ fn a_xet_publish_killed_mid_upload_sends_nothing_the_cas_holds_when_run_again() 
         report["repos"][0]["verify"]["problems"],
         serde_json::json!([])
     );
-}
-
-/// Whether the local index under `root` (one folder per CAS) holds the record `name`
-/// (written atomically, so present means complete).
-fn index_has(root: &Path, name: &str) -> bool {
-    std::fs::read_dir(root)
-        .map(|dirs| dirs.flatten().any(|d| d.path().join(name).is_file()))
-        .unwrap_or(false)
 }

@@ -2,32 +2,18 @@
 //! and its ModelScope mode in one run; the official `modelscope` SDK then lists and downloads
 //! what was published (sha256 checked) and `cargo xtask verify --deep` checks the Hub side.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use dev_python::Python;
-use hub_server::{HubServer, ServerConfig};
 use ruvltra_gguf::writer::SampleModel;
-use sha2::Digest as _;
+use test_support::{CliRun, LocalHub, cli_snapshot, scratch_dir, sha256_file_hex};
 
 const TOKEN: &str = "both_sites_publish_token";
 const SMALL: &str = "ruvltra-small-0.5b-q4_k_m.gguf";
 const MEDIUM: &str = "ruvltra-medium-1.1b-q4_k_m.gguf";
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn sha256_hex(path: &Path) -> String {
-    hex_of(&sha2::Sha256::digest(std::fs::read(path).unwrap()))
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Two models: the small one in the catalog's ModelScope repo, the medium one with its own.
 fn setup(dir: &Path) -> (PathBuf, PathBuf) {
@@ -69,26 +55,21 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
     (path, files)
 }
 
-fn xtask(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.args(args).current_dir(dir);
-    for var in [
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HUGGINGFACE_API_KEY",
-        "HF_TOKEN_PATH",
-        "HF_ENDPOINT",
-        "MODELSCOPE_ENDPOINT",
-        "MODELSCOPE_DOMAIN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_LOG", "trace")
-        .env("HF_HOME", dir.join("hf-home"))
-        .env("HOME", dir.join("home"))
+/// xtask in `dir` with both tokens, without the machine's own Hub or ModelScope set-up.
+fn xtask(dir: &Path) -> Command {
+    let mut command = support::xtask(dir);
+    command
         .env("HF_TOKEN", TOKEN)
         .env("MODELSCOPE_API_TOKEN", TOKEN);
-    cmd.output().unwrap()
+    command
+}
+
+/// Runs xtask with both tokens and everything the tools could log on; checks that the token
+/// shows nowhere.
+fn xtask_traced(dir: &Path, args: &[&str]) -> CliRun {
+    let run = CliRun::of(xtask(dir).args(args).env("RUST_LOG", "trace"));
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    run
 }
 
 /// Lists a ModelScope model with the official SDK and downloads every file, printing
@@ -127,12 +108,10 @@ fn sdk_listing(dir: &Path, url: &str, repo: &str) -> serde_json::Value {
 
 #[test]
 fn publish_to_hub_and_modelscope_in_one_run() {
-    let dir = scratch("publish-modelscope");
+    let dir = scratch_dir!("publish-modelscope");
     std::fs::create_dir_all(dir.join("home")).unwrap();
-    let mut config = ServerConfig::new(dir.join("server"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    let server = HubServer::spawn(config).unwrap();
-    let url = server.url();
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
     let (registry, files) = setup(&dir);
     let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
     let args = [
@@ -152,23 +131,15 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         "--json",
     ];
     // A dry run to ModelScope needs no token, plans every file and creates nothing.
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(&args[..5])
-        .args(["--modelscope-endpoint", &url, "--dry-run", "--json"])
-        .arg("--to")
-        .arg("modelscope")
-        .current_dir(&dir)
-        .env_remove("MODELSCOPE_API_TOKEN")
-        .env_remove("HF_TOKEN")
-        .env("HOME", dir.join("home"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = CliRun::of(
+        support::xtask(&dir)
+            .args(&args[..5])
+            .args(["--modelscope-endpoint", &url, "--dry-run", "--json"])
+            .arg("--to")
+            .arg("modelscope"),
     );
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(run.status.success(), "{}", run.render());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(plan["dry_run"], true, "{plan}");
     let planned: Vec<&str> = plan["repos"][0]["plan"]
         .as_array()
@@ -180,16 +151,12 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         !planned.is_empty() && planned.iter().all(|a| *a == "add"),
         "{plan}"
     );
-    assert!(!dir.join("server/modelscope/repos/models/ruvnet").exists());
+    let data = hub.server.data_dir().to_owned();
+    assert!(!data.join("modelscope/repos/models/ruvnet").exists());
 
-    let out = xtask(&dir, &args);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let run = xtask_traced(&dir, &args);
+    assert!(run.status.success(), "{}", run.render());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let hub_repos: Vec<&str> = report["hub"]["repos"]
         .as_array()
         .unwrap()
@@ -213,7 +180,7 @@ fn publish_to_hub_and_modelscope_in_one_run() {
     // The official SDK lists and downloads what was published, with the right sha256.
     let small = sdk_listing(&dir, &url, "ruvnet/ruvltra");
     let files_listed = small["files"].as_object().unwrap();
-    let expected = sha256_hex(&dir.join("files").join(SMALL));
+    let expected = sha256_file_hex(dir.join("files").join(SMALL));
     assert_eq!(files_listed[SMALL][0], expected.as_str(), "{small}");
     assert_eq!(files_listed[SMALL][1], expected.as_str(), "{small}");
     for (path, v) in files_listed {
@@ -227,30 +194,31 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         "the ModelScope card lacks its front matter: {card}"
     );
     let medium = sdk_listing(&dir, &url, "ruvnet/ruvltra-medium");
-    let expected = sha256_hex(&dir.join("files").join(MEDIUM));
+    let expected = sha256_file_hex(dir.join("files").join(MEDIUM));
     assert_eq!(medium["files"][MEDIUM][1], expected.as_str(), "{medium}");
     assert!(!medium["files"].as_object().unwrap().contains_key(SMALL));
 
     // The Hub side holds the same files.
-    let out = xtask(
-        &dir,
-        &[
-            "verify",
-            "--registry",
-            registry,
-            "--endpoint",
-            &url,
-            "--deep",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    cli_snapshot!(
+        support::filters(&dir),
+        xtask(&dir).args(["verify", "--registry", registry, "--endpoint", &url, "--deep"]),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        ruv/ruvltra@main
+          verified: 2 path(s) of ruv/ruvltra at main match the manifest (downloaded and re-hashed)
+            warning: ruvltra-small-0.5b-q4_k_m.gguf was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)
+            warning: ruvltra-medium-1.1b-q4_k_m.gguf was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)
+        ----- stderr -----
+        ==> verifying ruv/ruvltra@main: 2 path(s)
+        ==> downloading ruvltra-small-0.5b-q4_k_m.gguf to hash it again
+        ==> downloading ruvltra-medium-1.1b-q4_k_m.gguf to hash it again
+        "
     );
 
     // `verify --to modelscope --deep` reads ModelScope back on its own.
-    let out = xtask(
+    let run = xtask_traced(
         &dir,
         &[
             "verify",
@@ -264,12 +232,8 @@ fn publish_to_hub_and_modelscope_in_one_run() {
             "--json",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(run.status.success(), "{}", run.render());
+    let verified: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let repos: Vec<&str> = verified
         .as_array()
         .unwrap()
@@ -283,13 +247,9 @@ fn publish_to_hub_and_modelscope_in_one_run() {
     );
 
     // A second run finds everything in place on both sites: no byte sent, no commit.
-    let out = xtask(&dir, &args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = xtask_traced(&dir, &args);
+    assert!(run.status.success(), "{}", run.render());
+    let again: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     for r in again["hub"]["repos"]
         .as_array()
         .unwrap()
@@ -301,9 +261,16 @@ fn publish_to_hub_and_modelscope_in_one_run() {
     }
 
     // Read by people, the no-op report names each destination, never "the Hub" for ModelScope.
-    let out = xtask(&dir, &args[..args.len() - 1]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    // Its stdout is a file snapshot; stderr is progress in the order the hashing threads end.
+    let mut run = CliRun::of(xtask(&dir).args(&args[..args.len() - 1]));
+    assert!(run.status.success(), "{}", run.render());
+    let stdout = run.stdout.clone();
+    run.stderr = "[progress lines, in the order the threads ran]".to_owned();
+    cli_snapshot!(
+        "republish_report",
+        support::filters(&dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]"),
+        run
+    );
     let (hub_part, ms_part) = stdout
         .split_once("== modelscope ==")
         .expect("a ModelScope section");
@@ -326,16 +293,17 @@ fn publish_to_hub_and_modelscope_in_one_run() {
     );
 
     // Without a ModelScope token, `--to modelscope` stops before anything is sent.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    let out = cmd
-        .args(args)
-        .current_dir(&dir)
-        .env_remove("MODELSCOPE_API_TOKEN")
-        .env("HF_TOKEN", TOKEN)
-        .env("HOME", dir.join("home"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("MODELSCOPE_API_TOKEN"));
-    server.stop();
+    cli_snapshot!(
+        support::filters(&dir),
+        support::xtask(&dir).args(args).env("HF_TOKEN", TOKEN),
+        @r"
+        success: false
+        exit_code: 2
+        ----- stdout -----
+
+        ----- stderr -----
+        error: no ModelScope token found: set MODELSCOPE_API_TOKEN to a token with write access (or run with --dry-run)
+        "
+    );
+    hub.server.stop();
 }

@@ -3,26 +3,24 @@
 //! `MODELSCOPE_ENDPOINT`, drift, a mirror repository not published yet, and both sites read
 //! before one save.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, Sha256, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_client::{RepoId, Token};
+use hub_server::{Action, Fault, Match};
 use modelscope_client::{LocalFile, ModelId, ModelScopeClient, Visibility, resolve_endpoint_with};
 use ruvltra_gguf::writer::SampleModel;
+use test_support::{CliRun, Filters, LocalHub, TOKEN, cli_snapshot, scratch_dir};
 
-const TOKEN: &str = "hf_test_write";
 const SMALL: &str = "ruvltra-small-0.5b-q4_k_m.gguf";
 const MS_REPO: &str = "ruvnet/ruvltra-ms";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("xtask-sync-modelscope")
-        .join(name);
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+/// The snapshot filters: the scratch folder, the defaults, and commit ids.
+fn filters(dir: &Path) -> Filters {
+    support::filters(dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]")
 }
 
 /// A sample GGUF whose bytes depend on `seed`.
@@ -42,9 +40,9 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Publishes `local` as [`SMALL`] to `repo` on ModelScope's `master`; returns the commit.
-fn publish_ms(server: &HubServer, repo: &str, local: &Path) -> String {
+fn publish_ms(hub: &LocalHub, repo: &str, local: &Path) -> String {
     let ms = ModelScopeClient::builder()
-        .endpoint(resolve_endpoint_with(Some(&server.url()), |_| None).unwrap())
+        .endpoint(resolve_endpoint_with(Some(&hub.url()), |_| None).unwrap())
         .token(Token::new(TOKEN))
         .build()
         .unwrap();
@@ -65,38 +63,16 @@ fn publish_ms(server: &HubServer, repo: &str, local: &Path) -> String {
 }
 
 /// Publishes `local` as [`SMALL`] to `repo` on the Hub's `main`; returns the commit.
-fn publish_hub(server: &HubServer, repo: &str, local: &Path) -> String {
-    let client = HubClient::builder()
-        .endpoint(Endpoint::parse(&server.url()).unwrap())
-        .token(Token::new(TOKEN))
-        .build()
-        .unwrap();
-    let id = RepoId::new(repo).unwrap();
+fn publish_hub(hub: &LocalHub, repo: &str, local: &Path) -> String {
+    let client = hub.client();
     let bytes = fs::read(local).unwrap();
-    let sha = Sha256::digest(&bytes);
-    let size = bytes.len() as u64;
     runtime().block_on(async {
-        client.create_repo(&id, false).await.unwrap();
         client
-            .upload_lfs_object(&id, "main", local, sha, size, None)
+            .create_repo(&RepoId::new(repo).unwrap(), false)
             .await
             .unwrap();
-        let parent = client.resolve_revision(&id, "main").await.unwrap();
-        let commit = NewCommit {
-            summary: "publish".into(),
-            description: String::new(),
-            parent_commit: Some(parent),
-            operations: vec![CommitOp::AddLfs {
-                path: SMALL.to_owned(),
-                sha256: sha,
-                size,
-            }],
-        };
-        client
-            .commit(&id, "main", &commit)
+        hub.commit_files(&client, repo, "publish", &[(SMALL, &bytes, true)])
             .await
-            .unwrap()
-            .commit_oid
     })
 }
 
@@ -114,40 +90,20 @@ fn registry(modelscope_repo: &str) -> String {
     .unwrap()
 }
 
-/// Runs `xtask sync` in `dir` with `args` and no token or endpoint from the environment
-/// except `env`; returns the exit code, stdout and stderr.
-fn sync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    cmd.arg("sync").args(args).current_dir(dir);
-    for var in [
-        "HF_TOKEN",
-        "HF_ENDPOINT",
-        "MODELSCOPE_ENDPOINT",
-        "MODELSCOPE_DOMAIN",
-        "MODELSCOPE_API_TOKEN",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("HF_HOME", dir.join("hf-home"))
-        .env("HOME", dir.join("home"));
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+/// `xtask sync ARGS` in `dir`, with no token or endpoint from the environment but `env`.
+fn sync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = support::xtask(dir);
+    command.arg("sync").args(args).envs(env.iter().copied());
+    command
 }
 
 #[test]
 fn from_modelscope_check_exit_codes() {
-    let dir = scratch("codes");
-    let server = HubServer::spawn(ServerConfig::new(dir.join("data"))).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("xtask-sync-modelscope/codes");
+    let hub = LocalHub::start();
+    let url = hub.url();
     let first = gguf(&dir, 1);
-    publish_ms(&server, MS_REPO, &first);
+    publish_ms(&hub, MS_REPO, &first);
     let path = dir.join("registry.json");
     let text = registry(MS_REPO);
     fs::write(&path, &text).unwrap();
@@ -162,24 +118,31 @@ fn from_modelscope_check_exit_codes() {
     };
 
     // Before the first sync the check fails, names the file and ModelScope, changes nothing.
-    let (code, _, stderr) = sync(&dir, &with(&["--check"]), &[]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains(&format!("modelscope:{MS_REPO}@master {SMALL}")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("does not match ModelScope")
-            && stderr.contains("cargo xtask sync --from modelscope"),
-        "{stderr}"
-    );
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--check"]), &[]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    change  modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): sha256 set to d88ee47c5d12e8ee0b6bac105fe62e3261672d8e3094dedebfaa017b1a5816ec
+    change  modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): bytes set to 1121376
+    change  modelscope:ruvnet/ruvltra-ms@master (model ruvltra-small-0.5b-q4_k_m): modelscope commit set to [COMMIT]
+    registry.json does not match ModelScope: 3 differences; run `cargo xtask sync --from modelscope` and commit the result
+    ");
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
 
     // The sync fills the facts and the modelscope state (exit 0); the check then passes, with
     // the endpoint from MODELSCOPE_ENDPOINT too.
-    let (code, stdout, stderr) = sync(&dir, &ms, &[]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("updated registry.json"), "{stdout}");
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &ms, &[]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    change  modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): sha256 set to d88ee47c5d12e8ee0b6bac105fe62e3261672d8e3094dedebfaa017b1a5816ec
+    change  modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): bytes set to 1121376
+    change  modelscope:ruvnet/ruvltra-ms@master (model ruvltra-small-0.5b-q4_k_m): modelscope commit set to [COMMIT]
+    updated registry.json: 3 changes
+    ----- stderr -----
+    ");
     let synced = fs::read_to_string(&path).unwrap();
     let value: serde_json::Value = serde_json::from_str(&synced).unwrap();
     let model = &value["models"][0];
@@ -187,29 +150,38 @@ fn from_modelscope_check_exit_codes() {
     assert!(model["modelscope"]["commit"].is_string(), "{synced}");
     assert!(model.get("hub").is_none(), "{synced}");
     assert_eq!(model["description"], "Hand-written.");
-    let (code, stdout, stderr) = sync(
-        &dir,
-        &["--from", "modelscope", "--check"],
-        &[("MODELSCOPE_ENDPOINT", url.as_str())],
-    );
-    assert_eq!(
-        (code, stdout.trim_end()),
-        (0, "registry.json matches ModelScope"),
-        "{stderr}"
+    cli_snapshot!(
+        filters(&dir),
+        &mut sync(
+            &dir,
+            &["--from", "modelscope", "--check"],
+            &[("MODELSCOPE_ENDPOINT", url.as_str())],
+        ),
+        @r"
+        success: true
+        exit_code: 0
+        ----- stdout -----
+        registry.json matches ModelScope
+        ----- stderr -----
+        "
     );
     assert_eq!(fs::read_to_string(&path).unwrap(), synced);
 
     // The file is replaced on ModelScope: the check fails with DRIFT, in text and JSON.
-    publish_ms(&server, MS_REPO, &gguf(&dir, 2));
-    let (code, _, stderr) = sync(&dir, &with(&["--check"]), &[]);
-    assert_eq!(code, 1);
-    assert!(
-        stderr.contains("DRIFT") && stderr.contains("--from modelscope --accept"),
-        "{stderr}"
-    );
-    let (code, stdout, _) = sync(&dir, &with(&["--check", "--json"]), &[]);
-    assert_eq!(code, 1);
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    publish_ms(&hub, MS_REPO, &gguf(&dir, 2));
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--check"]), &[]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    DRIFT   modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): ModelScope's sha256 f225e42fa405db4985865ef8ae8543e3566c06f449a073367c61b6155a8b8083 (1121376 bytes) differs from the registry's d88ee47c5d12e8ee0b6bac105fe62e3261672d8e3094dedebfaa017b1a5816ec (1121376 bytes); the file was replaced on ModelScope or the registry is wrong; the registry keeps its value: check the file, then run `cargo xtask sync --from modelscope --accept` to take ModelScope's value or re-publish the registry's file (`cargo xtask publish --to modelscope`)
+    DRIFT: 1 file on ModelScope differ from the sha256 in registry.json; the registry kept its values. Check the files, then run `cargo xtask sync --from modelscope --accept` to take ModelScope's
+    registry.json does not match ModelScope: 1 difference; run `cargo xtask sync --from modelscope` and commit the result
+    ");
+    let run = CliRun::of(&mut sync(&dir, &with(&["--check", "--json"]), &[]));
+    assert_eq!(run.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         (
             &report["from"],
@@ -227,48 +199,71 @@ fn from_modelscope_check_exit_codes() {
     assert_eq!(drift["source"], "modelscope");
     assert_eq!(fs::read_to_string(&path).unwrap(), synced);
     // --accept takes it; the check passes again.
-    let (code, _, stderr) = sync(&dir, &with(&["--accept"]), &[]);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = sync(&dir, &with(&["--check"]), &[]);
-    assert_eq!(code, 0, "{stderr}");
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--accept"]), &[]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    change  modelscope:ruvnet/ruvltra-ms@master (model ruvltra-small-0.5b-q4_k_m): modelscope commit [COMMIT] -> [COMMIT]
+    updated registry.json: 2 changes
+    ----- stderr -----
+    DRIFT   modelscope:ruvnet/ruvltra-ms@master ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): ModelScope's sha256 f225e42fa405db4985865ef8ae8543e3566c06f449a073367c61b6155a8b8083 (1121376 bytes) differs from the registry's d88ee47c5d12e8ee0b6bac105fe62e3261672d8e3094dedebfaa017b1a5816ec (1121376 bytes); the file was replaced on ModelScope or the registry is wrong; ModelScope's value was accepted (--accept)
+    ");
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--check"]), &[]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    registry.json matches ModelScope
+    ----- stderr -----
+    ");
 
     // A server error: exit 2, the registry untouched.
     let before = fs::read(&path).unwrap();
-    server.faults().add(Fault::new(
+    hub.server.faults().add(Fault::new(
         Match::any().path_contains("/repo/files"),
         100,
         Action::Status(404),
     ));
-    let (code, _, stderr) = sync(&dir, &with(&["--check"]), &[]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("from ModelScope") && stderr.contains("left untouched"),
-        "{stderr}"
-    );
-    let (code, _, _) = sync(&dir, &ms, &[]);
-    assert_eq!(code, 2);
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--check"]), &[]), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read ruvnet/ruvltra-ms at revision master from ModelScope; check MODELSCOPE_ENDPOINT (or MODELSCOPE_DOMAIN) and run sync again: GET http://127.0.0.1:[PORT]/api/v1/models/ruvnet/ruvltra-ms/repo/files?Revision=master&Recursive=True found nothing (HTTP 404: {"error":"injected fault: status 404"}): check the model id, revision and path
+    registry.json was left untouched
+    "#);
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &ms, &[]), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read ruvnet/ruvltra-ms at revision master from ModelScope; check MODELSCOPE_ENDPOINT (or MODELSCOPE_DOMAIN) and run sync again: GET http://127.0.0.1:[PORT]/api/v1/models/ruvnet/ruvltra-ms/repo/files?Revision=master&Recursive=True found nothing (HTTP 404: {"error":"injected fault: status 404"}): check the model id, revision and path
+    registry.json was left untouched
+    "#);
     assert_eq!(fs::read(&path).unwrap(), before);
-    server.faults().clear();
+    hub.server.faults().clear();
 
     // A mirror repository nobody published to: exit 1, saying how to publish it.
     fs::write(&path, registry("ruvnet/not-published")).unwrap();
-    let (code, _, stderr) = sync(&dir, &with(&["--check"]), &[]);
-    assert_eq!(code, 1, "{stderr}");
-    assert!(
-        stderr.contains("does not exist on ModelScope")
-            && stderr.contains("cargo xtask publish --to modelscope"),
-        "{stderr}"
-    );
-    server.stop();
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &with(&["--check"]), &[]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    MISSING modelscope:ruvnet/not-published@master (model ruvltra-small-0.5b-q4_k_m): the published model's repository does not exist on ModelScope (or is private and the token may not read it); publish it first with `cargo xtask publish --to modelscope`, then run `cargo xtask sync --from modelscope`
+    registry.json does not match ModelScope: 1 difference; run `cargo xtask sync --from modelscope` and commit the result
+    ");
 }
 
 #[test]
 fn from_all_reads_both_sites_before_one_save() {
-    let dir = scratch("all");
-    let server = HubServer::spawn(ServerConfig::new(dir.join("data"))).unwrap();
-    let url = server.url();
+    let dir = scratch_dir!("xtask-sync-modelscope/all");
+    let hub = LocalHub::start();
+    let url = hub.url();
     let file = gguf(&dir, 1);
-    let hub_commit = publish_hub(&server, "ruv/ruvltra", &file);
+    let hub_commit = publish_hub(&hub, "ruv/ruvltra", &file);
     let path = dir.join("registry.json");
     let text = registry(MS_REPO);
     fs::write(&path, &text).unwrap();
@@ -283,21 +278,33 @@ fn from_all_reads_both_sites_before_one_save() {
 
     // The mirror is not published yet: the Hub's facts are written, and the run fails (1)
     // naming the ModelScope repository.
-    let (code, stdout, stderr) = sync(&dir, &all, &[]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(
-        stderr.contains(&format!("modelscope:{MS_REPO}@master")),
-        "{stderr}"
-    );
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &all, &[]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+    change  ruv/ruvltra@main ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): sha256 set to d88ee47c5d12e8ee0b6bac105fe62e3261672d8e3094dedebfaa017b1a5816ec
+    change  ruv/ruvltra@main ruvltra-small-0.5b-q4_k_m.gguf (model ruvltra-small-0.5b-q4_k_m): bytes set to 1121376
+    change  ruv/ruvltra@main (model ruvltra-small-0.5b-q4_k_m): hub commit set to [COMMIT]
+    updated registry.json: 3 changes
+    ----- stderr -----
+    MISSING modelscope:ruvnet/ruvltra-ms@master (model ruvltra-small-0.5b-q4_k_m): the published model's repository does not exist on ModelScope (or is private and the token may not read it); publish it first with `cargo xtask publish --to modelscope`, then run `cargo xtask sync --from modelscope`
+    registry.json still differs from the Hub and ModelScope in 1 place (listed above)
+    ");
     let value: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(value["models"][0]["hub"]["commit"], hub_commit.as_str());
     assert!(value["models"][0].get("modelscope").is_none());
 
     // Once published there, both states are filled and the check of both passes.
-    let ms_commit = publish_ms(&server, MS_REPO, &file);
-    let (code, stdout, stderr) = sync(&dir, &all, &[]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let ms_commit = publish_ms(&hub, MS_REPO, &file);
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &all, &[]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    change  modelscope:ruvnet/ruvltra-ms@master (model ruvltra-small-0.5b-q4_k_m): modelscope commit set to [COMMIT]
+    updated registry.json: 1 change
+    ----- stderr -----
+    ");
     let value: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(value["models"][0]["hub"]["commit"], hub_commit.as_str());
@@ -306,66 +313,62 @@ fn from_all_reads_both_sites_before_one_save() {
         ms_commit.as_str()
     );
     let checked: Vec<&str> = all.iter().copied().chain(["--check"]).collect();
-    let (code, stdout, _) = sync(&dir, &checked, &[]);
-    assert_eq!(
-        (code, stdout.trim_end()),
-        (0, "registry.json matches the Hub and ModelScope")
-    );
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &checked, &[]), @r"
+    success: true
+    exit_code: 0
+    ----- stdout -----
+    registry.json matches the Hub and ModelScope
+    ----- stderr -----
+    ");
 
     // ModelScope failing after the Hub was read (a 400, which is not retried; a 404 would
     // mean "not published yet"): exit 2 and nothing written, though the Hub changed.
     let before = fs::read(&path).unwrap();
-    publish_hub_again(&server, &dir);
-    server.faults().add(Fault::new(
+    publish_hub_again(&hub, &dir);
+    hub.server.faults().add(Fault::new(
         Match::any().path_contains("/api/v1/models/"),
         100,
         Action::Status(400),
     ));
-    let (code, _, stderr) = sync(&dir, &all, &[]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("from ModelScope"), "{stderr}");
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &all, &[]), @r#"
+    success: false
+    exit_code: 2
+    ----- stdout -----
+
+    ----- stderr -----
+    error: cannot read ruvnet/ruvltra-ms from ModelScope; check MODELSCOPE_ENDPOINT (or MODELSCOPE_DOMAIN) and run sync again: GET http://127.0.0.1:[PORT]/api/v1/models/ruvnet/ruvltra-ms/revisions failed with HTTP 400: {"error":"injected fault: status 400"}; retry later or check the request
+    registry.json was left untouched
+    "#);
     assert_eq!(fs::read(&path).unwrap(), before);
-    server.faults().clear();
+    hub.server.faults().clear();
     // Without the fault the same run writes the Hub's new model (and exits 1: the mirror
     // does not have it).
-    let (code, _, stderr) = sync(&dir, &all, &[]);
-    assert_eq!(code, 1, "{stderr}");
+    cli_snapshot!(filters(&dir), &mut sync(&dir, &all, &[]), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+    change  ruv/ruvltra@main (model ruvltra-small-0.5b-q4_k_m): hub commit [COMMIT] -> [COMMIT]
+    change  ruv/ruvltra@main ruvltra-extra-1b-q4_0.gguf (model ruvltra-extra-1b-q4_0): added from the Hub (1 file) with needs_review: review its fields
+    updated registry.json: 2 changes
+    ----- stderr -----
+    MISSING modelscope:ruvnet/ruvltra-ms@master ruvltra-extra-1b-q4_0.gguf (model ruvltra-extra-1b-q4_0): the published model's file is not on ModelScope; publish it (`cargo xtask publish --to modelscope`), fix `file`, or set `status` to `planned` (the model was not deleted)
+    registry.json still differs from the Hub and ModelScope in 1 place (listed above)
+    ");
     assert!(
         fs::read_to_string(&path)
             .unwrap()
             .contains("ruvltra-extra-1b-q4_0.gguf")
     );
-    server.stop();
 }
 
 /// Adds a convention-named GGUF on the Hub, so that a sync of the Hub would write something.
-fn publish_hub_again(server: &HubServer, dir: &Path) {
-    let client = HubClient::builder()
-        .endpoint(Endpoint::parse(&server.url()).unwrap())
-        .token(Token::new(TOKEN))
-        .build()
-        .unwrap();
-    let id = RepoId::new("ruv/ruvltra").unwrap();
-    let local = gguf(dir, 3);
-    let bytes = fs::read(&local).unwrap();
-    let sha = Sha256::digest(&bytes);
-    let size = bytes.len() as u64;
-    runtime().block_on(async {
-        client
-            .upload_lfs_object(&id, "main", &local, sha, size, None)
-            .await
-            .unwrap();
-        let parent = client.resolve_revision(&id, "main").await.unwrap();
-        let commit = NewCommit {
-            summary: "tag-less change".into(),
-            description: String::new(),
-            parent_commit: Some(parent),
-            operations: vec![CommitOp::AddLfs {
-                path: "ruvltra-extra-1b-q4_0.gguf".to_owned(),
-                sha256: sha,
-                size,
-            }],
-        };
-        client.commit(&id, "main", &commit).await.unwrap();
-    });
+fn publish_hub_again(hub: &LocalHub, dir: &Path) {
+    let client = hub.client();
+    let bytes = fs::read(gguf(dir, 3)).unwrap();
+    runtime().block_on(hub.commit_files(
+        &client,
+        "ruv/ruvltra",
+        "tag-less change",
+        &[("ruvltra-extra-1b-q4_0.gguf", &bytes, true)],
+    ));
 }

@@ -13,17 +13,28 @@ use hub_client::{
     PreuploadFile, RangeAnswer, RepoId, RetryPolicy, Sha256, Token, Transfer, TransferProgress,
     UploadMode, UploadOutcome,
 };
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, Match, ServerConfig};
+use test_support::{LocalHub, TOKEN, pseudo_random};
 
-const TOKEN: &str = "hf_test_write";
-
+/// test-support's local Hub (its `files()` take the files to upload) with a client of this
+/// crate.
 struct Hub {
-    server: HubServer,
-    _dir: tempfile::TempDir,
+    local: LocalHub,
     client: HubClient,
-    files: PathBuf,
 }
 
+/// The fixture's server is the Hub's own.
+impl std::ops::Deref for Hub {
+    type Target = LocalHub;
+
+    fn deref(&self) -> &LocalHub {
+        &self.local
+    }
+}
+
+/// Quick retries, so fault tests take seconds. test-support has the same policy, but behind
+/// its `hub-client` feature, which this crate must not enable (it would pull in a second copy
+/// of this crate): the one copy the dependency rule leaves.
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_retries: 4,
@@ -34,21 +45,9 @@ fn fast_retries() -> RetryPolicy {
 }
 
 async fn hub_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"));
-    tweak(&mut config);
-    let server = HubServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-        .await
-        .unwrap();
-    let client = client_for(&server.url(), Some(TOKEN));
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    Hub {
-        server,
-        _dir: dir,
-        client,
-        files,
-    }
+    let local = LocalHub::start_with(tweak);
+    let client = client_for(&local.url(), Some(TOKEN));
+    Hub { local, client }
 }
 
 async fn hub() -> Hub {
@@ -63,19 +62,6 @@ fn client_for(url: &str, token: Option<&str>) -> HubClient {
         .read_timeout(Duration::from_secs(5))
         .build()
         .unwrap()
-}
-
-/// Deterministic, incompressible-looking test content.
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -102,7 +88,7 @@ async fn download_all(
 
 /// Uploads `bytes` as an LFS object and commits it at `path` on `main`.
 async fn publish(hub: &Hub, repo: &RepoId, path: &str, bytes: &[u8], summary: &str) -> String {
-    let file = write_file(&hub.files, &path.replace('/', "_"), bytes);
+    let file = write_file(&hub.files(), &path.replace('/', "_"), bytes);
     let sha = Sha256::digest(bytes);
     hub.client
         .upload_lfs_object(repo, "main", &file, sha, bytes.len() as u64, None)
@@ -172,9 +158,9 @@ async fn basic_upload_commit_tree_info_and_download_are_byte_exact() {
     let hub = hub().await;
     let repo = RepoId::new("local/basic").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(300_000, 1);
+    let bytes = pseudo_random(300_000, 1);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "m.gguf", &bytes);
+    let file = write_file(&hub.files(), "m.gguf", &bytes);
 
     let batch = hub
         .client
@@ -367,9 +353,9 @@ async fn multipart_upload_sends_parts_in_parallel_and_completes() {
     .await;
     let repo = RepoId::new("local/multi").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(16 * 1024 * 7 + 1234, 2);
+    let bytes = pseudo_random(16 * 1024 * 7 + 1234, 2);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "big.gguf", &bytes);
+    let file = write_file(&hub.files(), "big.gguf", &bytes);
     let size = bytes.len() as u64;
 
     let batch = hub
@@ -433,7 +419,7 @@ async fn stale_parent_commit_is_precondition_failed() {
     let repo = RepoId::new("local/race").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
     let initial = hub.client.resolve_revision(&repo, "main").await.unwrap();
-    publish(&hub, &repo, "a.bin", &content(1000, 3), "first").await;
+    publish(&hub, &repo, "a.bin", &pseudo_random(1000, 3), "first").await;
     let err = hub
         .client
         .commit(
@@ -547,9 +533,9 @@ async fn lost_commit_answer_never_duplicates_the_commit() {
     let hub = hub().await;
     let repo = RepoId::new("local/lost").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(5000, 4);
+    let bytes = pseudo_random(5000, 4);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "x.bin", &bytes);
+    let file = write_file(&hub.files(), "x.bin", &bytes);
     hub.client
         .upload_lfs_object(&repo, "main", &file, sha, 5000, None)
         .await
@@ -662,7 +648,7 @@ async fn token_is_not_sent_on_the_lfs_redirect_to_another_origin() {
     let hub = hub_with(|c| c.lfs_redirect = true).await;
     let repo = RepoId::new("local/cdn").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(40_000, 5);
+    let bytes = pseudo_random(40_000, 5);
     let commit = publish(&hub, &repo, "m.gguf", &bytes, "add").await;
 
     // The Hub's metadata travels on its redirect, and is kept after the hop to the CDN.
@@ -707,7 +693,7 @@ async fn a_200_answer_to_a_range_request_is_reported() {
     let hub = hub().await;
     let repo = RepoId::new("local/range").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(10_000, 6);
+    let bytes = pseudo_random(10_000, 6);
     publish(&hub, &repo, "f.bin", &bytes, "add").await;
     hub.server.faults().add(Fault::once(
         Match::any().method("GET").path_contains("/resolve/"),
@@ -764,7 +750,7 @@ async fn paginated_tree_and_commits_follow_every_page() {
             &hub,
             &repo,
             &format!("m{i}.bin"),
-            &content(100, 10 + i),
+            &pseudo_random(100, 10 + i),
             &format!("c{i}"),
         )
         .await;
@@ -787,7 +773,7 @@ async fn refs_tags_branches_preupload_and_yaml() {
     let hub = hub().await;
     let repo = RepoId::new("local/refs").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let first = publish(&hub, &repo, "a.bin", &content(100, 7), "first").await;
+    let first = publish(&hub, &repo, "a.bin", &pseudo_random(100, 7), "first").await;
 
     hub.client
         .create_tag(&repo, "v1.0.0", Some(&first), Some("release"))
@@ -886,9 +872,9 @@ async fn refused_upload_urls_are_renewed_once_then_reported() {
     let hub = hub().await;
     let repo = RepoId::new("local/expired").unwrap();
     hub.client.create_repo(&repo, false).await.unwrap();
-    let bytes = content(2000, 8);
+    let bytes = pseudo_random(2000, 8);
     let sha = Sha256::digest(&bytes);
-    let file = write_file(&hub.files, "e.bin", &bytes);
+    let file = write_file(&hub.files(), "e.bin", &bytes);
     hub.server.faults().add(Fault::once(
         Match::any().method("PUT").path_contains("/lfs-upload/"),
         Action::Status(403),

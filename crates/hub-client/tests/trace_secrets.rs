@@ -2,14 +2,12 @@
 //! that the trace output never holds the token or a presigned URL's query string. It lives in
 //! its own test binary so that no concurrent test touches the tracing callsites first.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
 use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, Sha256, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
-
-const TOKEN: &str = "hf_test_write";
+use hub_server::{Action, Fault, Match};
+use test_support::{LocalHub, TOKEN};
 
 /// A writer collecting trace output in memory.
 #[derive(Clone, Default)]
@@ -39,12 +37,7 @@ async fn trace_output_never_contains_the_token_or_presigned_queries() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"));
-    config.lfs_redirect = true;
-    let server = HubServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-        .await
-        .unwrap();
+    let LocalHub { server, dir } = LocalHub::start_with(|config| config.lfs_redirect = true);
     let client = |token: &str| {
         HubClient::builder()
             .endpoint(Endpoint::parse(&server.url()).unwrap())

@@ -6,18 +6,18 @@
 use std::path::Path;
 
 use hub_client::Token;
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, HubServer, Match};
 use modelscope_client::{
     LocalFile, ModelId, ModelScopeClient, ModelScopeError, Visibility, hash_file,
     resolve_endpoint_with,
 };
+use test_support::LocalHub;
 
 const TOKEN: &str = "ms_rust_write_token";
 
-fn server(dir: &Path) -> HubServer {
-    let mut config = ServerConfig::new(dir.join("data"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    HubServer::spawn(config).unwrap()
+/// The local server, taking this file's write token.
+fn server() -> LocalHub {
+    LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()])
 }
 
 fn client(server: &HubServer) -> ModelScopeClient {
@@ -52,8 +52,7 @@ async fn model_with_master(c: &ModelScopeClient, dir: &Path, name: &str) -> Mode
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_to_a_new_branch_creates_it_from_master() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = client(&server);
     let id = model_with_master(&c, tmp.path(), "branchy").await;
     let master_before = c.revisions(&id).await.unwrap().branches["master"].clone();
@@ -108,8 +107,7 @@ async fn a_commit_to_a_new_branch_creates_it_from_master() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_commit_or_a_tag_name_creates_no_branch() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = client(&server);
     let id = model_with_master(&c, tmp.path(), "refusals").await;
     c.create_tag(&id, "v1", "master").await.unwrap();
@@ -141,8 +139,7 @@ async fn a_failed_commit_or_a_tag_name_creates_no_branch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_refusing_new_branches_gives_a_clear_missing_branch_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = client(&server);
     let id = model_with_master(&c, tmp.path(), "no-new-branches").await;
     let before = c.revisions(&id).await.unwrap();

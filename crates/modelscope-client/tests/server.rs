@@ -10,19 +10,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use hub_client::{RetryPolicy, Token};
-use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
+use hub_server::{Action, Fault, HubServer, Match};
 use modelscope_client::{
     DEFAULT_ENDPOINT, LocalFile, ModelId, ModelScopeClient, ModelScopeError, Visibility, hash_file,
     is_lfs, resolve_endpoint_with,
 };
+use test_support::{LocalHub, pseudo_random};
 
 const TOKEN: &str = "ms_rust_write_token";
 
-fn server(dir: &Path) -> HubServer {
-    let mut config = ServerConfig::new(dir.join("data"));
-    config.write_tokens = vec![TOKEN.to_owned()];
-    config.read_tokens = vec!["ms_rust_read_token".to_owned()];
-    HubServer::spawn(config).unwrap()
+/// The local server, taking this file's write and read tokens.
+fn server() -> LocalHub {
+    LocalHub::start_with(|config| {
+        config.write_tokens = vec![TOKEN.to_owned()];
+        config.read_tokens = vec!["ms_rust_read_token".to_owned()];
+    })
 }
 
 fn client(server: &HubServer, token: Option<&str>) -> ModelScopeClient {
@@ -42,22 +44,9 @@ fn write(path: &Path, bytes: &[u8]) -> LocalFile {
     }
 }
 
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_list_tag_download_round_trip() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = client(&server, Some(TOKEN));
     let id = ModelId::new("ruvnet/ruvltra-test").unwrap();
 
@@ -186,8 +175,7 @@ async fn publish_list_tag_download_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_wrong_tokens_fail_clearly_without_showing_the_token() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: _data } = server();
     let id = ModelId::new("ruvnet/secret-test").unwrap();
 
     let anonymous = client(&server, None);
@@ -342,8 +330,7 @@ fn download_path() -> Match {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_are_retried_on_the_opening_and_after_a_dropped_body() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = retrying(&server.url(), 3);
     let id = ModelId::new("ruvnet/retried").unwrap();
     let file = published(&c, tmp.path(), &id).await;
@@ -403,8 +390,7 @@ async fn downloads_are_retried_on_the_opening_and_after_a_dropped_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_upload_is_sent_again_from_the_file() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: tmp } = server();
     let c = retrying(&server.url(), 3);
     server.faults().add(Fault::once(
         Match::any().method("PUT").path_contains("/lfs-upload/"),
@@ -422,8 +408,7 @@ async fn a_dropped_upload_is_sent_again_from_the_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_given_as_its_api_root_means_the_site() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = server(tmp.path());
+    let LocalHub { server, dir: _data } = server();
     let printed = format!("{}/api/v1", server.url());
     for given in [printed.clone(), format!("{printed}/")] {
         let endpoint = resolve_endpoint_with(Some(&given), |_| None).unwrap();

@@ -78,8 +78,8 @@ fn info_and_verify_read_the_cache_without_network() {
         .path()
         .join(format!("models--{}", m.repo.replace('/', "--")));
     let commit = "0123456789abcdef0123456789abcdef01234567";
-    let data = support::content(m.bytes.unwrap_or(70_000) as usize, 42);
-    let etag = support::sha256_hex(&data);
+    let data = test_support::pseudo_random(m.bytes.unwrap_or(70_000) as usize, 42);
+    let etag = test_support::sha256_hex(&data);
     fs::create_dir_all(repo.join("blobs")).unwrap();
     fs::write(repo.join("blobs").join(&etag), &data).unwrap();
     let snap = repo.join("snapshots").join(commit);
@@ -111,7 +111,7 @@ fn info_and_verify_read_the_cache_without_network() {
     assert!(
         stderr.contains(&format!(
             "expected sha256 {etag}, found {}",
-            support::sha256_hex(&bad)
+            test_support::sha256_hex(&bad)
         )),
         "{stderr}"
     );

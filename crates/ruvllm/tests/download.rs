@@ -16,6 +16,7 @@ use ruvllm::hub::download::{
     DownloadError, DownloadOptions, ProgressEvent, Source, download, fetch,
 };
 use support::*;
+use test_support::{TOKEN, files_under, pseudo_random, sha256_hex};
 
 const MIB: usize = 1024 * 1024;
 
@@ -63,7 +64,7 @@ async fn clean_download_then_cache_hit_without_network() {
     );
     assert_eq!(fs::read_to_string(repo.join("refs/main")).unwrap(), commit);
     assert_eq!(
-        tree(cache.path()),
+        files_under(cache.path()),
         vec![
             format!(".locks/models--local--clean/{sha}.lock"),
             format!(".locks/models--local--clean/{sha}.ruvllm-verified"),
@@ -130,8 +131,8 @@ async fn clean_download_then_cache_hit_without_network() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_model_and_regular_files_share_one_snapshot() {
     let hub = Hub::start();
-    let one = content(300_000, 1);
-    let two = content(200_000, 2);
+    let one = pseudo_random(300_000, 1);
+    let two = pseudo_random(200_000, 2);
     let config = br#"{"note": "a regular, non-LFS file"}"#.to_vec();
     let commit = hub
         .publish(
@@ -183,7 +184,7 @@ async fn split_model_and_regular_files_share_one_snapshot() {
 #[test]
 fn interrupted_download_resumes_in_a_new_process() {
     let hub = Hub::start();
-    let data = content(8 * MIB, 3);
+    let data = pseudo_random(8 * MIB, 3);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(hub.publish("local/resume", &[("big.gguf", &data, true)]));
     let cache = tempfile::tempdir().unwrap();
@@ -266,7 +267,7 @@ fn interrupted_download_resumes_in_a_new_process() {
 async fn corrupt_body_is_rejected_and_the_fallback_used_without_the_token() {
     let hub = Hub::start();
     let mirror = Hub::start();
-    let data = content(2 * MIB, 4);
+    let data = pseudo_random(2 * MIB, 4);
     hub.publish("local/corrupt", &[("m.gguf", &data, true)])
         .await;
     mirror
@@ -307,16 +308,18 @@ async fn corrupt_body_is_rejected_and_the_fallback_used_without_the_token() {
     assert!(!requests.contains(TOKEN), "{requests}");
     assert_eq!(hub.server.stats().faults_fired, 1);
     assert!(
-        !tree(cache.path()).iter().any(|f| f.contains("partial")),
+        !files_under(cache.path())
+            .iter()
+            .any(|f| f.contains("partial")),
         "{:?}",
-        tree(cache.path())
+        files_under(cache.path())
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupt_body_without_a_fallback_leaves_nothing_in_the_cache() {
     let hub = Hub::start();
-    let data = content(MIB, 5);
+    let data = pseudo_random(MIB, 5);
     hub.publish("local/bad", &[("m.gguf", &data, true)]).await;
     hub.server.faults().add(Fault::once(
         Match::any().method("GET").path_contains("/resolve/"),
@@ -333,17 +336,17 @@ async fn corrupt_body_without_a_fallback_leaves_nothing_in_the_cache() {
         text.contains(&format!("expected {}, got ", sha256_hex(&data))),
         "{text}"
     );
-    let files = tree(cache.path());
+    let files = files_under(cache.path());
     assert!(files.iter().all(|f| f.starts_with(".locks/")), "{files:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_serving_other_content_than_the_registry_is_refused() {
     let hub = Hub::start();
-    let data = content(100_000, 6);
+    let data = pseudo_random(100_000, 6);
     hub.publish("local/other", &[("m.gguf", &data, true)]).await;
     let cache = tempfile::tempdir().unwrap();
-    let expected = content(100_000, 7);
+    let expected = pseudo_random(100_000, 7);
     let spec = spec("local/other", "m.gguf", &expected, &[]);
     let before = hub.server.stats().transfer_requests;
     let err = download(&spec, &options(&hub.url(), cache.path()))
@@ -364,7 +367,7 @@ async fn hub_serving_other_content_than_the_registry_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_burst_truncation_html_and_ignored_ranges_are_ridden_out() {
     let hub = Hub::start();
-    let data = content(3 * MIB, 8);
+    let data = pseudo_random(3 * MIB, 8);
     hub.publish("local/flaky", &[("m.gguf", &data, true)]).await;
     let resolve = || Match::any().path_contains("/resolve/");
     let get = || Match::any().method("GET").path_contains("/resolve/");
@@ -393,7 +396,7 @@ async fn a_503_burst_truncation_html_and_ignored_ranges_are_ridden_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poisoned_partial_file_is_detected_and_replaced() {
     let hub = Hub::start();
-    let data = content(MIB, 9);
+    let data = pseudo_random(MIB, 9);
     hub.publish("local/poison", &[("m.gguf", &data, true)])
         .await;
     let cache = tempfile::tempdir().unwrap();
@@ -422,7 +425,7 @@ async fn a_poisoned_partial_file_is_detected_and_replaced() {
 async fn hub_down_uses_the_fallback_then_offline_finds_it() {
     let hub = Hub::start();
     let mirror = Hub::start();
-    let data = content(MIB, 10);
+    let data = pseudo_random(MIB, 10);
     hub.publish("local/down", &[("m.gguf", &data, true)]).await;
     mirror
         .publish("mirror/down", &[("m.gguf", &data, true)])
@@ -492,7 +495,7 @@ async fn hub_down_uses_the_fallback_then_offline_finds_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_mode_uses_the_cache_only() {
     let hub = Hub::start();
-    let data = content(500_000, 11);
+    let data = pseudo_random(500_000, 11);
     hub.publish("local/offline", &[("m.gguf", &data, true)])
         .await;
     let cache = tempfile::tempdir().unwrap();
@@ -542,7 +545,7 @@ async fn offline_mode_uses_the_cache_only() {
 #[test]
 fn two_processes_downloading_the_same_file_end_with_one_correct_blob() {
     let hub = Hub::start();
-    let data = content(6 * MIB, 12);
+    let data = pseudo_random(6 * MIB, 12);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(hub.publish("local/race", &[("m.gguf", &data, true)]));
     let cache = tempfile::tempdir().unwrap();
@@ -603,7 +606,7 @@ fn two_processes_downloading_the_same_file_end_with_one_correct_blob() {
     // Two HEADs and a single GET of the body.
     assert_eq!(hub.server.stats().transfer_requests, before + 3);
     let sha = sha256_hex(&data);
-    let blobs: Vec<_> = tree(cache.path())
+    let blobs: Vec<_> = files_under(cache.path())
         .into_iter()
         .filter(|f| f.contains("/blobs/"))
         .collect();
@@ -613,7 +616,7 @@ fn two_processes_downloading_the_same_file_end_with_one_correct_blob() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tasks_downloading_the_same_file_share_one_transfer() {
     let hub = Hub::start();
-    let data = content(4 * MIB, 13);
+    let data = pseudo_random(4 * MIB, 13);
     hub.publish("local/tasks", &[("m.gguf", &data, true)]).await;
     hub.server.faults().add(Fault::once(
         Match::any().method("GET").path_contains("/resolve/"),
@@ -672,8 +675,8 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
 async fn huggingface_hub_reuses_our_download_and_we_reuse_its_in(mode: HubTransfer) {
     // The server speaks Xet when the client does, so that both download through it.
     let hub = Hub::start_with(|c| c.xet = mode == HubTransfer::Xet);
-    let data = content(3 * MIB, 14);
-    let other = content(MIB, 15);
+    let data = pseudo_random(3 * MIB, 14);
+    let other = pseudo_random(MIB, 15);
     hub.publish(
         "local/shared",
         &[("m.gguf", &data, true), ("n.gguf", &other, true)],
@@ -743,7 +746,7 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its_in(mode: HubTransf
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_answer_times_out_and_is_retried() {
     let hub = Hub::start();
-    let data = content(MIB, 16);
+    let data = pseudo_random(MIB, 16);
     hub.publish("local/stall", &[("m.gguf", &data, true)]).await;
     // Longer than the test client's 3 s read timeout.
     hub.server.faults().add(Fault::once(
@@ -763,7 +766,7 @@ async fn a_stalled_answer_times_out_and_is_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured_within_the_limit_and_fails_fast_beyond_it() {
     let hub = Hub::start();
-    let data = content(MIB, 17);
+    let data = pseudo_random(MIB, 17);
     hub.publish("local/limited", &[("m.gguf", &data, true)])
         .await;
     let resolve = || Match::any().path_contains("/resolve/");
@@ -799,7 +802,7 @@ async fn retry_after_is_honoured_within_the_limit_and_fails_fast_beyond_it() {
 #[test]
 fn trace_logs_never_show_the_token_or_presigned_queries() {
     let hub = Hub::start_with(|c| c.lfs_redirect = true);
-    let data = content(300_000, 18);
+    let data = pseudo_random(300_000, 18);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(hub.publish("local/secret", &[("m.gguf", &data, true)]));
     // One failed body first, so error paths log too.
@@ -893,7 +896,7 @@ async fn hostile_paths_in_a_spec_are_refused_before_touching_the_disk() {
 #[test]
 fn the_blocking_api_works_outside_a_runtime_only() {
     let hub = Hub::start();
-    let data = content(200_000, 19);
+    let data = pseudo_random(200_000, 19);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(hub.publish("local/blocking", &[("m.gguf", &data, true)]));
     let cache = tempfile::tempdir().unwrap();

@@ -14,6 +14,7 @@ use hub_server::{Action, Fault, Match};
 use ruvllm::hub::download::{FetchedFile, Source, XetReport, fetch};
 use ruvltra_gguf::writer::{DataFill, SampleModel};
 use support::*;
+use test_support::{TOKEN, files_under, pseudo_random, sha256_hex};
 
 const MIB: usize = 1024 * 1024;
 
@@ -61,7 +62,7 @@ fn sample_gguf(n_params: u64, name: &str) -> Vec<u8> {
     let layout = writer.layout().unwrap();
     let mut out = writer.header_bytes().unwrap();
     assert_eq!(out.len() as u64, layout.data_offset);
-    out.extend(content(
+    out.extend(pseudo_random(
         (layout.file_len - layout.data_offset) as usize,
         n_params,
     ));
@@ -80,7 +81,7 @@ fn pattern_gguf(n_params: u64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_stored_in_xet_comes_through_xet_byte_exact() {
     let hub = xet_hub();
-    let data = content(3 * MIB + 12_345, 1);
+    let data = pseudo_random(3 * MIB + 12_345, 1);
     // Its chunks are all 128 KiB cuts, and one of them repeats inside the file.
     let gguf = pattern_gguf(16_000_000);
     let commit = hub
@@ -130,7 +131,11 @@ async fn a_file_stored_in_xet_comes_through_xet_byte_exact() {
     .await
     .unwrap();
     assert_eq!(again.files[0].source, Source::Cache);
-    assert!(!tree(cache.path()).iter().any(|p| p.contains("partial")));
+    assert!(
+        !files_under(cache.path())
+            .iter()
+            .any(|p| p.contains("partial"))
+    );
     // The xorb URLs are on the Hub's own origin here, and still get no token.
     assert!(!hub.server.stats().auth_on_presigned);
 }
@@ -138,7 +143,7 @@ async fn a_file_stored_in_xet_comes_through_xet_byte_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_xet_gets_the_plain_get_without_an_error() {
     let hub = Hub::start_with(|c| c.xet = false);
-    let data = content(2 * MIB, 2);
+    let data = pseudo_random(2 * MIB, 2);
     hub.publish("local/plain", &[("m.gguf", &data, true)]).await;
     let cache = tempfile::tempdir().unwrap();
     let fetched = fetch(
@@ -176,7 +181,7 @@ async fn an_update_copies_what_the_cached_revision_shares() {
     let repo = "local/update";
     // Pseudo-random data, so every chunk is its own: an insert near the start and a change
     // in the middle leave most chunks as they were.
-    let v1 = content(6 * MIB, 3);
+    let v1 = pseudo_random(6 * MIB, 3);
     let mut v2 = v1.clone();
     v2.splice(1000..1000, b"a header edit".iter().copied());
     v2[3 * MIB..3 * MIB + 100].fill(7);
@@ -281,7 +286,7 @@ async fn a_gguf_header_edit_fetches_under_one_percent_of_the_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupted_xorb_range_is_fetched_again_then_left_to_the_plain_get() {
     let hub = xet_hub();
-    let data = content(3 * MIB, 4);
+    let data = pseudo_random(3 * MIB, 4);
     hub.publish("local/corrupt", &[("m.gguf", &data, true)])
         .await;
 
@@ -319,13 +324,17 @@ async fn a_corrupted_xorb_range_is_fetched_again_then_left_to_the_plain_get() {
     assert_eq!(f.source, Source::Hub);
     assert_eq!(f.bytes_received, xet.fetched_bytes + data.len() as u64);
     assert_eq!(fs::read(&fetched.path).unwrap(), data);
-    assert!(!tree(cache.path()).iter().any(|p| p.contains("partial")));
+    assert!(
+        !files_under(cache.path())
+            .iter()
+            .any(|p| p.contains("partial"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cas_5xx_429_and_an_expired_token_are_ridden_out() {
     let hub = xet_hub();
-    let data = content(2 * MIB, 5);
+    let data = pseudo_random(2 * MIB, 5);
     hub.publish("local/flaky", &[("m.gguf", &data, true)]).await;
     let faults = hub.server.faults();
     faults.add(Fault::once(reconstructions(), Action::ExpireToken));
@@ -367,7 +376,7 @@ async fn cas_5xx_429_and_an_expired_token_are_ridden_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_download_is_resumed_through_xet() {
     let hub = xet_hub();
-    let data = content(3 * MIB, 6);
+    let data = pseudo_random(3 * MIB, 6);
     hub.publish("local/resume", &[("m.gguf", &data, true)])
         .await;
     let cache = tempfile::tempdir().unwrap();
@@ -445,7 +454,7 @@ async fn what_the_official_client_uploads_comes_down_through_xet_and_updates_by_
     let repo = "local/official";
     let xet_cache = tempfile::tempdir().unwrap();
     let v1 = sample_gguf(16_000_000, "Uploaded by hf_xet");
-    let random = content(2 * MIB + 777, 7);
+    let random = pseudo_random(2 * MIB + 777, 7);
     upload_through_xet(&hub, xet_cache.path(), repo, "model-q4_k_m.gguf", &v1).await;
     upload_through_xet(&hub, xet_cache.path(), repo, "extra.bin", &random).await;
 

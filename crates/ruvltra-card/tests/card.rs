@@ -36,16 +36,12 @@ fn repo_paths(reg: &Registry) -> Vec<&str> {
 /// The real catalog at the workspace root: its card and every Modelfile.
 #[test]
 fn real_registry_snapshots() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let path = test_support::workspace_file("registry.json");
     let reg = load(&path);
     insta::assert_snapshot!("registry_card", model_card(&reg, &CardFacts::default()));
-    let mut count = 0;
-    for model in reg.models.iter().filter(|m| m.kind.is_gguf()) {
-        let text = modelfile(&reg, &model.id).unwrap();
-        insta::assert_snapshot!(format!("registry_modelfile_{}", model.id), text);
-        count += 1;
-    }
+    let (count, modelfiles) = all_modelfiles(&reg);
     assert!(count > 0, "the real registry has GGUF models");
+    insta::assert_snapshot!("registry_modelfiles", modelfiles);
     // The front matter of the real card is valid YAML with the Hub's keys.
     let yaml = yaml_to_json(&front_matter(&reg));
     assert_eq!(yaml["library_name"], "gguf");
@@ -61,10 +57,22 @@ fn catalog_card_snapshot() {
 #[test]
 fn catalog_modelfiles_snapshot() {
     let reg = fixture("catalog.json");
-    for model in reg.models.iter().filter(|m| m.kind.is_gguf()) {
-        let text = modelfile(&reg, &model.id).unwrap();
-        insta::assert_snapshot!(format!("catalog_modelfile_{}", model.id), text);
-    }
+    let (count, modelfiles) = all_modelfiles(&reg);
+    assert!(count > 0, "the catalog fixture has GGUF models");
+    insta::assert_snapshot!("catalog_modelfiles", modelfiles);
+}
+
+/// The Modelfile of every GGUF model of `reg`, each under a `==> ID <==` line, in one text:
+/// one snapshot per registry (not one per model), so a renamed model changes the snapshot
+/// instead of leaving a model-named file behind. Returns how many there are, and the text.
+fn all_modelfiles(reg: &Registry) -> (usize, String) {
+    let texts: Vec<String> = reg
+        .models
+        .iter()
+        .filter(|m| m.kind.is_gguf())
+        .map(|m| format!("==> {} <==\n{}", m.id, modelfile(reg, &m.id).unwrap()))
+        .collect();
+    (texts.len(), texts.join("\n"))
 }
 
 #[test]

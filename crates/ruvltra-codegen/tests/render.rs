@@ -71,7 +71,7 @@ fn fixture_snapshots() {
 
 #[test]
 fn workspace_registry_snapshot() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let path = test_support::workspace_file("registry.json");
     let source = render(&load(&path)).unwrap_or_else(|err| panic!("registry.json: {err}"));
     insta::assert_snapshot!("workspace_registry", source);
 }

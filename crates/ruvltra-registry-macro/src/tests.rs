@@ -8,13 +8,9 @@ use proc_macro2::{Span, TokenTree};
 
 use super::*;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
-
 /// Every fixture registry of the generator, sorted, and the workspace's `registry.json`.
 fn registries() -> Vec<PathBuf> {
-    let dir = workspace_root().join("crates/ruvltra-codegen/tests/fixtures");
+    let dir = test_support::workspace_root().join("crates/ruvltra-codegen/tests/fixtures");
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("list the generator's fixtures")
         .map(|entry| entry.expect("fixture entry").path())
@@ -22,7 +18,7 @@ fn registries() -> Vec<PathBuf> {
         .collect();
     paths.sort();
     assert!(paths.len() >= 5, "the fixtures went missing: {paths:?}");
-    paths.push(workspace_root().join("registry.json"));
+    paths.push(test_support::workspace_root().join("registry.json"));
     paths
 }
 
@@ -75,7 +71,7 @@ fn the_expansion_is_the_generated_module_then_one_tracking_constant() {
 
 #[test]
 fn a_relative_path_is_taken_from_the_calling_crate() {
-    let manifest_dir = workspace_root().join("crates/ruvltra-registry-macro");
+    let manifest_dir = test_support::workspace_root().join("crates/ruvltra-registry-macro");
     let written = "../ruvltra-codegen/tests/fixtures/one_model.json";
     let expanded = try_expand(argument(written), Some(&manifest_dir)).expect("expands");
     let tracked = LitStr::new(utf8(&manifest_dir.join(written)), Span::call_site());
@@ -103,7 +99,8 @@ fn a_relative_path_is_taken_from_the_calling_crate() {
 fn the_argument_is_one_string_literal() {
     let usage = "expected the registry path as one string literal, \
                  such as ruvltra_registry!(\"registry.json\")";
-    let one = workspace_root().join("crates/ruvltra-codegen/tests/fixtures/one_model.json");
+    let one =
+        test_support::workspace_root().join("crates/ruvltra-codegen/tests/fixtures/one_model.json");
     let literal = LitStr::new(utf8(&one), Span::call_site());
     assert!(
         try_expand(quote!(#literal,), None).is_ok(),

@@ -26,6 +26,7 @@ pub use ruvltra_vocab::naming;
 pub use ruvltra_vocab::{Quant, UnknownQuant};
 pub use schema::{SCHEMA_FILE_NAME, json_schema, json_schema_text};
 pub use storage::{
-    LoadError, ParseError, load, parse, parse_bytes, save, to_canonical_json, write_file_atomically,
+    LoadError, load, parse, parse_bytes, save, to_canonical_json, write_file_atomically,
 };
+pub use type_errors::ParseError;
 pub use validate::{Problem, Problems, parse_sha256, validate};

@@ -6,50 +6,20 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::model::Registry;
-use crate::type_errors::{Read, merge, read_registry};
+use crate::type_errors::{ParseError, Read, merge, read_registry};
 use crate::validate::{Problems, validate};
-
-/// Malformed JSON, or JSON that does not fit the registry's types, with the position where
-/// the reader gave up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}, column {column}: {message}")]
-pub struct ParseError {
-    /// 1-based line of the error (0 when the reader knows no position).
-    pub line: usize,
-    /// 1-based column of the error (0 when the reader knows no position).
-    pub column: usize,
-    /// What is wrong, without the position.
-    pub message: String,
-}
-
-impl ParseError {
-    pub(crate) fn from_json(err: &serde_json::Error) -> ParseError {
-        let (line, column) = (err.line(), err.column());
-        let full = err.to_string();
-        // serde_json appends the position to its message; it is kept in separate fields here.
-        let suffix = format!(" at line {line} column {column}");
-        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-        // serde_json says column 0 for an error before the first character of a line; people
-        // count from 1.
-        let column = if line > 0 { column.max(1) } else { column };
-        ParseError {
-            line,
-            column,
-            message,
-        }
-    }
-}
 
 /// Why [`load`] could not produce a valid registry. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read registry {}: {source} (check that the file exists and is readable)", path.display())]
+    #[error("cannot read registry {}: {error} (check that the file exists and is readable)", path.display())]
     Read {
         /// The registry file.
         path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
+        /// The underlying error, in the message already: not a `source`, so an error chain
+        /// (`{:#}`) does not print it twice.
+        error: io::Error,
     },
     /// The file is not JSON, or its top level is no JSON object.
     #[error("malformed registry {} at {error} (fix the JSON at that position)", path.display())]
@@ -95,9 +65,9 @@ fn without_bom(bytes: &[u8]) -> &[u8] {
 /// wrong type (`"bytes": -5`) included, is one [`LoadError::Invalid`] that lists every problem
 /// with its JSON path and model id.
 pub fn load(path: &Path) -> Result<Registry, LoadError> {
-    let bytes = fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = fs::read(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     let read = read_registry(without_bom(&bytes)).map_err(|error| LoadError::Parse {
         path: path.to_owned(),

@@ -1,6 +1,6 @@
 //! Values of the wrong type (`"bytes": -5`, `"bytes": "12"`, a missing `file`) as problems of
 //! the models they are in, listed with every other problem instead of stopping the load at the
-//! first one.
+//! first one, and [`ParseError`], the position of JSON that cannot be read at all.
 //!
 //! serde stops at the first value it cannot read. When it does, [`read_registry`] reads the
 //! file again as a JSON tree, the catalog-wide keys and then model by model: each value serde
@@ -16,8 +16,38 @@ use serde_json::{Map, Value};
 use serde_path_to_error::Segment;
 
 use crate::model::{Model, Registry};
-use crate::storage::ParseError;
 use crate::validate::Problem;
+
+/// Malformed JSON, or JSON that does not fit the registry's types, with the position where
+/// the reader gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// 1-based line of the error (0 when the reader knows no position).
+    pub line: usize,
+    /// 1-based column of the error (0 when the reader knows no position).
+    pub column: usize,
+    /// What is wrong, without the position.
+    pub message: String,
+}
+
+impl ParseError {
+    pub(crate) fn from_json(err: &serde_json::Error) -> ParseError {
+        let (line, column) = (err.line(), err.column());
+        let full = err.to_string();
+        // serde_json appends the position to its message; it is kept in separate fields here.
+        let suffix = format!(" at line {line} column {column}");
+        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+        // serde_json says column 0 for an error before the first character of a line; people
+        // count from 1.
+        let column = if line > 0 { column.max(1) } else { column };
+        ParseError {
+            line,
+            column,
+            message,
+        }
+    }
+}
 
 /// What [`read_registry`] made of a file that is JSON.
 pub(crate) enum Read {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ruvltra_registry::{ArtifactKind, Status, load, to_canonical_json};
 
 fn registry_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../registry.json")
+    test_support::workspace_file("registry.json")
 }
 
 #[test]

@@ -6,9 +6,7 @@
 use std::path::{Path, PathBuf};
 
 fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(ruvltra_registry::SCHEMA_FILE_NAME)
+    test_support::workspace_file(ruvltra_registry::SCHEMA_FILE_NAME)
 }
 
 /// The check of the schema file at `path`: `Ok` when it is current, else the failure's message,

@@ -5,11 +5,12 @@ mod common;
 
 use std::fs;
 
-use common::{Hub, content, hub, hub_with, model, python_upload, sha256_hex};
+use common::{Hub, hub, hub_with, model, python_upload};
 use dev_python::HubTransfer;
 use hub_server::{Action, Fault, Match};
 use ruvltra_sync::{FindingKind, Mode, SyncError};
 use serde_json::{Value, json};
+use test_support::{pseudo_random, sha256_hex};
 
 const T0: &str = "2026-01-01T00:00:00Z";
 const T1: &str = "2026-01-02T00:00:00Z";
@@ -51,13 +52,13 @@ async fn files_uploaded_by_the_python_client_are_synced_exactly() {
 
 async fn files_uploaded_by_the_python_client_are_synced_exactly_in(mode: HubTransfer) {
     let hub = hub();
-    let small = content(300_000, 1);
-    let medium = content(1_200_000, 2);
-    let small_path = hub.files.join("small.gguf");
-    let medium_path = hub.files.join("medium.gguf");
+    let small = pseudo_random(300_000, 1);
+    let medium = pseudo_random(1_200_000, 2);
+    let small_path = hub.files().join("small.gguf");
+    let medium_path = hub.files().join("medium.gguf");
     fs::write(&small_path, &small).unwrap();
     fs::write(&medium_path, &medium).unwrap();
-    let readme = hub.files.join("README.md");
+    let readme = hub.files().join("README.md");
     fs::write(&readme, "# card\n").unwrap();
     let commit = python_upload(
         &hub,
@@ -156,12 +157,12 @@ async fn synced_registry(hub: &Hub, bytes: &[u8]) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_file_is_drift_that_check_names_and_accept_takes() {
     let hub = hub();
-    let original = content(50_000, 3);
+    let original = pseudo_random(50_000, 3);
     let path = synced_registry(&hub, &original).await;
     let synced = fs::read(&path).unwrap();
 
     // Someone replaces the file on the Hub.
-    let replacement = content(60_000, 4);
+    let replacement = pseudo_random(60_000, 4);
     let new_commit = hub
         .publish(
             "ruv/ruvltra",
@@ -211,9 +212,9 @@ async fn a_replaced_file_is_drift_that_check_names_and_accept_takes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_convention_named_file_is_added_for_review() {
     let hub = hub();
-    let path = synced_registry(&hub, &content(1000, 5)).await;
-    let shard1 = content(700, 6);
-    let shard2 = content(800, 7);
+    let path = synced_registry(&hub, &pseudo_random(1000, 5)).await;
+    let shard1 = pseudo_random(700, 6);
+    let shard2 = pseudo_random(800, 7);
     hub.publish(
         "ruv/ruvltra",
         &[
@@ -271,13 +272,13 @@ async fn fails_untouched(hub: &Hub, path: &std::path::Path, faults: Vec<Fault>) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_error_mid_sync_leaves_the_registry_untouched() {
     let hub = hub();
-    let path = synced_registry(&hub, &content(1000, 8)).await;
+    let path = synced_registry(&hub, &pseudo_random(1000, 8)).await;
     // Changes on the Hub that a successful sync would write.
     hub.publish(
         "ruv/ruvltra",
         &[
-            ("ruvltra-small-0.5b-q4_k_m.gguf", &content(1100, 9)),
-            ("ruvltra-new-1b-q4_0.gguf", &content(10, 10)),
+            ("ruvltra-small-0.5b-q4_k_m.gguf", &pseudo_random(1100, 9)),
+            ("ruvltra-new-1b-q4_0.gguf", &pseudo_random(10, 10)),
         ],
     )
     .await;
@@ -351,7 +352,7 @@ async fn a_server_error_mid_sync_leaves_the_registry_untouched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_repo_or_revision_leaves_the_registry_untouched() {
     let hub = hub();
-    let path = synced_registry(&hub, &content(1000, 11)).await;
+    let path = synced_registry(&hub, &pseudo_random(1000, 11)).await;
     let before = fs::read(&path).unwrap();
 
     // A second model in a repository that does not exist.
@@ -397,7 +398,7 @@ async fn a_hundred_models_in_ten_repos_cost_a_handful_of_requests_per_repo() {
             if r > 0 {
                 entry["repo"] = json!(repo);
             }
-            let bytes = content(100 + r * 10 + m, (r * 10 + m) as u64);
+            let bytes = pseudo_random(100 + r * 10 + m, (r * 10 + m) as u64);
             expected.push((entry["id"].as_str().unwrap().to_owned(), sha256_hex(&bytes)));
             files.push((entry["file"].as_str().unwrap().to_owned(), bytes));
             models.push(entry);
@@ -442,7 +443,7 @@ async fn every_page_of_a_long_tree_is_read() {
         let entry = model(&format!("m{n}"), "1b", "q8_0");
         files.push((
             entry["file"].as_str().unwrap().to_owned(),
-            content(50 + n, n as u64),
+            pseudo_random(50 + n, n as u64),
         ));
         models.push(entry);
     }

@@ -9,13 +9,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Hub, TOKEN, fast_retries, hub, model, sha256_hex};
+use common::{Hub, hub, model};
 use hub_client::Token;
 use hub_server::{Action, Fault, Match};
 use modelscope_client::{LocalFile, ModelId, ModelScopeClient, Visibility, resolve_endpoint_with};
 use ruvltra_gguf::writer::SampleModel;
 use ruvltra_sync::{AnySource, Finding, FindingKind, Mode, Origin, Outcome, Severity, SyncError};
 use serde_json::{Value, json};
+use test_support::{TOKEN, fast_retries, sha256_file_hex, sha256_hex};
 
 const T0: &str = "2026-01-01T00:00:00Z";
 const T1: &str = "2026-01-02T00:00:00Z";
@@ -47,7 +48,7 @@ impl Mirror {
     /// Writes a sample GGUF (a real header and tensors) of about `params` parameters; the
     /// seed goes into its name, so that two seeds never give the same bytes.
     fn gguf(&self, name: &str, params: u64, seed: u32) -> PathBuf {
-        let path = self.hub.files.join(format!("{seed}-{name}"));
+        let path = self.hub.files().join(format!("{seed}-{name}"));
         let mut sample = SampleModel::new("qwen2", 15, params);
         sample.name = format!("RuvLTRA Sample {seed}");
         sample.build().unwrap().write_file(&path).unwrap();
@@ -105,10 +106,6 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
 }
 
-fn sha256_of(path: &Path) -> String {
-    sha256_hex(&fs::read(path).unwrap())
-}
-
 fn findings<'a>(outcome: &'a Outcome, model: &str) -> Vec<&'a Finding> {
     outcome
         .report
@@ -124,7 +121,7 @@ async fn sync_fills_facts_and_modelscope_state_then_a_second_sync_is_byte_identi
     let small = m.gguf(SMALL, 400_000, 1);
     let medium = m.gguf(MEDIUM, 700_000, 2);
     let tiny = m.gguf("tiny", 10_000, 3);
-    let readme = m.hub.files.join("README.md");
+    let readme = m.hub.files().join("README.md");
     fs::write(&readme, "# card\n").unwrap();
     let commit = m
         .publish(
@@ -160,7 +157,7 @@ async fn sync_fills_facts_and_modelscope_state_then_a_second_sync_is_byte_identi
     for (n, local) in [(0, &small), (1, &medium)] {
         let entry = &after["models"][n];
         assert_eq!(entry["bytes"], fs::metadata(local).unwrap().len());
-        assert_eq!(entry["sha256"], sha256_of(local));
+        assert_eq!(entry["sha256"], sha256_file_hex(local));
         assert_eq!(
             entry["modelscope"],
             json!({"commit": commit, "synced_at": T0, "tags": ["v1.0"]})
@@ -239,7 +236,7 @@ async fn a_file_replaced_on_modelscope_is_drift_until_accepted() {
 
     let second = m.gguf(SMALL, 350_000, 2);
     let new_commit = m.publish(MS_REPO, &[(SMALL, &second)]).await;
-    assert_ne!(sha256_of(&first), sha256_of(&second));
+    assert_ne!(sha256_file_hex(&first), sha256_file_hex(&second));
 
     // --check fails on it and lists it.
     let check = m.sync(&path, Mode::Check, T1).await.unwrap();
@@ -250,8 +247,8 @@ async fn a_file_replaced_on_modelscope_is_drift_until_accepted() {
     assert_eq!(drift[0].severity, Severity::Drift);
     let line = drift[0].to_string();
     assert!(
-        line.contains(&sha256_of(&first))
-            && line.contains(&sha256_of(&second))
+        line.contains(&sha256_file_hex(&first))
+            && line.contains(&sha256_file_hex(&second))
             && line.contains("ModelScope's sha256")
             && line.contains("cargo xtask sync --from modelscope --accept"),
         "{line}"
@@ -268,7 +265,7 @@ async fn a_file_replaced_on_modelscope_is_drift_until_accepted() {
     assert!(taken.in_sync() && taken.written, "{:#?}", taken.report);
     let after = read_json(&path);
     let entry = &after["models"][0];
-    assert_eq!(entry["sha256"], sha256_of(&second));
+    assert_eq!(entry["sha256"], sha256_file_hex(&second));
     assert_eq!(entry["bytes"], fs::metadata(&second).unwrap().len());
     assert_eq!(entry["modelscope"]["commit"], new_commit.as_str());
     assert_ne!(entry["modelscope"]["commit"], old_commit);
@@ -311,7 +308,7 @@ async fn missing_files_repositories_and_revisions_are_reported_with_what_to_do()
     // The file facts that could be synced are written anyway.
     assert!(outcome.written);
     let after = read_json(&path);
-    assert_eq!(after["models"][0]["sha256"], sha256_of(&small));
+    assert_eq!(after["models"][0]["sha256"], sha256_file_hex(&small));
     for n in 1..6 {
         assert!(after["models"][n].get("modelscope").is_none());
         assert!(after["models"][n].get("sha256").is_none());
@@ -492,7 +489,7 @@ fn python_with_modelscope() -> PathBuf {
 async fn a_file_uploaded_by_the_official_modelscope_sdk_is_synced_exactly() {
     let m = mirror();
     let small = m.gguf(SMALL, 300_000, 7);
-    let config = m.hub.files.join("config.json");
+    let config = m.hub.files().join("config.json");
     fs::write(&config, "{\"model_type\": \"qwen2\"}\n").unwrap();
     let home = m.hub.dir.path().join("home");
     fs::create_dir_all(&home).unwrap();
@@ -518,7 +515,7 @@ async fn a_file_uploaded_by_the_official_modelscope_sdk_is_synced_exactly() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The SDK's own listing gives the sha256 computed here.
-    let expected = sha256_of(&small);
+    let expected = sha256_file_hex(&small);
     assert!(
         stdout.lines().any(|l| l == format!("{SMALL} {expected}")),
         "{stdout}"

@@ -47,7 +47,7 @@ use crate::error::UploadError;
 use crate::event::{Event, Observer};
 use crate::plan::{Action, Content, PlanEntry, Wanted, make_plan};
 use crate::verify::{ManifestEntry, VerifyReport, compare_tree, verify_repo};
-use crate::xet::{Transfer, XetFileReport, XetSettings, XetSummary};
+use crate::xet::{SourceFile, Transfer, XetFileReport, XetSettings, XetSummary};
 
 /// Files uploaded at the same time (each may itself send parts in parallel).
 const PARALLEL_FILES: usize = 2;
@@ -250,7 +250,18 @@ pub(crate) async fn run_job(
         }
         let xet = match objects.is_empty() {
             true => None,
-            false => crate::xet::prepare(client, job, &objects, observer).await?,
+            false => match xet_sources(job, &objects)? {
+                Some(files) => crate::xet::open_session(
+                    client,
+                    &job.repo,
+                    &job.branch,
+                    job.xet.transfer,
+                    observer,
+                )
+                .await?
+                .map(|session| (session, files)),
+                None => None,
+            },
         };
         if let Some((session, files)) = xet {
             report.transfer = Some(Transfer::Xet);
@@ -591,6 +602,41 @@ async fn open_branch(
         head: info.sha,
         siblings: info.siblings,
     })
+}
+
+/// The objects to send as the Xet upload reads them; `None` for the Git LFS path
+/// ([`Transfer::Lfs`], or under [`Transfer::Auto`] a file the check pass did not chunk).
+fn xet_sources(
+    job: &Job,
+    objects: &[(LfsObject, &Wanted)],
+) -> Result<Option<Vec<SourceFile>>, UploadError> {
+    if job.xet.transfer == Transfer::Lfs {
+        return Ok(None);
+    }
+    let mut files = Vec::with_capacity(objects.len());
+    for (object, wanted) in objects {
+        let Content::Lfs {
+            local,
+            chunks: Some(chunks),
+            ..
+        } = &wanted.content
+        else {
+            if job.xet.transfer == Transfer::Xet {
+                return Err(UploadError::InvalidInput(format!(
+                    "{} was not cut into Xet chunks when it was checked; publish with --transfer auto or lfs",
+                    wanted.path
+                )));
+            }
+            return Ok(None);
+        };
+        files.push(SourceFile {
+            repo_path: wanted.path.clone(),
+            local: local.clone(),
+            sha256: object.oid,
+            chunks: Arc::clone(chunks),
+        });
+    }
+    Ok(Some(files))
 }
 
 /// True for the answers a presigned upload URL gives once it has expired or been revoked.

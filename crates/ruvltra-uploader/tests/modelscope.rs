@@ -30,9 +30,9 @@ fn ms_client(fx: &Fixture) -> ModelScopeClient {
 /// The commits of a ModelScope model in the server's store.
 fn ms_commits(fx: &Fixture, repo: &str) -> usize {
     let dir = fx
-        .tmp
-        .path()
-        .join("hub/modelscope/repos/models")
+        .server
+        .data_dir()
+        .join("modelscope/repos/models")
         .join(repo)
         .join("commits");
     std::fs::read_dir(dir).map_or(0, |d| d.count())
@@ -76,7 +76,7 @@ async fn publish_to_modelscope_then_a_rerun_sends_nothing() {
     let id = ModelId::new("ruvnet/ruvltra-ms").unwrap();
     let files = ms.list_files(&id, "v1.0.0").await.unwrap();
     let readme = files.iter().find(|f| f.path == "README.md").unwrap();
-    let dest = fx.tmp.path().join("README.md");
+    let dest = fx.dir.path().join("README.md");
     ms.download_to(&id, "master", "README.md", &dest)
         .await
         .unwrap();
@@ -503,7 +503,7 @@ async fn upload_to_modelscope_publishes_one_file_and_reads_it_back() {
     let file = listed.iter().find(|f| f.path == A.file()).unwrap();
     assert_eq!((file.sha256.as_deref(), file.size), (Some(&*sha), size));
     assert!(file.lfs);
-    let dest = fx.tmp.path().join("back.gguf");
+    let dest = fx.dir.path().join("back.gguf");
     let (got, n) = ms
         .download_to(&id, "master", &A.file(), &dest)
         .await

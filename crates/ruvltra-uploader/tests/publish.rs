@@ -471,7 +471,7 @@ async fn verify_reports_every_tampered_path_at_once() {
 
     // Another client replaces A's file with other bytes, deletes B's and adds a stray file.
     let client = fx.client();
-    let other = fx.tmp.path().join("other.gguf");
+    let other = fx.dir.path().join("other.gguf");
     write_sample_as(&other, Quant::Q4_K_M, "impostor");
     let (sha, size) = ruvltra_uploader::hash_file(&other, &mut |_| {}).unwrap();
     client
@@ -861,7 +861,7 @@ async fn a_first_publish_makes_five_api_requests_an_update_four_and_a_no_op_one_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_card_of_the_real_registry_passes_the_metadata_checks_of_the_server() {
     let fx = Fixture::new();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../registry.json");
+    let path = test_support::workspace_file("registry.json");
     let reg = ruvltra_registry::load(&path).unwrap();
     let card = ruvltra_card::model_card(&reg, &ruvltra_card::CardFacts::default());
     let client = fx.client();

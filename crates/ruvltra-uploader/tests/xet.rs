@@ -111,7 +111,7 @@ fn fault(method: &str, path: &str, action: Action, times: u32) -> Fault {
 async fn a_first_publish_goes_through_xet_and_the_official_client_downloads_it() {
     let python = Python::with_modules(&["huggingface_hub", "hf_xet"]);
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let a = fx.files.join(A.file());
     let b = fx.files.join(B.file());
     let total =
@@ -206,7 +206,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metadata_edit_sends_under_one_percent_of_the_file() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let path = fx.files.join(A.file());
     // About 16 MiB of weights behind a real header.
     let size = write_gguf(&path, A.quant, "RuvLTRA Small", 7, 15_000_000);
@@ -265,7 +265,7 @@ async fn a_metadata_edit_sends_under_one_percent_of_the_file() {
         7,
         15_000_000,
     );
-    let fresh = fx.tmp.path().join("fresh-cache");
+    let fresh = fx.dir.path().join("fresh-cache");
     let third = publish(&xet_uploader(&fx, &fresh), &fx, &[A]).await;
     let repo = repo_report(&third);
     let figures = repo
@@ -290,7 +290,7 @@ async fn a_metadata_edit_sends_under_one_percent_of_the_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunks_shared_between_files_are_sent_once() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     // Two models whose files differ in their headers only.
     let twin = Spec::new("twin", "0.5b", Quant::Q8_0);
     let a = write_gguf(&fx.files.join(A.file()), A.quant, "one", 3, 2_000_000);
@@ -317,7 +317,7 @@ async fn chunks_shared_between_files_are_sent_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_and_429_on_xorb_and_shard_uploads_are_ridden_out() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let a = write_gguf(&fx.files.join(A.file()), A.quant, "A", 11, 2_000_000);
     for f in [
         fault("POST", "/v1/xorbs/", Action::Status(503), 2),
@@ -340,7 +340,7 @@ async fn bursts_and_429_on_xorb_and_shard_uploads_are_ridden_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_shard_answer_is_sent_again_harmlessly() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     write_gguf(&fx.files.join(A.file()), A.quant, "A", 12, 1_000_000);
     // The CAS stores the shard, then the connection drops before the answer.
     fx.server
@@ -357,7 +357,7 @@ async fn a_lost_shard_answer_is_sent_again_harmlessly() {
 async fn a_token_that_expires_mid_publish_is_refreshed_not_failed() {
     // Tokens live 2 s: the uploader renews them before they run out...
     let fx = Fixture::with_config(|c| c.xet_token_ttl = Duration::from_secs(2));
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     write_gguf(&fx.files.join(A.file()), A.quant, "A", 13, 1_000_000);
     write_gguf(&fx.files.join(B.file()), B.quant, "B", 14, 1_000_000);
     // ...and the CAS declares one expired early, twice, which costs one renewal each.
@@ -382,7 +382,7 @@ async fn a_token_that_expires_mid_publish_is_refreshed_not_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_publish_leaves_xorbs_the_next_one_does_not_send_again() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     write_gguf(&fx.files.join(A.file()), A.quant, "A", 15, 2_000_000);
     write_gguf(&fx.files.join(B.file()), B.quant, "B", 16, 2_000_000);
     // Every xorb gets through, then the CAS fails every shard upload: the publish fails
@@ -414,7 +414,7 @@ async fn an_interrupted_publish_leaves_xorbs_the_next_one_does_not_send_again() 
 async fn a_local_index_the_cas_does_not_back_is_dropped_and_the_publish_goes_on() {
     // One machine's index filled against a first server...
     let first = Fixture::new();
-    let cache = first.tmp.path().join("xet-cache");
+    let cache = first.dir.path().join("xet-cache");
     write_gguf(&first.files.join(A.file()), A.quant, "A", 17, 1_000_000);
     publish(&xet_uploader(&first, &cache), &first, &[A]).await;
     // ...then a second, empty server answers at what the index takes for the same CAS.
@@ -444,7 +444,7 @@ async fn a_local_index_the_cas_does_not_back_is_dropped_and_the_publish_goes_on(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_xet_takes_the_lfs_path_without_an_error() {
     let fx = Fixture::with_config(|c| c.xet = false);
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let a = write_gguf(&fx.files.join(A.file()), A.quant, "A", 18, 1_000_000);
     let report = publish(&xet_uploader(&fx, &cache), &fx, &[A]).await;
     let repo = repo_report(&report);
@@ -470,7 +470,7 @@ async fn a_server_without_xet_takes_the_lfs_path_without_an_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_file_upload_goes_through_xet_too() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let path = fx.files.join(A.file());
     let size = write_gguf(&path, A.quant, "single", 21, 1_000_000);
     let meta = ruvltra_uploader::UploadMetadata {
@@ -491,7 +491,7 @@ async fn a_single_file_upload_goes_through_xet_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dedup_query_that_keeps_failing_costs_bytes_not_the_publish() {
     let fx = Fixture::new();
-    let cache = fx.tmp.path().join("xet-cache");
+    let cache = fx.dir.path().join("xet-cache");
     let a = write_gguf(&fx.files.join(A.file()), A.quant, "A", 22, 1_000_000);
     // More 500s than the client retries.
     fx.server

@@ -3,17 +3,6 @@
 
 use crate::hash::XetHash;
 
-/// A hash in the Xet string form that cannot be parsed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseHashError {
-    /// Not 64 characters long.
-    #[error("a xet hash is 64 hex digits, got {0} characters")]
-    Length(usize),
-    /// A character that is not a hex digit.
-    #[error("a xet hash is 64 hex digits, got {0:?}")]
-    Digit(char),
-}
-
 /// A serialized xorb that cannot be decoded, or chunks that cannot form one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XorbError {

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::ParseHashError;
-
 /// The key of chunk hashes (the spec's hashing page, "DATA_KEY").
 pub const DATA_KEY: [u8; 32] = [
     102, 151, 245, 119, 91, 149, 80, 222, 49, 53, 203, 172, 165, 151, 24, 28, 157, 228, 33, 16,
@@ -23,6 +21,17 @@ pub const VERIFICATION_KEY: [u8; 32] = [
     127, 24, 87, 214, 206, 86, 237, 102, 18, 127, 249, 19, 231, 165, 195, 243, 164, 205, 38, 213,
     181, 219, 73, 230, 65, 36, 152, 127, 40, 251, 148, 195,
 ];
+
+/// A hash in the Xet string form that cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseHashError {
+    /// Not 64 characters long.
+    #[error("a xet hash is 64 hex digits, got {0} characters")]
+    Length(usize),
+    /// A character that is not a hex digit.
+    #[error("a xet hash is 64 hex digits, got {0:?}")]
+    Digit(char),
+}
 
 /// A Xet hash: 32 bytes, as BLAKE3 outputs them and as the binary formats store them.
 ///

@@ -36,10 +36,10 @@ pub use compression::{
 pub use dedup::{
     GLOBAL_DEDUP_MODULUS, OFFICIAL_QUERY_SPACING, global_dedup_queries, is_global_dedup_key,
 };
-pub use error::{ParseHashError, ShardError, XorbError};
+pub use error::{ShardError, XorbError};
 pub use hash::{
-    ChunkHasher, DATA_KEY, INTERNAL_NODE_KEY, VERIFICATION_KEY, XetHash, chunk_hash, file_hash,
-    merkle_node, merkle_root, term_verification_hash, xorb_hash,
+    ChunkHasher, DATA_KEY, INTERNAL_NODE_KEY, ParseHashError, VERIFICATION_KEY, XetHash,
+    chunk_hash, file_hash, merkle_node, merkle_root, term_verification_hash, xorb_hash,
 };
 pub use shard::{
     CHUNK_FLAG_GLOBAL_DEDUP, CasChunk, CasInfo, FILE_FLAG_SHA256, FILE_FLAG_VERIFICATION,

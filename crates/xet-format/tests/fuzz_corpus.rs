@@ -5,30 +5,7 @@
 
 mod fuzz_checks;
 
-use std::path::{Path, PathBuf};
-
-/// Every input of a target's corpus and of its fixed crashes (`artifacts/`), sorted.
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fuzz");
-    let mut out = Vec::new();
-    for dir in [
-        root.join("corpus").join(target),
-        root.join("artifacts").join(target),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let path = e.path();
-            if path.is_file() {
-                let bytes = std::fs::read(&path).unwrap();
-                out.push((path, bytes));
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use std::path::Path;
 
 fn is_seed(path: &Path) -> bool {
     path.file_name()
@@ -38,7 +15,7 @@ fn is_seed(path: &Path) -> bool {
 /// Runs `check` on each input; on each seed (which must pass) also on every truncation and
 /// on four mutations of every byte. Returns how many variants passed and how many were refused.
 fn replay(target: &str, min_seeds: usize, check: fn(&[u8]) -> bool) -> (u64, u64) {
-    let inputs = corpus(target);
+    let inputs = test_support::fuzz_inputs(target);
     let seeds = inputs.iter().filter(|(p, _)| is_seed(p)).count();
     assert!(seeds >= min_seeds, "the {target} corpus is missing seeds");
     let (mut passed, mut refused) = (0, 0);

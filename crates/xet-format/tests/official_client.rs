@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use dev_python::Python;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use xet_format::{
     CasInfo, ChunkInfo, ChunkStream, CompressionPolicy, MAX_CHUNK_LEN, MIN_CHUNK_LEN,
     OFFICIAL_QUERY_SPACING, Shard, XetHash, XorbEncoder, chunk_hash, decode_xorb, file_hash,
@@ -228,7 +227,7 @@ fn official_uploads_decode_and_encode_to_the_same_bytes() {
         let hash = xet_file_hash(data);
         assert_eq!(hash.to_hex(), info["hash"].as_str().unwrap(), "{name}");
         assert_eq!(
-            hex::encode(Sha256::digest(data)),
+            test_support::sha256_hex(data),
             info["sha256"].as_str().unwrap(),
             "{name}"
         );
@@ -318,7 +317,7 @@ fn official_uploads_decode_and_encode_to_the_same_bytes() {
     assert_eq!(file_infos.len(), files.len());
     for info in file_infos {
         let data = by_hash[&info.hash];
-        assert_eq!(info.sha256, Some(Sha256::digest(data).into()));
+        assert_eq!(info.sha256, Some(test_support::sha256(data)));
         let verification = info
             .verification
             .as_ref()

@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ruvltra_gguf::writer::SampleModel;
 use ruvltra_registry::Quant;
+use test_support::catalog;
 
-pub const TOKEN: &str = "hf_test_write";
 pub const REPO: &str = "ruv/ruvltra";
 
 /// The quants of the sample catalog, one file each.
@@ -47,38 +47,11 @@ pub fn catalog(
 
 /// A valid registry.json text with one published model per quant, without sizes or sha256.
 pub fn registry_json(quants: &[Quant]) -> String {
-    let models: Vec<serde_json::Value> = quants
+    let models = quants
         .iter()
-        .map(|&q| {
-            serde_json::json!({
-                "id": id(q),
-                "file": file(q),
-                "quant": q.label(),
-                "size": "0.5b",
-                "variant": "small",
-                "name": format!("RuvLTRA small 0.5b {}", q.upper()),
-                "description": "A test model.",
-                "architecture": "qwen2",
-                "context_length": 32768,
-                "base_model": "Qwen/Qwen2.5-0.5B-Instruct",
-                "hardware": { "min_ram_mib": 1024 }
-            })
-        })
+        .map(|q| catalog::model("small", "0.5b", q.label()))
         .collect();
-    serde_json::to_string_pretty(&serde_json::json!({
-        "schema_version": 1,
-        "repo": REPO,
-        "revision": "main",
-        "catalog": {
-            "title": "RuvLTRA",
-            "description": "Test catalog.",
-            "license": "apache-2.0",
-            "languages": ["en"],
-            "tags": ["ruvltra", "gguf"]
-        },
-        "models": models
-    }))
-    .unwrap()
+    serde_json::to_string_pretty(&catalog::registry(REPO, models)).unwrap()
 }
 
 /// Polls `check` every 20 ms until it holds; panics naming `what` after `limit`.
@@ -88,25 +61,4 @@ pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) 
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Every regular file under `dir`, recursively, sorted.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }

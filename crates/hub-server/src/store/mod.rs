@@ -45,7 +45,9 @@ pub use gitignore::Gitignore;
 pub use model::{CommitRecord, FileEntry, Refs, RepoId, RepoKind, RepoMeta};
 pub use paths::{check_addition, check_repo_path};
 pub use refs::{check_ref_name, is_short_commit_id};
-pub use xet::{Ingested, ReceiveError, XetFile, XetReader, XetTerm, XorbReceiver, XorbTable};
+pub use xet::{
+    Ingested, ReceiveError, XetFile, XetReader, XetTerm, XorbReceiver, XorbTable, out_buffer,
+};
 
 /// Where the bytes of an LFS object are.
 #[derive(Debug, Clone)]
@@ -356,7 +358,7 @@ pub fn read_lfs_object(store: &Store, sha256: &str) -> io::Result<Option<Vec<u8>
             let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             store.xet_reader(file).read(0, size, &mut |b| {
                 out.extend_from_slice(&b);
-                Ok(())
+                Ok(b)
             })?;
             Ok(Some(out))
         }
@@ -384,7 +386,7 @@ pub fn verify_stored_objects(data_dir: &Path) -> Result<usize, String> {
             .xet_reader(file)
             .read(0, size, &mut |b| {
                 hasher.update(&b);
-                Ok(())
+                Ok(b)
             })
             .map_err(|e| format!("object {sha} cannot be read back: {e}"))?;
         let got = hex::encode(hasher.finalize());

@@ -14,7 +14,7 @@ use tokio::io::AsyncSeekExt as _;
 
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{LfsObject, Store, XetReader, unix_now};
+use crate::store::{LfsObject, Store, XetReader, out_buffer, unix_now};
 
 /// Read buffer for downloads.
 const IO_CHUNK: usize = 256 * 1024;
@@ -206,9 +206,16 @@ async fn serve(
 fn xet_body(reader: XetReader, start: u64, len: u64) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
+        // Buffers come back once sent, so a download reuses a handful of them.
+        let (back, recycled) = std::sync::mpsc::channel();
         let result = reader.read(start, len, &mut |piece| {
-            tx.blocking_send(Ok(Bytes::from(piece)))
-                .map_err(|_| std::io::Error::other("the client went away"))
+            let piece = Bytes::from_owner(Recycled {
+                buf: piece,
+                back: back.clone(),
+            });
+            tx.blocking_send(Ok(piece))
+                .map_err(|_| std::io::Error::other("the client went away"))?;
+            Ok(recycled.try_recv().unwrap_or_else(|_| out_buffer()))
         });
         if let Err(e) = result {
             tracing::error!("reading a stored file failed: {e}");
@@ -218,6 +225,24 @@ fn xet_body(reader: XetReader, start: u64, len: u64) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }))
+}
+
+/// A buffer lent to the HTTP body, sent back to its reader once written out.
+struct Recycled {
+    buf: Vec<u8>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        let _ = self.back.send(std::mem::take(&mut self.buf));
+    }
 }
 
 /// Answers with a regular file's bytes (see [`serve`]).

@@ -4,28 +4,13 @@
 use base64::Engine as _;
 use hub_server::{HubServer, ServerConfig};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
+pub use test_support::{pseudo_random, sha256_hex};
 
 pub const TOKEN: &str = "hf_test_write";
 
 pub struct Hub {
     pub server: HubServer,
     pub http: reqwest::Client,
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-pub fn pseudo_random(n: usize, seed: u8) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n + 32);
-    let mut i = 0u64;
-    while out.len() < n {
-        out.extend_from_slice(&Sha256::digest(format!("{seed}:{i}").as_bytes()));
-        i += 1;
-    }
-    out.truncate(n);
-    out
 }
 
 impl Hub {

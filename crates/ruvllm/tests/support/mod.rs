@@ -10,19 +10,25 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, RetryPolicy, Sha256, Token};
-use hub_server::{HubServer, ServerConfig};
+use hub_client::{HubClient, RepoId};
+use hub_server::ServerConfig;
 use ruvllm::hub::download::DownloadOptions;
-use ruvllm::hub::registry::{ArtifactKind, FileSpec, Hardware, ModelSpec, Quant, Status};
+use ruvllm::hub::registry::{FileSpec, ModelSpec, Quant};
+use test_support::{LocalHub, TOKEN, sha256, sha256_hex};
 
-/// The write token every local server accepts.
-pub const TOKEN: &str = "hf_test_write";
-
-/// A local Hub in a temporary directory, with a publishing client.
+/// A local Hub (test-support's fixture) with a publishing client.
 pub struct Hub {
-    pub server: HubServer,
-    pub dir: tempfile::TempDir,
+    pub local: LocalHub,
     pub publisher: HubClient,
+}
+
+/// The fixture's server, folder and URL are the Hub's own.
+impl std::ops::Deref for Hub {
+    type Target = LocalHub;
+
+    fn deref(&self) -> &LocalHub {
+        &self.local
+    }
 }
 
 impl Hub {
@@ -31,23 +37,14 @@ impl Hub {
     }
 
     pub fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::new(dir.path().join("data"));
         // These tests check the plain download (`GET resolve`, with its faults), so the server
         // is one that predates Xet, as many mirrors are; the Xet tests switch it on in `tweak`.
-        config.xet = false;
-        tweak(&mut config);
-        let server = HubServer::spawn(config).unwrap();
-        let publisher = client(&server.url(), Some(TOKEN));
-        Hub {
-            server,
-            dir,
-            publisher,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
+        let local = LocalHub::start_with(|config| {
+            config.xet = false;
+            tweak(config)
+        });
+        let publisher = client(&local.url(), Some(TOKEN));
+        Hub { local, publisher }
     }
 
     /// Creates `repo` (public) if needed and commits `files` to `main`: LFS files as LFS
@@ -55,43 +52,9 @@ impl Hub {
     pub async fn publish(&self, repo: &str, files: &[(&str, &[u8], bool)]) -> String {
         let id = RepoId::new(repo).unwrap();
         self.publisher.create_repo(&id, false).await.unwrap();
-        let mut operations = Vec::new();
-        for (path, bytes, lfs) in files {
-            if *lfs {
-                let local = self
-                    .dir
-                    .path()
-                    .join(format!("upload-{}", path.replace('/', "_")));
-                std::fs::write(&local, bytes).unwrap();
-                let sha = Sha256::digest(bytes);
-                self.publisher
-                    .upload_lfs_object(&id, "main", &local, sha, bytes.len() as u64, None)
-                    .await
-                    .unwrap();
-                operations.push(CommitOp::AddLfs {
-                    path: (*path).to_owned(),
-                    sha256: sha,
-                    size: bytes.len() as u64,
-                });
-            } else {
-                operations.push(CommitOp::AddRegular {
-                    path: (*path).to_owned(),
-                    bytes: bytes.to_vec(),
-                });
-            }
-        }
-        let parent = self.publisher.resolve_revision(&id, "main").await.unwrap();
-        let commit = NewCommit {
-            summary: "test files".into(),
-            description: String::new(),
-            parent_commit: Some(parent),
-            operations,
-        };
-        self.publisher
-            .commit(&id, "main", &commit)
+        self.local
+            .commit_files(&self.publisher, repo, "test files", files)
             .await
-            .unwrap()
-            .commit_oid
     }
 
     /// The resolve URL of a file on this server, usable as a fallback URL.
@@ -100,21 +63,10 @@ impl Hub {
     }
 }
 
-/// Quick retries and timeouts, so fault tests take seconds.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 4,
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(5),
-    }
-}
-
+/// A client of the Hub at `url` with test-support's fast retries and a 3 s read timeout, so
+/// fault tests take seconds.
 pub fn client(url: &str, token: Option<&str>) -> HubClient {
-    HubClient::builder()
-        .endpoint(Endpoint::parse(url).unwrap())
-        .token(token.and_then(Token::new))
-        .retry_policy(fast_retries())
+    test_support::client_builder(url, token)
         .read_timeout(Duration::from_secs(3))
         .build()
         .unwrap()
@@ -134,33 +86,14 @@ fn leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
 }
 
-/// Test content: deterministic, incompressible-looking bytes.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).0
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).to_hex()
-}
-
 /// A spec like the generated ones, for a file of a test repository.
 pub fn spec(repo: &str, file: &str, bytes: &[u8], fallbacks: &[String]) -> ModelSpec {
     spec_with(repo, file, Some(bytes), fallbacks, &[])
 }
 
-/// A spec whose checksum and size are known only when `bytes` is given, with extra files.
+/// A spec whose checksum and size are known only when `bytes` is given, with extra files; a
+/// published Q4_K_M GGUF of size 0.5b on `main`, every other field as in
+/// [`ModelSpec::EMPTY`].
 pub fn spec_with(
     repo: &str,
     file: &str,
@@ -180,55 +113,16 @@ pub fn spec_with(
     ModelSpec {
         id: leak(&format!("test-{}", file.replace('/', "-"))),
         file: leak(file),
-        name: None,
-        description: None,
-        kind: ArtifactKind::Gguf,
-        status: Status::Published,
         quant: Quant::Q4_K_M,
         size: "0.5b",
-        variant: None,
-        architecture: None,
-        parameters: None,
-        context_length: None,
-        base_model: None,
-        base: None,
-        license: None,
-        languages: &[],
-        hardware: Hardware::UNKNOWN,
-        tags: &[],
         repo: leak(repo),
         revision: "main",
         bytes: bytes.map(|b| b.len() as u64),
         sha256: bytes.map(sha256),
         extra_files: Box::leak(extra.into_boxed_slice()),
         fallback_urls: Box::leak(fallbacks.into_boxed_slice()),
+        ..ModelSpec::EMPTY
     }
-}
-
-/// Every file name under `dir`, recursively, relative to it, sorted.
-pub fn tree(dir: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if entry.file_type().unwrap().is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.push(rel);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 /// A TCP proxy in front of a server that records what clients send and counts what the

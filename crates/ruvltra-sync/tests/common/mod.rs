@@ -7,36 +7,30 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dev_python::{HubTransfer, Python};
-use hub_client::{CommitOp, Endpoint, HubClient, NewCommit, RepoId, RetryPolicy, Sha256, Token};
-use hub_server::{HubServer, ServerConfig};
+use hub_client::{HubClient, RepoId};
+use hub_server::ServerConfig;
 use ruvltra_sync::{Mode, Outcome, SyncError};
-use sha2::Digest;
+use test_support::{LocalHub, TOKEN};
 
-pub const TOKEN: &str = "hf_test_write";
-
+/// test-support's local Hub (its `files()` take the files to upload and the registries) with
+/// a client.
 pub struct Hub {
-    pub server: HubServer,
-    pub dir: tempfile::TempDir,
+    pub local: LocalHub,
     pub client: HubClient,
-    /// Scratch directory for files to upload and registry files.
-    pub files: PathBuf,
 }
 
-/// Retries that give up quickly, so fault tests stay fast.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(2),
+/// The fixture's server and folder are the Hub's own.
+impl std::ops::Deref for Hub {
+    type Target = LocalHub;
+
+    fn deref(&self) -> &LocalHub {
+        &self.local
     }
 }
 
+/// A client of the Hub at `url` with test-support's fast retries and a 5 s read timeout.
 pub fn client_for(url: &str, token: Option<&str>) -> HubClient {
-    HubClient::builder()
-        .endpoint(Endpoint::parse(url).unwrap())
-        .token(token.and_then(Token::new))
-        .retry_policy(fast_retries())
+    test_support::client_builder(url, token)
         .read_timeout(Duration::from_secs(5))
         .build()
         .unwrap()
@@ -48,37 +42,9 @@ pub fn hub() -> Hub {
 
 /// A local Hub whose configuration `tweak` adjusts (page sizes, ...).
 pub fn hub_with(tweak: impl FnOnce(&mut ServerConfig)) -> Hub {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"));
-    tweak(&mut config);
-    let server = HubServer::spawn(config).unwrap();
-    let client = client_for(&server.url(), Some(TOKEN));
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    Hub {
-        server,
-        dir,
-        client,
-        files,
-    }
-}
-
-/// Deterministic, incompressible-looking test content.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// The sha256 of `bytes`, computed here with `sha2`, independently of the client.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
+    let local = LocalHub::start_with(tweak);
+    let client = client_for(&local.url(), Some(TOKEN));
+    Hub { local, client }
 }
 
 impl Hub {
@@ -91,36 +57,11 @@ impl Hub {
     /// Uploads every file through LFS and commits them all at once on `main`; returns the
     /// commit id.
     pub async fn publish(&self, repo: &str, files: &[(&str, &[u8])]) -> String {
-        let id = RepoId::new(repo).unwrap();
-        let mut operations = Vec::new();
-        for (n, (path, bytes)) in files.iter().enumerate() {
-            let local = self
-                .files
-                .join(format!("upload-{n}-{}", path.replace('/', "_")));
-            std::fs::write(&local, bytes).unwrap();
-            let sha = Sha256::digest(bytes);
-            self.client
-                .upload_lfs_object(&id, "main", &local, sha, bytes.len() as u64, None)
-                .await
-                .unwrap();
-            operations.push(CommitOp::AddLfs {
-                path: (*path).to_owned(),
-                sha256: sha,
-                size: bytes.len() as u64,
-            });
-        }
-        let parent = self.client.resolve_revision(&id, "main").await.unwrap();
-        let commit = NewCommit {
-            summary: format!("publish {} files", files.len()),
-            description: String::new(),
-            parent_commit: Some(parent),
-            operations,
-        };
-        self.client
-            .commit(&id, "main", &commit)
+        let files: Vec<(&str, &[u8], bool)> = files.iter().map(|(p, b)| (*p, *b, true)).collect();
+        let summary = format!("publish {} files", files.len());
+        self.local
+            .commit_files(&self.client, repo, &summary, &files)
             .await
-            .unwrap()
-            .commit_oid
     }
 
     pub async fn head(&self, repo: &str) -> String {
@@ -132,7 +73,7 @@ impl Hub {
     pub fn write_registry(&self, name: &str, registry: &serde_json::Value) -> PathBuf {
         let reg = ruvltra_registry::parse(&registry.to_string()).unwrap();
         ruvltra_registry::validate(&reg).unwrap();
-        let path = self.files.join(name);
+        let path = self.files().join(name);
         ruvltra_registry::save(&path, &reg).unwrap();
         path
     }
@@ -145,14 +86,7 @@ impl Hub {
 
 /// A model entry following the naming convention.
 pub fn model(variant: &str, size: &str, quant: &str) -> serde_json::Value {
-    let id = format!("ruvltra-{variant}-{size}-{quant}");
-    serde_json::json!({
-        "id": id,
-        "file": format!("{id}.gguf"),
-        "quant": quant,
-        "size": size,
-        "variant": variant,
-    })
+    test_support::catalog::bare_model(variant, size, quant)
 }
 
 /// Uploads files with the official Python client (`tests/python/upload.py`) in `mode`,

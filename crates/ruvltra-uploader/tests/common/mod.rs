@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hub_client::{Endpoint, HubClient, RepoId, Token};
-use hub_server::{HubServer, ServerConfig, Stats};
+use hub_server::{ServerConfig, Stats};
 use ruvltra_gguf::writer::SampleModel;
 use ruvltra_registry::{Quant, Registry};
 use ruvltra_uploader::{Event, ModelUploader, Observer, Transfer};
+use test_support::{LocalHub, catalog};
 
-pub const TOKEN: &str = "hf_test_write";
+pub use test_support::TOKEN;
 pub const REPO: &str = "ruv/ruvltra";
 
 /// One model of a test registry.
@@ -46,10 +47,19 @@ impl Spec {
     }
 }
 
+/// test-support's local Hub, with a folder for the files to publish.
 pub struct Fixture {
-    pub tmp: tempfile::TempDir,
-    pub server: HubServer,
+    pub local: LocalHub,
     pub files: PathBuf,
+}
+
+/// The fixture's server and temporary folder are the local Hub's.
+impl std::ops::Deref for Fixture {
+    type Target = LocalHub;
+
+    fn deref(&self) -> &LocalHub {
+        &self.local
+    }
 }
 
 impl Fixture {
@@ -58,13 +68,9 @@ impl Fixture {
     }
 
     pub fn with_config(tweak: impl FnOnce(&mut ServerConfig)) -> Fixture {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::new(tmp.path().join("hub"));
-        tweak(&mut config);
-        let server = HubServer::spawn(config).unwrap();
-        let files = tmp.path().join("files");
-        std::fs::create_dir_all(&files).unwrap();
-        Fixture { tmp, server, files }
+        let local = LocalHub::start_with(tweak);
+        let files = local.files();
+        Fixture { local, files }
     }
 
     pub fn client(&self) -> HubClient {
@@ -109,39 +115,14 @@ pub fn registry(specs: &[Spec]) -> Registry {
     let models: Vec<serde_json::Value> = specs
         .iter()
         .map(|s| {
-            let mut model = serde_json::json!({
-                "id": s.id(),
-                "file": s.file(),
-                "quant": s.quant.label(),
-                "size": s.size,
-                "variant": s.variant,
-                "name": format!("RuvLTRA {} {} {}", s.variant, s.size, s.quant.upper()),
-                "description": "A test model.",
-                "architecture": "qwen2",
-                "context_length": 32768,
-                "base_model": "Qwen/Qwen2.5-0.5B-Instruct",
-                "hardware": { "min_ram_mib": 1024 }
-            });
+            let mut model = catalog::model(s.variant, s.size, s.quant.label());
             if s.quant.is_full_precision() {
                 model["kind"] = "gguf-full-precision".into();
             }
             model
         })
         .collect();
-    let text = serde_json::json!({
-        "schema_version": 1,
-        "repo": REPO,
-        "revision": "main",
-        "catalog": {
-            "title": "RuvLTRA",
-            "description": "Test catalog.",
-            "license": "apache-2.0",
-            "languages": ["en"],
-            "tags": ["ruvltra", "gguf"]
-        },
-        "models": models
-    })
-    .to_string();
+    let text = catalog::registry(REPO, models).to_string();
     let reg = ruvltra_registry::parse(&text).unwrap();
     ruvltra_registry::validate(&reg).unwrap();
     reg

@@ -30,7 +30,7 @@ use super::files::{random_hex, write_atomic};
 use super::{RepoId, Store, read_json, write_json};
 
 pub use ingest::Ingested;
-pub use reader::XetReader;
+pub use reader::{XetReader, out_buffer};
 pub use xorb_file::{PendingXorb, ReceiveError, XorbReceiver, XorbTable};
 
 /// The largest shard the store reads back (its own shards of huge files can pass the 64 MiB

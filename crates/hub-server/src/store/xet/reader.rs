@@ -34,19 +34,21 @@ struct Open {
     table: XorbTable,
 }
 
-/// A buffer for the next output, with room for a whole chunk past the hand-over size.
-fn out_buffer() -> Vec<u8> {
+/// A buffer for output, with room for a whole chunk past the hand-over size.
+pub fn out_buffer() -> Vec<u8> {
     Vec::with_capacity(OUT_BLOCK + xet_format::MAX_CHUNK_LEN)
 }
 
 impl XetReader {
     /// Hands bytes `start..start + len` of the file to `sink`, in order, in buffers of about
-    /// 1 MiB; fails when the store does not hold what the file's record says.
+    /// 1 MiB; `sink` gives back an empty buffer to fill next (the one it got, or a recycled
+    /// one, so that memory is not allocated and faulted in again for every piece). Fails when
+    /// the store does not hold what the file's record says.
     pub fn read(
         &self,
         start: u64,
         len: u64,
-        sink: &mut dyn FnMut(Vec<u8>) -> io::Result<()>,
+        sink: &mut dyn FnMut(Vec<u8>) -> io::Result<Vec<u8>>,
     ) -> io::Result<()> {
         let end = start
             .checked_add(len)
@@ -111,7 +113,8 @@ impl XetReader {
                 c += 1;
                 if out.len() >= OUT_BLOCK {
                     written += out.len() as u64;
-                    sink(std::mem::replace(&mut out, out_buffer()))?;
+                    out = sink(out)?;
+                    out.clear();
                 }
             }
             term_start = term_end;

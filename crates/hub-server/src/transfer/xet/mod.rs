@@ -1,5 +1,5 @@
 //! The Xet CAS, on the server's own port (the `casUrl` of its tokens is the base URL the client
-//! used), as `hf_xet` 1.8.0 speaks it (`../shared/docs/XET-PROTOCOL.md`):
+//! used), as `hf_xet` 1.8.0 speaks it (`docs/XET-NOTES.md`):
 //!
 //! * `POST /v1/xorbs/{default|default-merkledb}/{hash}` and `POST /v1/shards` (`upload.rs`);
 //! * `GET /v1/reconstructions/{file}` (with `Range`), answered with signed, expiring xorb URLs
@@ -27,12 +27,14 @@ use crate::context::{Ctx, XetScope};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{XetFile, random_hex, unix_now};
 
-/// Whether a path is the CAS's (and not a repo's: `/v1/x/resolve/...` is the repo `v1/x`).
+/// Whether a path is the CAS's and not a repo's: `/v1/x/resolve/...` is the repo `v1/x`,
+/// `/v1/x.git/...` its LFS API, and `/v1/resolve/...` names a repo without a namespace.
 pub(crate) fn is_cas_path(segs: &[&str]) -> bool {
     match segs {
-        ["v1" | "v2", ..] => {
-            segs.get(2) != Some(&"resolve") && !segs.get(1).is_some_and(|s| s.ends_with(".git"))
+        ["v1" | "v2", second, rest @ ..] => {
+            *second != "resolve" && !second.ends_with(".git") && rest.first() != Some(&"resolve")
         }
+        ["v1" | "v2"] => true,
         _ => false,
     }
 }
@@ -302,4 +304,22 @@ fn dedup(ctx: &Ctx, chunk: XetHash) -> ApiResult {
 /// The answer to bytes that are not the xorb they claim to be.
 fn refused_xorb(e: &XorbError) -> ApiError {
     ApiError::bad_request(format!("the xorb is refused: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cas_path;
+
+    #[test]
+    fn cas_paths_leave_repos_alone() {
+        assert!(is_cas_path(&["v1", "xorbs", "default", "ab"]));
+        assert!(is_cas_path(&["v1", "shards"]));
+        assert!(is_cas_path(&["v2", "reconstructions", "ab"]));
+        assert!(!is_cas_path(&["v1", "xorbs", "resolve", "main", "f"]));
+        assert!(!is_cas_path(&[
+            "v1", "m.git", "info", "lfs", "objects", "batch"
+        ]));
+        assert!(!is_cas_path(&["v1", "resolve", "main", "f"]));
+        assert!(!is_cas_path(&["api", "v1", "models"]));
+    }
 }

@@ -212,7 +212,7 @@ fn check_file(
         .xet_reader(record.clone())
         .read(0, record.size, &mut |piece| {
             hasher.update(&piece);
-            Ok(())
+            Ok(piece)
         })?;
     let got = hex::encode(hasher.finalize());
     if got != record.sha256 {
