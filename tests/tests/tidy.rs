@@ -155,7 +155,7 @@ const CRATES: &[Place] = &[
     Place {
         name: "ruvllm",
         role: Role::Library,
-        uses: &["hub-client", "ruvltra-vocab", "atomic-file"],
+        uses: &["hub-client", "ruvltra-vocab", "atomic-file", "xet-format"],
         build: &["ruvltra-registry", "ruvltra-codegen"],
         never: &["ruvltra-uploader", "ruvltra-registry-macro"],
         not_at_run_time: &[

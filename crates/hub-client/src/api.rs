@@ -396,7 +396,8 @@ impl HubClient {
         Ok(result)
     }
 
-    /// `HEAD /{pfx}{repo}/resolve/{rev}/{path}`: commit, etag, size and content location.
+    /// `HEAD /{pfx}{repo}/resolve/{rev}/{path}`: commit, etag, size, content location, and the
+    /// Xet hash and token route of a file stored in Xet.
     ///
     /// Same-origin redirects are followed; at a redirect to another origin (a CDN) the
     /// client stops and reads the metadata from the redirect itself, like the official client.
@@ -453,11 +454,13 @@ impl HubClient {
             None => answer.url.clone(),
         };
         self.check_hop(&answer.url, &location)?;
+        let xet = crate::xet::XetFileInfo::from_headers(self, &answer.url, h);
         Ok(FileMetadata {
             commit,
             etag,
             size,
             location,
+            xet,
         })
     }
 

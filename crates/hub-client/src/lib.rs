@@ -3,8 +3,9 @@
 //! It speaks the parts of the protocol listed in `docs/HUB-PROTOCOL-NOTES.md`: identity,
 //! repositories, repository info, paginated trees, paths-info, preupload, the LFS batch API
 //! with basic and multipart transfers, NDJSON commits with `parentCommit`, refs, tags,
-//! branches, commit history, `/resolve/` metadata and ranged downloads, and model-card YAML
-//! validation, and Xet: CAS tokens kept fresh ([`xet`]).
+//! branches, commit history, `/resolve/` metadata and ranged downloads, model-card YAML
+//! validation, and Xet ([`xet`]): CAS tokens kept fresh, uploads, reconstructions and xorb
+//! ranges.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hub_client::HubError> {

@@ -1,4 +1,5 @@
-//! Parsing of `Link` headers for pagination (`<url>; rel="next"`).
+//! Parsing of `Link` headers: pagination (`<url>; rel="next"`) and the Xet token route
+//! (`<url>; rel="xet-auth"`).
 
 use reqwest::header::HeaderMap;
 
@@ -7,12 +8,17 @@ use reqwest::header::HeaderMap;
 /// Accepts several links per header separated by commas, several headers, quoted or bare
 /// `rel` values and several space-separated relation types.
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    link_with_rel(headers, "next")
+}
+
+/// The target of the first link whose relation types include `rel`, among all `Link` headers.
+pub(crate) fn link_with_rel(headers: &HeaderMap, rel: &str) -> Option<String> {
     headers
         .get_all("link")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(split_links)
-        .find_map(|(target, params)| has_rel_next(&params).then_some(target))
+        .find_map(|(target, params)| has_rel(&params, rel).then_some(target))
 }
 
 /// Splits one `Link` header value into `(target, parameters)` pairs.
@@ -37,7 +43,7 @@ fn split_links(value: &str) -> Vec<(String, String)> {
     out
 }
 
-fn has_rel_next(params: &str) -> bool {
+fn has_rel(params: &str, rel: &str) -> bool {
     params.split(';').any(|p| {
         let Some((key, value)) = p.split_once('=') else {
             return false;
@@ -49,7 +55,7 @@ fn has_rel_next(params: &str) -> bool {
                 .trim()
                 .trim_matches('"')
                 .split_whitespace()
-                .any(|r| r.eq_ignore_ascii_case("next"))
+                .any(|r| r.eq_ignore_ascii_case(rel))
     })
 }
 
@@ -91,5 +97,22 @@ mod tests {
         check(&[], None);
         check(&["garbage without brackets"], None);
         check(&["<unterminated; rel=next"], None);
+    }
+
+    #[test]
+    fn xet_auth_links() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "link",
+            HeaderValue::from_static(
+                r#"<https://hub.test/api/models/a/b/xet-read-token/c0ffee>; rel="xet-auth", <https://a/n>; rel=next"#,
+            ),
+        );
+        assert_eq!(
+            link_with_rel(&h, "xet-auth").as_deref(),
+            Some("https://hub.test/api/models/a/b/xet-read-token/c0ffee")
+        );
+        assert_eq!(next_link(&h).as_deref(), Some("https://a/n"));
+        assert_eq!(link_with_rel(&h, "xet"), None);
     }
 }

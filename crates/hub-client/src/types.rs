@@ -310,6 +310,8 @@ pub struct FileMetadata {
     /// Where the content is (`Location` of a redirect, else the resolve URL). It may be a
     /// presigned URL: do not log it.
     pub location: url::Url,
+    /// The file's Xet hash and token route, when the Hub stores it in Xet (`X-Xet-Hash`).
+    pub xet: Option<crate::xet::XetFileInfo>,
 }
 
 impl std::fmt::Debug for FileMetadata {
@@ -319,6 +321,7 @@ impl std::fmt::Debug for FileMetadata {
             .field("etag", &self.etag)
             .field("size", &self.size)
             .field("location", &http_transport::without_query(&self.location))
+            .field("xet", &self.xet)
             .finish()
     }
 }

@@ -673,7 +673,8 @@ async fn huggingface_hub_reuses_our_download_and_we_reuse_its() {
 }
 
 async fn huggingface_hub_reuses_our_download_and_we_reuse_its_in(mode: HubTransfer) {
-    let hub = Hub::start();
+    // The server speaks Xet when the client does, so that both download through it.
+    let hub = Hub::start_with(|c| c.xet = mode == HubTransfer::Xet);
     let data = pseudo_random(3 * MIB, 14);
     let other = pseudo_random(MIB, 15);
     hub.publish(

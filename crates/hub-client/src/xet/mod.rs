@@ -1,13 +1,15 @@
 //! Xet, the Hub's content-addressed storage for large files, as the client speaks it
-//! (`docs/XET-NOTES.md`): CAS tokens and the session that keeps one fresh (`token.rs`), and
-//! the CAS calls of an upload: xorbs, shards, global dedup queries (`cas.rs`), and the LFS
-//! batch call offering `xet` (`batch.rs`).
+//! (`docs/XET-NOTES.md`): CAS tokens and the session that keeps one fresh (`token.rs`), the
+//! CAS calls of an upload: xorbs, shards, global dedup queries (`cas.rs`), the LFS batch call
+//! offering `xet` (`batch.rs`), and the reads of a download: what `HEAD resolve` says about
+//! a Xet file, reconstructions and xorb ranges (`read.rs`).
 //!
 //! The formats themselves (chunks, hashes, xorbs, shards) are the pure crate `xet-format`'s;
 //! this module only moves them over HTTP.
 
 mod batch;
 mod cas;
+mod read;
 mod token;
 
 pub use batch::BatchTransfer;
@@ -16,4 +18,5 @@ pub use cas::{DEDUP_PREFIX, ShardUploaded, XorbUploaded};
 /// Hub client need no second crate.
 pub use http_transport::{Body, BodyStream, BoxError, MakeStream, SendProgress};
 
+pub use read::{Reconstruction, ReconstructionTerm, XetFileInfo, XetReader, XorbFetch};
 pub use token::{REFRESH_MARGIN_SECS, SESSION_HEADER, XetAccess, XetSession, XetToken};

@@ -77,6 +77,10 @@ struct PullArgs {
     /// Re-hash cached files instead of trusting their verification marker.
     #[arg(long)]
     full_verify: bool,
+    /// Download with a plain GET even when the Hub stores a file in Xet (also
+    /// HF_HUB_DISABLE_XET=1).
+    #[arg(long)]
+    no_xet: bool,
     /// No progress bar or notes on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -332,6 +336,7 @@ fn pull(args: PullArgs) -> Result<(), String> {
         progress,
         full_verify: args.full_verify,
         client: None,
+        disable_xet: args.no_xet,
     };
     let fetched = fetch_blocking(&spec, &opts).map_err(|e| e.to_string())?;
     if !args.quiet {
@@ -355,6 +360,26 @@ fn summary(fetched: &Fetched) {
             f.checked_against,
             human_bytes(Some(f.bytes_received))
         );
+        if let Some(xet) = &f.xet {
+            if xet.used {
+                let copied = match &xet.copied_from {
+                    Some(commit) => format!(
+                        ", {} copied from revision {} ({} of {} terms)",
+                        human_bytes(Some(xet.copied_bytes)),
+                        &commit[..commit.len().min(12)],
+                        xet.terms_copied,
+                        xet.terms
+                    ),
+                    None => String::new(),
+                };
+                eprintln!(
+                    "  through Xet: {} fetched{copied}",
+                    human_bytes(Some(xet.fetched_bytes))
+                );
+            } else if let Some(why) = &xet.failure {
+                eprintln!("  Xet failed first: {why}");
+            }
+        }
         for failure in &f.failed_sources {
             eprintln!("  failed first: {failure}");
         }

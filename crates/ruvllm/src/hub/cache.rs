@@ -53,12 +53,21 @@ pub fn resolve_cache_dir(var: impl Fn(&str) -> Option<String>) -> PathBuf {
 /// True when `HF_HUB_OFFLINE` is set to a true value (`1`, `true`, `yes`, `on`), as
 /// `huggingface_hub` reads it.
 pub fn offline_from_env(var: impl Fn(&str) -> Option<String>) -> bool {
-    var("HF_HUB_OFFLINE").is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+    var("HF_HUB_OFFLINE").is_some_and(|v| is_true(&v))
+}
+
+/// A true value of a boolean variable, as `huggingface_hub` reads them.
+fn is_true(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on"
+    )
+}
+
+/// True when `HF_HUB_DISABLE_XET` is set to a true value, as `huggingface_hub` reads it:
+/// downloads then never go through Xet.
+pub fn xet_disabled_from_env(var: impl Fn(&str) -> Option<String>) -> bool {
+    var("HF_HUB_DISABLE_XET").is_some_and(|v| is_true(&v))
 }
 
 fn home_dir(var: &impl Fn(&str) -> Option<String>) -> PathBuf {
@@ -249,6 +258,32 @@ impl HfCache {
         Ok(link.to_owned())
     }
 
+    /// `file` as the snapshots of commits other than `commit` hold it (links into `blobs/`, or
+    /// copies where links are unavailable), newest first: the older revisions an update can
+    /// copy unchanged parts from. Missing or dangling entries are left out.
+    pub fn other_snapshots(
+        &self,
+        repo: &RepoId,
+        file: &str,
+        commit: &str,
+    ) -> Vec<(String, PathBuf)> {
+        let Ok(entries) = fs::read_dir(self.repo_dir(repo).join("snapshots")) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(std::time::SystemTime, String, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|c| c != commit && is_safe_name(c))
+            .filter_map(|c| {
+                let path = self.snapshot_path(repo, &c, file);
+                let modified = fs::metadata(&path).ok()?.modified().ok()?;
+                Some((modified, c, path))
+            })
+            .collect();
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
+        found.into_iter().map(|(_, c, p)| (c, p)).collect()
+    }
+
     /// Reads a blob's verification marker, if there is a well-formed one.
     pub fn read_marker(&self, repo: &RepoId, etag: &str) -> Option<Marker> {
         let text = fs::read_to_string(self.marker_path(repo, etag)).ok()?;
@@ -379,6 +414,13 @@ mod tests {
             assert!(!offline_from_env(move |_| Some(v.clone())), "{off}");
         }
         assert!(!offline_from_env(|_| None));
+        let disabled =
+            |v: &'static str| move |k: &str| (k == "HF_HUB_DISABLE_XET").then(|| v.to_owned());
+        assert!(xet_disabled_from_env(disabled("1")));
+        assert!(!xet_disabled_from_env(disabled("0")));
+        assert!(!xet_disabled_from_env(
+            |k| (k == "HF_HUB_OFFLINE").then(|| "1".to_owned())
+        ));
     }
 
     #[test]
@@ -454,6 +496,25 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+
+        // Another commit's snapshot of the same file is an older revision; a dangling link
+        // and the commit itself are not.
+        let older = "d".repeat(40);
+        let old_link = cache.snapshot_path(&repo, &older, "m.gguf");
+        cache.link_blob(&repo, &old_link, "m.gguf", "e1").unwrap();
+        let dangling = "e".repeat(40);
+        let gone = cache.snapshot_path(&repo, &dangling, "m.gguf");
+        cache.link_blob(&repo, &gone, "m.gguf", "missing").unwrap();
+        assert_eq!(
+            cache.other_snapshots(&repo, "m.gguf", &commit),
+            vec![(older.clone(), old_link)]
+        );
+        assert_eq!(cache.other_snapshots(&repo, "m.gguf", &older).len(), 1);
+        assert!(
+            cache
+                .other_snapshots(&repo, "other.gguf", &commit)
+                .is_empty()
+        );
 
         let sha = "f".repeat(64);
         cache.write_marker(&repo, "e1", &sha).unwrap();

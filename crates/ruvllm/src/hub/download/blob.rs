@@ -1,6 +1,7 @@
 //! One blob of the cache, put in place verified: the check of a cached blob (size, marker or
-//! full hash), the blob's lock, the transfer from one source with its resumes and retries,
-//! and the link that gives the blob its file name.
+//! full hash), the blob's lock, the transfer from one source with its resumes and retries
+//! (through Xet first when the Hub offers it, then the plain `GET`), and the link that gives
+//! the blob its file name.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use futures_util::StreamExt;
 use hub_client::{Download, HubError, RangeAnswer, RepoId, RetryPolicy};
 
 use super::error::{DownloadError, io_err};
-use super::outcome::{FileReporter, ProgressEvent, Source};
+use super::outcome::{FileReporter, ProgressEvent, Source, XetReport};
 use super::transfer::{Transfer, hash_file};
+use super::xet::{self, XetSource};
 use crate::hub::cache::{self, HfCache, is_sha256_hex};
 
 /// Body failures tolerated per source before it is given up (each resumes from the bytes
@@ -53,6 +55,37 @@ pub(super) fn checked(expected: Expected, etag: &str) -> &'static str {
     }
 }
 
+/// What is wrong with `size` bytes of sha256 `digest` from `source`, if anything.
+fn mismatch(
+    file: &str,
+    source: Source,
+    want: Expected,
+    size: u64,
+    digest: [u8; 32],
+) -> Option<DownloadError> {
+    if let Some(sha) = want.sha256
+        && sha != digest
+    {
+        Some(DownloadError::Checksum {
+            file: file.to_owned(),
+            origin: source,
+            expected: hex::encode(sha),
+            actual: hex::encode(digest),
+        })
+    } else if let Some(w) = want.size
+        && w != size
+    {
+        Some(DownloadError::Size {
+            file: file.to_owned(),
+            origin: source,
+            expected: w,
+            actual: size,
+        })
+    } else {
+        None
+    }
+}
+
 /// A file obtained from a source, before it is linked.
 pub(super) struct Obtained {
     /// The byte the transfer resumed from (0 when it started afresh or nothing moved).
@@ -61,6 +94,8 @@ pub(super) struct Obtained {
     pub(super) bytes_received: u64,
     /// False when the blob was already in the cache, verified.
     pub(super) transferred: bool,
+    /// What the Xet path did, when it was tried.
+    pub(super) xet: Option<XetReport>,
 }
 
 /// The blobs of one repository in the cache, and the revision files are linked under.
@@ -150,8 +185,10 @@ impl Blobs {
         Ok(link)
     }
 
-    /// Puts `blobs/<etag>` in place, verified, from `open(start)` unless it is already there.
-    /// Holds the blob's lock throughout; waits between body attempts as `retry` says.
+    /// Puts `blobs/<etag>` in place, verified, unless it is already there: through `xet` when
+    /// given, else (or when Xet fails in any way, which is logged) from `open(start)`. Holds
+    /// the blob's lock throughout; waits between body attempts as `retry` says.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn obtain<F, Fut>(
         &self,
         to: FileReporter<'_>,
@@ -159,6 +196,7 @@ impl Blobs {
         want: Expected,
         source: Source,
         retry: &RetryPolicy,
+        xet: Option<&XetSource>,
         open: F,
     ) -> Result<Obtained, DownloadError>
     where
@@ -178,6 +216,7 @@ impl Blobs {
                         resumed_from: 0,
                         bytes_received: 0,
                         transferred: false,
+                        xet: None,
                     });
                 }
                 Err(reason) => {
@@ -190,6 +229,34 @@ impl Blobs {
         let file = to.file();
         let partial = self.cache.partial_path(&self.repo, etag);
         let mut received = 0u64;
+        let mut xet_report = None;
+        if let Some(xet) = xet {
+            let mut report = XetReport::default();
+            let result = xet::fetch(to, &partial, want.size, xet, retry, &mut report).await?;
+            received += report.fetched_bytes;
+            let failure = match result {
+                Ok(done) => match mismatch(file, source, want, done.size, done.digest) {
+                    None => {
+                        report.used = true;
+                        self.put_in_place(&partial, &blob, &blobs_dir, etag, done.digest)?;
+                        return Ok(Obtained {
+                            resumed_from: done.resumed_from,
+                            bytes_received: received,
+                            transferred: true,
+                            xet: Some(report),
+                        });
+                    }
+                    Some(e) => {
+                        fs::remove_file(&partial).map_err(io_err(&partial))?;
+                        e
+                    }
+                },
+                Err(e) => e,
+            };
+            tracing::warn!(file, reason = %failure, "the Xet download failed; downloading with a plain GET");
+            report.failure = Some(failure.to_string());
+            xet_report = Some(report);
+        }
         let mut round = 0;
         loop {
             round += 1;
@@ -200,29 +267,7 @@ impl Blobs {
                 Ok(done) => done,
                 Err(e) => return Err(e),
             };
-            let actual = hex::encode(digest);
-            let mismatch = if let Some(sha) = want.sha256
-                && sha != digest
-            {
-                Some(DownloadError::Checksum {
-                    file: file.to_owned(),
-                    origin: source,
-                    expected: hex::encode(sha),
-                    actual: actual.clone(),
-                })
-            } else if let Some(w) = want.size
-                && w != size
-            {
-                Some(DownloadError::Size {
-                    file: file.to_owned(),
-                    origin: source,
-                    expected: w,
-                    actual: size,
-                })
-            } else {
-                None
-            };
-            if let Some(e) = mismatch {
+            if let Some(e) = mismatch(file, source, want, size, digest) {
                 fs::remove_file(&partial).map_err(io_err(&partial))?;
                 if resumed_from > 0 && round == 1 {
                     // The prefix came from an earlier transfer; it may be what was wrong, so
@@ -232,17 +277,34 @@ impl Blobs {
                 }
                 return Err(e);
             }
-            fs::rename(&partial, &blob).map_err(io_err(&blob))?;
-            cache::sync_dir(&blobs_dir);
-            if let Err(e) = self.cache.write_marker(&self.repo, etag, &actual) {
-                tracing::debug!(error = %e, "cannot record the verification marker");
-            }
+            self.put_in_place(&partial, &blob, &blobs_dir, etag, digest)?;
             return Ok(Obtained {
                 resumed_from,
                 bytes_received: received,
                 transferred: true,
+                xet: xet_report,
             });
         }
+    }
+
+    /// Renames a verified partial file to its blob and records the verification marker.
+    fn put_in_place(
+        &self,
+        partial: &Path,
+        blob: &Path,
+        blobs_dir: &Path,
+        etag: &str,
+        digest: [u8; 32],
+    ) -> Result<(), DownloadError> {
+        fs::rename(partial, blob).map_err(io_err(blob))?;
+        cache::sync_dir(blobs_dir);
+        if let Err(e) = self
+            .cache
+            .write_marker(&self.repo, etag, &hex::encode(digest))
+        {
+            tracing::debug!(error = %e, "cannot record the verification marker");
+        }
+        Ok(())
     }
 
     /// One transfer of a blob into its partial file, resuming what the file holds. Returns

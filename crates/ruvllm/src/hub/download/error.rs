@@ -118,6 +118,14 @@ pub enum DownloadError {
         /// What is wrong.
         reason: String,
     },
+    /// The Xet download failed; the plain download is tried next.
+    #[error("the Xet download of {file} failed: {reason}")]
+    Xet {
+        /// The file.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Reading or writing the cache failed.
     #[error("cache I/O on {}: {source}; check permissions and free space", path.display())]
     Io {

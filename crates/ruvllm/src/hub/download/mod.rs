@@ -51,10 +51,12 @@
 //! threads of one transfer; `error` and `outcome` hold the types every layer shares.
 
 mod blob;
+mod delta;
 mod error;
 mod outcome;
 mod sources;
 mod transfer;
+mod xet;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -64,7 +66,7 @@ use hub_client::{
 };
 
 pub use error::{DownloadError, SourceFailure};
-pub use outcome::{Fetched, FetchedFile, Progress, ProgressEvent, ProgressFn, Source};
+pub use outcome::{Fetched, FetchedFile, Progress, ProgressEvent, ProgressFn, Source, XetReport};
 
 use super::cache::{self, HfCache};
 use super::registry::{FileSpec, ModelSpec};
@@ -92,6 +94,9 @@ pub struct DownloadOptions {
     /// A ready client (its endpoint, token, timeouts and retry policy are used as they are);
     /// `None` builds one from the endpoint and `HF_TOKEN`.
     pub client: Option<HubClient>,
+    /// Never download through Xet, even when the Hub stores a file there (the plain `GET`
+    /// only). `HF_HUB_DISABLE_XET=1` also turns this on, as for the official client.
+    pub disable_xet: bool,
 }
 
 impl fmt::Debug for DownloadOptions {
@@ -104,6 +109,7 @@ impl fmt::Debug for DownloadOptions {
             .field("progress", &self.progress.as_ref().map(|_| "Fn(Progress)"))
             .field("full_verify", &self.full_verify)
             .field("client", &self.client)
+            .field("disable_xet", &self.disable_xet)
             .finish()
     }
 }
@@ -158,6 +164,7 @@ pub async fn fetch(spec: &ModelSpec, opts: &DownloadOptions) -> Result<Fetched, 
             .unwrap_or_else(|| HfCache::from_env().root().to_owned()),
     );
     let offline = opts.offline || cache::offline_from_env(|k| std::env::var(k).ok());
+    let use_xet = !(opts.disable_xet || cache::xet_disabled_from_env(|k| std::env::var(k).ok()));
     let client = match (&opts.client, offline) {
         (_, true) => None,
         (Some(client), false) => Some(client.clone()),
@@ -175,7 +182,7 @@ pub async fn fetch(spec: &ModelSpec, opts: &DownloadOptions) -> Result<Fetched, 
         full_verify: opts.full_verify,
     };
     let reporter = Reporter::new(opts.progress.clone(), spec.id, files.len());
-    let mut job = Job::new(spec, blobs, client, offline, reporter);
+    let mut job = Job::new(spec, blobs, client, offline, use_xet, reporter);
     let mut out = Vec::with_capacity(files.len());
     for (index, file) in files.into_iter().enumerate() {
         out.push(job.fetch_file(index, file).await?);

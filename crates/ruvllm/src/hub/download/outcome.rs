@@ -95,6 +95,31 @@ pub struct FetchedFile {
     pub bytes_received: u64,
     /// Sources that failed before the one that worked, as text.
     pub failed_sources: Vec<String>,
+    /// What the Xet path did, when the Hub stores the file in Xet and it was transferred.
+    pub xet: Option<XetReport>,
+}
+
+/// What the Xet path did for one file: fetched xorb ranges and copies from an older revision
+/// in the cache. Its byte counts are also in [`FetchedFile::bytes_received`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XetReport {
+    /// True when the file's bytes came through Xet; false when Xet failed and the plain
+    /// download took over ([`failure`](Self::failure) says why).
+    pub used: bool,
+    /// Why Xet was given up, when it was.
+    pub failure: Option<String>,
+    /// Terms of the file's reconstruction (from the resume point, when resuming).
+    pub terms: usize,
+    /// Terms copied from the older revision instead of fetched.
+    pub terms_copied: usize,
+    /// Bytes received from xorb URLs, every attempt included.
+    pub fetched_bytes: u64,
+    /// Bytes copied from the older revision.
+    pub copied_bytes: u64,
+    /// The commit of the older revision copied from, when something was copied.
+    pub copied_from: Option<String>,
+    /// Xorb ranges fetched again after a failed check or a broken connection.
+    pub refetches: u32,
 }
 
 /// The outcome of a download: the main file's path and a report per file.

@@ -1,6 +1,7 @@
 //! The source order for one file: the cache when the content is pinned, then the Hub's
-//! `resolve` (the commit, the etag and the size from its `HEAD`), then the spec's fallback
-//! URLs in order, each checked before use. The first that gives verified bytes wins.
+//! `resolve` (the commit, the etag and the size from its `HEAD`; through Xet when the `HEAD`
+//! advertises it), then the spec's fallback URLs in order, each checked before use. The first
+//! that gives verified bytes wins.
 
 use std::fs;
 use std::path::Path;
@@ -11,6 +12,7 @@ use url::Url;
 use super::blob::{Blobs, Expected, checked};
 use super::error::{DownloadError, SourceFailure, io_err};
 use super::outcome::{FetchedFile, ProgressEvent, Reporter, Source};
+use super::xet::XetSource;
 use crate::hub::cache::{is_commit_id, is_safe_name, is_sha256_hex};
 use crate::hub::registry::{FileSpec, ModelSpec};
 
@@ -21,6 +23,8 @@ pub(super) struct Job<'a> {
     blobs: Blobs,
     client: Option<HubClient>,
     offline: bool,
+    /// Whether a file the Hub stores in Xet is fetched through Xet.
+    use_xet: bool,
     reporter: Reporter,
     /// The commit the first file resolved to; later files are read from the same commit.
     commit: Option<String>,
@@ -33,6 +37,7 @@ impl<'a> Job<'a> {
         blobs: Blobs,
         client: Option<HubClient>,
         offline: bool,
+        use_xet: bool,
         reporter: Reporter,
     ) -> Self {
         Job {
@@ -40,6 +45,7 @@ impl<'a> Job<'a> {
             blobs,
             client,
             offline,
+            use_xet,
             reporter,
             commit: None,
         }
@@ -219,6 +225,7 @@ impl<'a> Job<'a> {
                         resumed_from: 0,
                         bytes_received: 0,
                         failed_sources: Vec::new(),
+                        xet: None,
                     }));
                 }
                 Err(reason) if self.offline => {
@@ -260,6 +267,7 @@ impl<'a> Job<'a> {
                     resumed_from: 0,
                     bytes_received: 0,
                     failed_sources: Vec::new(),
+                    xet: None,
                 }));
             }
         }
@@ -337,6 +345,18 @@ impl<'a> Job<'a> {
             async move { client.download_range(&repo, &commit, path, start).await }
         };
         let to = self.reporter.file(index, f.file);
+        let xet = meta
+            .xet
+            .as_ref()
+            .filter(|_| self.use_xet)
+            .map(|info| XetSource {
+                reader: client.xet_reader(info),
+                hash: info.hash,
+                older: self
+                    .blobs
+                    .cache
+                    .other_snapshots(&self.blobs.repo, f.file, &meta.commit),
+            });
         let got = self
             .blobs
             .obtain(
@@ -345,6 +365,7 @@ impl<'a> Job<'a> {
                 *want,
                 Source::Hub,
                 client.retry_policy(),
+                xet.as_ref(),
                 open,
             )
             .await?;
@@ -370,6 +391,7 @@ impl<'a> Job<'a> {
             resumed_from: got.resumed_from,
             bytes_received: got.bytes_received,
             failed_sources: Vec::new(),
+            xet: got.xet,
         })
     }
 
@@ -408,7 +430,7 @@ impl<'a> Job<'a> {
         let to = self.reporter.file(index, f.file);
         let got = self
             .blobs
-            .obtain(to, &etag, want, source, client.retry_policy(), open)
+            .obtain(to, &etag, want, source, client.retry_policy(), None, open)
             .await?;
         let commit = self.local_commit()?;
         let link = self.blobs.link(commit.as_deref(), f.file, &etag)?;
@@ -436,6 +458,7 @@ impl<'a> Job<'a> {
                 .iter()
                 .map(|x| format!("{}: {}", x.source, x.error))
                 .collect(),
+            xet: None,
         }))
     }
 }
