@@ -125,10 +125,11 @@ const CRATES: &[Place] = &[
         ..Place::library("hub-client", &["http-transport"])
     },
     // The local server shares no code with hub-client (nor its transport), not even in its
-    // tests.
+    // tests; of the workspace it uses only the Xet formats (its CAS), which hub-client may
+    // share.
     Place {
         never: &["hub-client", "http-transport"],
-        ..Place::library("hub-server", &[])
+        ..Place::library("hub-server", &["xet-format"])
     },
     Place::library("modelscope-client", &["http-transport", "hub-client"]),
     Place::library(
