@@ -1,5 +1,6 @@
 //! The Xet CAS, on the server's own port (the `casUrl` of its tokens is the base URL the client
-//! used), as `hf_xet` 1.8.0 speaks it (`../shared/docs/XET-PROTOCOL.md`):
+//! used), as `hf_xet` 1.8.0 speaks it (`docs/XET-NOTES.md`, whose last section says what this
+//! CAS decides where the Hub is not public):
 //!
 //! * `POST /v1/xorbs/{default|default-merkledb}/{hash}` and `POST /v1/shards` (`upload.rs`);
 //! * `GET /v1/reconstructions/{file}` (with `Range`), answered with signed, expiring xorb URLs
