@@ -173,6 +173,7 @@ async fn q8_f16_split_and_adapter_publish_sync_and_download_with_checksums() {
 
     // Publish: every file checked, uploaded and verified.
     let report = ModelUploader::with_client(client(&server.url()))
+        .xet_cache(Some(tmp.path().join("xet-cache")))
         .publish(&reg, &files, &PublishOptions::default())
         .await
         .unwrap();

@@ -41,6 +41,7 @@ async fn sync_writes_the_clean_result_or_nothing_under_faults() {
         ..PublishOptions::default()
     };
     let report = ModelUploader::with_client(client(&server))
+        .xet_cache(Some(tmp.path().join("xet-cache")))
         .publish(&reg, &files, &opts)
         .await
         .unwrap();

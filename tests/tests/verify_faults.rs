@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hub_client::{Endpoint, HubClient, Token};
 use hub_server::{Action, Fault, HubServer, Match};
-use ruvltra_uploader::{ModelUploader, PublishOptions, VerifyOptions};
+use ruvltra_uploader::{ModelUploader, PublishOptions, Transfer, VerifyOptions};
 use support::{QUANTS, catalog};
 use test_support::{LocalHub, TOKEN};
 
@@ -21,7 +21,8 @@ fn uploader(server: &HubServer) -> ModelUploader {
         .token(Token::new(TOKEN))
         .build()
         .unwrap();
-    ModelUploader::with_client(client)
+    // The Git LFS path, so that "verify uploaded" is measured by the server's upload bytes.
+    ModelUploader::with_client(client).transfer(Transfer::Lfs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

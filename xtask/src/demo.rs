@@ -67,7 +67,9 @@ fn stats_line(label: &str, before: &Stats, after: &Stats) {
         after.api_requests - before.api_requests,
         after.transfer_requests - before.transfer_requests,
         after.commits - before.commits,
-        after.upload_bytes - before.upload_bytes
+        // Git LFS uploads and Xet xorbs: whichever way the files went.
+        (after.upload_bytes + after.xorb_upload_bytes)
+            - (before.upload_bytes + before.xorb_upload_bytes)
     );
 }
 
@@ -139,7 +141,10 @@ async fn run_steps(
         .token(Token::new(DEMO_TOKEN))
         .build()?;
     let progress = Progress::new();
-    let uploader = ModelUploader::with_client(hub.clone()).observer(progress.observer());
+    // The local Xet index of this demo lives in its throwaway folder, not the user's cache.
+    let uploader = ModelUploader::with_client(hub.clone())
+        .observer(progress.observer())
+        .xet_cache(Some(tmp.join("xet-cache")));
     let opts = PublishOptions {
         tag: Some("v1.0.0".to_owned()),
         ..PublishOptions::default()

@@ -13,8 +13,8 @@ use hub_client::HubClient;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use modelscope_client::ModelScopeClient;
 use ruvltra_uploader::{
-    Action, Destination, Event, ModelUploader, Observer, PublishOptions, PublishReport,
-    VerifyReport,
+    Action, Destination, Event, ModelUploader, Observer, PublishOptions, PublishReport, RepoReport,
+    Transfer, VerifyReport,
 };
 
 /// Arguments of `cargo xtask publish`.
@@ -54,6 +54,33 @@ pub struct Args {
     /// https://www.modelscope.cn.
     #[arg(long)]
     modelscope_endpoint: Option<String>,
+    /// How large files go to the Hub: `xet` (only the chunks the Hub lacks, with a local
+    /// index of what this machine sent at `RUVLTRA_XET_CACHE`, else ~/.cache/ruvltra/xet),
+    /// `lfs` (whole files through Git LFS), or `auto`: Xet when the Hub offers it, LFS
+    /// otherwise. ModelScope always takes LFS.
+    #[arg(long, value_enum, default_value_t = TransferArg::Auto)]
+    transfer: TransferArg,
+}
+
+/// The values of `cargo xtask publish --transfer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransferArg {
+    /// Xet when the Hub offers it, Git LFS otherwise.
+    Auto,
+    /// Xet only.
+    Xet,
+    /// Git LFS only.
+    Lfs,
+}
+
+impl From<TransferArg> for Transfer {
+    fn from(arg: TransferArg) -> Transfer {
+        match arg {
+            TransferArg::Auto => Transfer::Auto,
+            TransferArg::Xet => Transfer::Xet,
+            TransferArg::Lfs => Transfer::Lfs,
+        }
+    }
 }
 
 /// The destinations of `cargo xtask publish --to`.
@@ -73,6 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let reg = ruvltra_registry::load(&args.registry)?;
     let hub = matches!(args.to, To::Hub | To::All);
     let modelscope = matches!(args.to, To::Modelscope | To::All);
+    if modelscope && args.transfer == TransferArg::Xet {
+        anyhow::bail!(
+            "ModelScope has no Xet storage; publish with --to hub for --transfer xet, or use --transfer auto (Xet to the Hub, LFS to ModelScope)"
+        );
+    }
     let client = HubClient::from_env(args.endpoint.as_deref())?;
     if hub && !client.has_token() && !args.dry_run {
         anyhow::bail!("{}", client.missing_token());
@@ -87,7 +119,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     let progress = Progress::new();
-    let uploader = ModelUploader::with_client(client).observer(progress.observer());
+    let uploader = ModelUploader::with_client(client)
+        .observer(progress.observer())
+        .transfer(args.transfer.into());
     let opts = PublishOptions {
         branch: args.branch,
         tag: args.tag,
@@ -219,6 +253,7 @@ pub fn print_publish_report(report: &PublishReport, to: &str) {
             "  sent {} bytes in {} object(s); {} object(s) already on {destination}",
             repo.bytes_sent, repo.objects_sent, repo.objects_already_present
         );
+        print_xet(repo);
         if let Some(tag) = &repo.tag {
             println!(
                 "  tag {} -> {}{}",
@@ -235,6 +270,46 @@ pub fn print_publish_report(report: &PublishReport, to: &str) {
         println!(
             "{} warning(s), shown above as they came up",
             report.warnings.len()
+        );
+    }
+}
+
+/// Prints what a Xet upload sent and where each file's chunks came from.
+fn print_xet(repo: &RepoReport) {
+    let Some(xet) = &repo.xet else {
+        return;
+    };
+    println!(
+        "  through Xet: {} xorb(s) of {} bytes and {} shard(s) of {} bytes sent; {} dedup quer{} ({} hit(s)); local index {}",
+        xet.xorbs_sent,
+        xet.xorb_bytes,
+        xet.shards_sent,
+        xet.shard_bytes,
+        xet.dedup_queries,
+        if xet.dedup_queries == 1 { "y" } else { "ies" },
+        xet.dedup_hits,
+        match (xet.local_index, xet.local_index_invalidated) {
+            (false, _) => "not used",
+            (true, false) => "used",
+            (true, true) => "used, then dropped (the Hub lacked xorbs it named)",
+        }
+    );
+    for entry in &repo.plan {
+        let Some(f) = &entry.xet else { continue };
+        println!(
+            "    {}: {} chunk(s), {} bytes: new {} ({} bytes), local index {} ({} bytes), Hub dedup {} ({} bytes), repeated {} ({} bytes); {} bytes sent",
+            entry.path,
+            f.chunks,
+            f.bytes,
+            f.new_chunks,
+            f.new_bytes,
+            f.local_chunks,
+            f.local_bytes,
+            f.server_chunks,
+            f.server_bytes,
+            f.repeated_chunks,
+            f.repeated_bytes,
+            f.sent_bytes
         );
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench all` plumbing on a small file: every figure of hash, publish and
+//! `cargo xtask bench all` plumbing on a small file: every figure of hash, publish, xet and
 //! download shows up in the table and in the JSON, with its reference, ratio and verdict.
 //! Timings are never asserted here (they are the benchmark's business, not a test's).
 
@@ -35,6 +35,31 @@ const ROWS: &[(&str, &str, &str)] = &[
         "huggingface_hub upload_file",
     ),
     ("publish", "commits", "huggingface_hub upload_file"),
+    (
+        "xet",
+        "first publish: wall time",
+        "huggingface_hub upload_file with hf_xet",
+    ),
+    (
+        "xet",
+        "first publish: peak RSS of the client",
+        "huggingface_hub upload_file with hf_xet",
+    ),
+    (
+        "xet",
+        "re-publish after a metadata edit, same machine: bytes sent",
+        "huggingface_hub upload_file with hf_xet",
+    ),
+    (
+        "xet",
+        "re-publish after a metadata edit, same machine: wall time",
+        "huggingface_hub upload_file with hf_xet",
+    ),
+    (
+        "xet",
+        "re-publish after a metadata edit, clean machine: bytes sent",
+        "huggingface_hub upload_file with hf_xet",
+    ),
     (
         "download",
         "verified download throughput",

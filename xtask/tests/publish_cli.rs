@@ -1,6 +1,8 @@
 //! `cargo xtask publish` and `cargo xtask verify` as a user runs them against the local Hub:
 //! dry run without a token, publish with `--json` and `--tag`, verify (plain and deep, then
-//! against a wrong sha256), the missing-token error, and the demo's whole story.
+//! against a wrong sha256), the missing-token error, the demo's whole story, publishing
+//! through Xet (`--transfer`, the figures a re-publish prints), and a Xet publish killed with
+//! SIGKILL then run again.
 
 mod support;
 
@@ -102,7 +104,7 @@ fn publish_then_verify_from_the_command_line() {
     assert_eq!(hub.server.stats().commits, 0);
 
     // The real publish, with a JSON report on stdout, and everything the tools could log on:
-    // the token shows nowhere.
+    // the token shows nowhere. Through Git LFS (Xet has its own tests below).
     let run = CliRun::of(
         xtask(&dir)
             .args([
@@ -116,6 +118,8 @@ fn publish_then_verify_from_the_command_line() {
                 "--tag",
                 "v1.0.0",
                 "--json",
+                "--transfer",
+                "lfs",
             ])
             .env("HF_TOKEN", TOKEN)
             .env("RUST_LOG", "trace"),
@@ -129,6 +133,8 @@ fn publish_then_verify_from_the_command_line() {
         "{report}"
     );
     assert_eq!(repo["bytes_sent"], size);
+    assert_eq!(repo["transfer"], "lfs");
+    assert_eq!(hub.server.stats().upload_bytes, size);
     assert_eq!(repo["tag"]["name"], "v1.0.0");
     assert_eq!(repo["verify"]["problems"], serde_json::json!([]));
     assert_eq!(hub.server.stats().commits, 1);
@@ -302,5 +308,263 @@ fn the_demo_runs_end_to_end() {
     assert!(
         stdout.contains("no commit: ModelScope already matched"),
         "{stdout}"
+    );
+}
+
+/// Overwrites the model file with a valid GGUF named `name` whose `n_params` of weights are
+/// pseudo-random bytes from `seed` (incompressible and unrepeated, as real weights look to a
+/// chunker); the same seed gives the same weights behind any header. Returns its size.
+fn write_random_gguf(dir: &Path, name: &str, seed: u64, n_params: u64) -> u64 {
+    use std::io::Write as _;
+    let mut sample = SampleModel::new("qwen2", 15, n_params);
+    sample.name = name.to_owned();
+    let writer = sample.build().unwrap();
+    let layout = writer.layout().unwrap();
+    let header = writer.header_bytes().unwrap();
+    let path = dir.join("files").join(FILE);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    file.write_all(&header).unwrap();
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut left = layout.file_len - header.len() as u64;
+    let mut block = vec![0u8; 1 << 16];
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        file.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    file.flush().unwrap();
+    layout.file_len
+}
+
+/// `xtask publish` of `registry` and `files` to `url` with the token, then `extra`.
+fn publish(
+    dir: &Path,
+    registry: &str,
+    files: &str,
+    url: &str,
+    extra: &[&str],
+) -> std::process::Command {
+    let mut command = xtask(dir);
+    command
+        .args([
+            "publish",
+            "--registry",
+            registry,
+            "--files",
+            files,
+            "--endpoint",
+            url,
+        ])
+        .args(extra)
+        .env("HF_TOKEN", TOKEN);
+    command
+}
+
+#[test]
+fn publish_through_xet_from_the_command_line() {
+    let dir = scratch_dir!("publish-cli-xet");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
+    let (registry, files) = setup(&dir, None);
+    let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
+    let size = write_random_gguf(&dir, "RuvLTRA Small", 5, 6_000_000);
+
+    // `auto` (the default) takes Xet on a Hub that offers it; everything the tools could log
+    // is on, and no token shows.
+    let run =
+        CliRun::of(publish(&dir, registry, files, &url, &["--json"]).env("RUST_LOG", "trace"));
+    assert!(run.status.success(), "{}", run.render());
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let repo = &report["repos"][0];
+    assert_eq!(repo["transfer"], "xet", "{repo}");
+    assert_eq!(repo["bytes_sent"], size);
+    let entry = repo["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == FILE)
+        .unwrap();
+    assert_eq!(entry["xet"]["new_bytes"], size, "{entry}");
+    assert_eq!(entry["xet"]["local_chunks"], 0);
+    let xorbs = repo["xet"]["xorbs_sent"].as_u64().unwrap();
+    assert_eq!(hub.server.stats().xorbs_inserted, xorbs);
+    assert_eq!(hub.server.stats().upload_bytes, 0);
+    // The local index went to its default place under the user's cache folder.
+    let index = dir.join("home/.cache/ruvltra/xet/v1");
+    assert!(index.is_dir(), "{}", index.display());
+
+    // A metadata edit: the re-publish prints how little went out, file by file.
+    write_random_gguf(&dir, "RuvLTRA Small, with a new name", 5, 6_000_000);
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &[]));
+    assert!(run.status.success(), "{}", run.render());
+    let through = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("through Xet:"))
+        .unwrap_or_else(|| panic!("{}", run.render()));
+    assert!(through.contains("local index used"), "{through}");
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{FILE}:")))
+        .unwrap_or_else(|| panic!("{}", run.render()));
+    assert!(
+        line.contains("local index") && line.contains("bytes sent"),
+        "{line}"
+    );
+    eprintln!("{through}\n{line}");
+    assert_eq!(hub.server.stats().commits, 2);
+
+    // ModelScope has no Xet: asking for it there is refused before anything is read.
+    let run = CliRun::of(&mut publish(
+        &dir,
+        registry,
+        files,
+        &url,
+        &["--to", "modelscope", "--transfer", "xet"],
+    ));
+    assert_eq!(run.code(), Some(2), "{}", run.render());
+    assert!(
+        run.stderr.contains("ModelScope has no Xet"),
+        "{}",
+        run.render()
+    );
+}
+
+#[test]
+fn publish_with_transfer_xet_to_a_hub_without_xet_says_what_to_do() {
+    let dir = scratch_dir!("publish-cli-no-xet");
+    let hub = LocalHub::start_with(|config| {
+        config.write_tokens = vec![TOKEN.to_owned()];
+        config.xet = false;
+    });
+    let url = hub.url();
+    let (registry, files) = setup(&dir, None);
+    let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
+    let run = CliRun::of(&mut publish(
+        &dir,
+        registry,
+        files,
+        &url,
+        &["--transfer", "xet"],
+    ));
+    assert_eq!(run.code(), Some(2), "{}", run.render());
+    assert!(
+        run.stderr.contains("does not offer Xet") && run.stderr.contains("--transfer"),
+        "{}",
+        run.render()
+    );
+    assert_eq!(hub.server.stats().commits, 0);
+    // `auto` takes the LFS path there, without an error.
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &["--json"]));
+    assert!(run.status.success(), "{}", run.render());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["repos"][0]["transfer"], "lfs");
+    assert_eq!(hub.server.stats().commits, 1);
+}
+
+/// The Xet hashes of the xorbs a first publish of `path` sends: its chunks cut into xorbs by
+/// the client's rule, as the uploader plans them.
+fn planned_xorbs(path: &Path) -> Vec<xet_format::XetHash> {
+    let data = std::fs::read(path).unwrap();
+    let mut xorbs: Vec<Vec<(xet_format::XetHash, u64)>> = vec![Vec::new()];
+    let mut raw = 0u64;
+    for c in xet_format::chunk_file(&data) {
+        let open = xorbs.last().unwrap();
+        if !xet_format::fits_in_xorb(raw, open.len(), c.len as usize) {
+            xorbs.push(Vec::new());
+            raw = 0;
+        }
+        raw += u64::from(c.len);
+        xorbs.last_mut().unwrap().push((c.hash, c.len.into()));
+    }
+    xorbs.iter().map(|x| xet_format::xorb_hash(x)).collect()
+}
+
+/// Whether the local index under `root` (one folder per CAS) holds the record `name`
+/// (written atomically, so present means complete).
+fn index_has(root: &Path, name: &str) -> bool {
+    std::fs::read_dir(root)
+        .map(|dirs| dirs.flatten().any(|d| d.path().join(name).is_file()))
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_xet_publish_killed_mid_upload_sends_nothing_the_cas_holds_when_run_again() {
+    use hub_server::{Action, Fault, Match};
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::time::{Duration, Instant};
+
+    let dir = scratch_dir!("publish-cli-xet-kill");
+    let hub = LocalHub::start_with(|config| config.write_tokens = vec![TOKEN.to_owned()]);
+    let url = hub.url();
+    let (registry, files) = setup(&dir, None);
+    let (registry, files) = (registry.to_str().unwrap(), files.to_str().unwrap());
+    // About 70 MiB of weights: two xorbs.
+    write_random_gguf(&dir, "RuvLTRA Small", 9, 125_000_000);
+    let xorbs = planned_xorbs(&dir.join("files").join(FILE));
+    assert_eq!(xorbs.len(), 2);
+    // The CAS takes the first xorb and holds the second one's request: the publisher is
+    // killed while it waits.
+    hub.server.faults().add(Fault::once(
+        Match::any()
+            .method("POST")
+            .path_contains(&xorbs[1].to_hex()),
+        Action::Stall(Duration::from_secs(120)),
+    ));
+    let log = dir.join("killed.log");
+    let mut child = publish(&dir, registry, files, &url, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let record = format!("{}.xorb", xorbs[0].to_hex());
+    let index = dir.join("home/.cache/ruvltra/xet/v1");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !(hub.server.stats().xorbs_inserted == 1
+        && hub.server.faults().pending() == 0
+        && index_has(&index, &record))
+    {
+        assert!(Instant::now() < deadline, "{:?}", hub.server.stats());
+        if child.try_wait().unwrap().is_some() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("the publisher ended by itself: {text}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(9));
+    assert_eq!(hub.server.stats().commits, 0);
+
+    // Run again: the first xorb is not sent again, the second is, one commit.
+    let before = hub.server.stats();
+    let run = CliRun::of(&mut publish(&dir, registry, files, &url, &["--json"]));
+    assert!(run.status.success(), "{}", run.render());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let xet = &report["repos"][0]["xet"];
+    assert_eq!(xet["xorbs_sent"], 1, "{xet}");
+    assert_eq!(xet["local_xorbs_used"], 1, "{xet}");
+    let after = hub.server.stats();
+    assert_eq!(after.xorbs_inserted - before.xorbs_inserted, 1);
+    assert_eq!(
+        after.xorb_upload_bytes - before.xorb_upload_bytes,
+        xet["xorb_bytes"].as_u64().unwrap(),
+        "only the xorb the CAS lacked was sent"
+    );
+    assert_eq!(after.commits, 1);
+    assert_eq!(
+        report["repos"][0]["verify"]["problems"],
+        serde_json::json!([])
     );
 }

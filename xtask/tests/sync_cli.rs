@@ -42,7 +42,7 @@ fn filters(dir: &Path) -> Filters {
     support::filters(dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]")
 }
 
-/// Uploads `files` (path in repo, contents) with the official Python client.
+/// Uploads `files` (path in repo, contents) with the official Python client in `mode`.
 fn python_upload(
     hub: &LocalHub,
     mode: HubTransfer,
@@ -86,8 +86,8 @@ const REGISTRY: &str = r#"{
 
 #[test]
 fn exit_codes_follow_the_registry_and_the_hub() {
-    // The files come from both kinds of official client, through Xet and through LFS, and
-    // every answer is the same snapshot in both.
+    // The files come from both kinds of official client: through Xet and through LFS.
+    // Both runs must print the same thing, which the one set of inline snapshots checks.
     for mode in HubTransfer::BOTH {
         insta::allow_duplicates! {
             exit_codes_follow_the_registry_and_the_hub_in(mode);

@@ -1,5 +1,6 @@
 //! Request bodies on the wire: each hop's body put on the request (a file range read again,
-//! a one-time stream taken once), the bytes counted, and the watch for stalled transfers.
+//! a generated stream made again and held to its length, a one-time stream taken once), the
+//! bytes counted, and the watch for stalled transfers.
 
 use std::io::SeekFrom;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,12 +8,12 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::TransportError;
-use crate::request::{Body, BodyKind, SendProgress};
+use crate::request::{Body, BodyKind, BodyStream, BoxError, SendProgress};
 
 /// The chunk size of streamed file bodies.
 const READ_BUFFER: usize = 256 * 1024;
@@ -70,6 +71,19 @@ pub(crate) async fn attach_body(
             }
             builder.body(reqwest::Body::wrap_stream(stream))
         }
+        BodyKind::Generated {
+            len,
+            make,
+            content_type,
+            progress,
+        } => {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*len));
+            if let Some(content_type) = content_type {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            let stream = exact_length(make(), *len).inspect_ok(counted(progress.clone()));
+            builder.body(reqwest::Body::wrap_stream(stream))
+        }
         BodyKind::Once { body, content_type } => {
             let taken = body.lock().unwrap_or_else(PoisonError::into_inner).take();
             let Some(stream) = taken else {
@@ -86,9 +100,41 @@ pub(crate) async fn attach_body(
     })
 }
 
-/// Hands back the bytes of a file body that no answer accepted.
+/// Fails a generated stream that yields more or fewer than the `len` bytes its
+/// `Content-Length` announced, instead of sending a body of another length.
+fn exact_length(stream: BodyStream, len: u64) -> BodyStream {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&seen);
+    let checked = stream.map(move |item| {
+        let chunk = item?;
+        let total = counter.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+        if total > len {
+            return Err(
+                format!("the generated body is longer than the {len} bytes announced").into(),
+            );
+        }
+        Ok(chunk)
+    });
+    let end = futures_util::stream::once(async move {
+        let total = seen.load(Ordering::Relaxed);
+        (total != len).then(|| {
+            Err::<Bytes, BoxError>(
+                format!("the generated body ended after {total} of the {len} bytes announced")
+                    .into(),
+            )
+        })
+    })
+    .filter_map(std::future::ready);
+    Box::pin(checked.chain(end))
+}
+
+/// Hands back the bytes of a file or generated body that no answer accepted.
 pub(crate) fn unsent(body: &Body, bytes: u64) {
     if let BodyKind::File {
+        progress: Some(progress),
+        ..
+    }
+    | BodyKind::Generated {
         progress: Some(progress),
         ..
     } = &body.0

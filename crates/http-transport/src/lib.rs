@@ -33,7 +33,8 @@
 //! * Retries follow one [`RetryPolicy`] (408, 429 and 5xx, network failures, jittered
 //!   backoff, `Retry-After` honoured up to a limit beyond which the call fails fast) limited
 //!   by the request's [`RetryMode`]. Other 4xx answers are final. A one-time body
-//!   ([`Body::once`]) is never sent twice.
+//!   ([`Body::once`]) is never sent twice; a generated one ([`Body::generated`]) is made
+//!   again for each send.
 //! * Errors and trace events show URLs of other origins without their query string;
 //!   server text is scrubbed of the secret ([`sanitize_message`]).
 #![deny(missing_docs)]
@@ -57,7 +58,9 @@ pub use redact::{
     MAX_MESSAGE_CHARS, looks_like_html, redact_any_url, redact_url_queries, sanitize_message,
     truncate_chars, without_query,
 };
-pub use request::{Answer, Body, BoxError, Opened, Redirects, Request, SendProgress};
+pub use request::{
+    Answer, Body, BodyStream, BoxError, MakeStream, Opened, Redirects, Request, SendProgress,
+};
 pub use retry::{
     RetryDecision, RetryMode, RetryPolicy, is_retryable_status, is_unprocessed_status,
     parse_retry_after, server_wait,

@@ -21,6 +21,12 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A one-time body stream, as [`Body::once`] keeps it.
 pub(crate) type OnceStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
+/// A body stream made again for every send of a [`Body::generated`] body.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
+
+/// Makes the stream of a [`Body::generated`] body, once per attempt and per hop.
+pub type MakeStream = Arc<dyn Fn() -> BodyStream + Send + Sync>;
+
 /// How redirects are handled for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Redirects {
@@ -47,9 +53,10 @@ pub trait SendProgress: Send + Sync {
 
 /// A request body.
 ///
-/// Bytes and file ranges can be sent again (on a retry or a 307/308 redirect): a file range
-/// is read from the file again each time. A one-time stream ([`Body::once`]) cannot: a request
-/// carrying one is never retried and a redirect that would re-send it is refused.
+/// Bytes, file ranges and generated streams can be sent again (on a retry or a 307/308
+/// redirect): a file range is read from the file again each time, a generated stream made
+/// again. A one-time stream ([`Body::once`]) cannot: a request carrying one is never retried
+/// and a redirect that would re-send it is refused.
 #[derive(Clone, Default)]
 pub struct Body(pub(crate) BodyKind);
 
@@ -65,6 +72,12 @@ pub(crate) enum BodyKind {
         path: PathBuf,
         offset: u64,
         len: u64,
+        content_type: Option<&'static str>,
+        progress: Option<Arc<dyn SendProgress>>,
+    },
+    Generated {
+        len: u64,
+        make: MakeStream,
         content_type: Option<&'static str>,
         progress: Option<Arc<dyn SendProgress>>,
     },
@@ -100,6 +113,19 @@ impl Body {
         })
     }
 
+    /// A stream of exactly `len` bytes that `make` produces again for every send (a body
+    /// encoded on the fly from a file, in constant memory), so it is retried like a file
+    /// range. `Content-Length` is `len`; a stream that yields more or fewer bytes fails the
+    /// attempt instead of sending a body of another length.
+    pub fn generated(len: u64, make: MakeStream) -> Self {
+        Self(BodyKind::Generated {
+            len,
+            make,
+            content_type: None,
+            progress: None,
+        })
+    }
+
     /// A stream that can be sent once only (no retry, no redirect that re-sends it).
     pub fn once<S, E>(stream: S) -> Self
     where
@@ -113,21 +139,22 @@ impl Body {
         })
     }
 
-    /// Sets the `Content-Type` of a file range or a one-time stream.
+    /// Sets the `Content-Type` of a file range or a stream.
     pub fn content_type(mut self, value: &'static str) -> Self {
         match &mut self.0 {
-            BodyKind::File { content_type, .. } | BodyKind::Once { content_type, .. } => {
-                *content_type = Some(value)
-            }
+            BodyKind::File { content_type, .. }
+            | BodyKind::Generated { content_type, .. }
+            | BodyKind::Once { content_type, .. } => *content_type = Some(value),
             BodyKind::Bytes { content_type, .. } => *content_type = value,
             BodyKind::Empty => {}
         }
         self
     }
 
-    /// Reports the bytes of a file range as they go out.
+    /// Reports the bytes of a file range or a generated stream as they go out.
     pub fn progress(mut self, observer: Arc<dyn SendProgress>) -> Self {
-        if let BodyKind::File { progress, .. } = &mut self.0 {
+        if let BodyKind::File { progress, .. } | BodyKind::Generated { progress, .. } = &mut self.0
+        {
             *progress = Some(observer);
         }
         self
@@ -138,10 +165,14 @@ impl Body {
         !matches!(self.0, BodyKind::Once { .. })
     }
 
-    /// True for a streamed body (file range or one-time stream): sent without reqwest's read
-    /// timeout (the answer only starts once the body is through) and watched for stalls.
+    /// True for a streamed body (file range, generated or one-time stream): sent without
+    /// reqwest's read timeout (the answer only starts once the body is through) and watched
+    /// for stalls.
     pub fn is_streamed(&self) -> bool {
-        matches!(self.0, BodyKind::File { .. } | BodyKind::Once { .. })
+        matches!(
+            self.0,
+            BodyKind::File { .. } | BodyKind::Generated { .. } | BodyKind::Once { .. }
+        )
     }
 
     /// True when there is no body.
@@ -161,6 +192,7 @@ impl fmt::Debug for Body {
             BodyKind::File {
                 path, offset, len, ..
             } => write!(f, "Body::FileRange({}, {offset}+{len})", path.display()),
+            BodyKind::Generated { len, .. } => write!(f, "Body::Generated({len} bytes)"),
             BodyKind::Once { .. } => f.write_str("Body::Once"),
         }
     }

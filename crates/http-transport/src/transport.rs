@@ -75,6 +75,33 @@ impl Transport {
         &self.inner.endpoint
     }
 
+    /// The same transport (HTTP connections and settings) for another endpoint, other
+    /// credentials and another trace label: a client that talks to a second service with its
+    /// own short-lived token (the Xet CAS) makes one, and a new one each time the token
+    /// changes, without opening new connection pools. The credentials go to `endpoint`'s
+    /// origin only, as always.
+    pub fn rebind(
+        &self,
+        endpoint: Endpoint,
+        auth: Option<Arc<dyn AuthHook>>,
+        label: &'static str,
+    ) -> Transport {
+        let inner = &self.inner;
+        Transport {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                transfer_http: inner.transfer_http.clone(),
+                endpoint,
+                auth,
+                label,
+                retry: inner.retry.clone(),
+                read_timeout: inner.read_timeout,
+                api_timeout: inner.api_timeout,
+                max_body: inner.max_body,
+            }),
+        }
+    }
+
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry

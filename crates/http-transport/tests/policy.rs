@@ -483,6 +483,98 @@ async fn file_bodies_are_replayed_and_one_time_streams_never_are() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_bodies_are_made_again_for_each_send_and_held_to_their_length() {
+    let log = Log::default();
+    let (api, _) = serve("api", &log, |path, hit, _| match path {
+        "/flaky" if hit == 0 => status(503),
+        "/moved" => redirect(307, "/flaky"),
+        _ => "stored".into_response(),
+    })
+    .await;
+    let t = transport(&api);
+    let made = Arc::new(AtomicUsize::new(0));
+    let generated = |parts: &'static [&'static str], len: u64| {
+        let made = Arc::clone(&made);
+        let make: http_transport::MakeStream = Arc::new(move || {
+            made.fetch_add(1, Ordering::SeqCst);
+            let chunks = parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes())));
+            Box::pin(futures_util::stream::iter(chunks.collect::<Vec<_>>()))
+        });
+        Body::generated(len, make)
+    };
+
+    // A 307 then a 503, and the retry starts over: the stream is made once per hop and
+    // attempt, and progress counts one copy.
+    let progress = Arc::new(Counted::default());
+    let body = generated(&["ab", "cd", "ef"], 6).progress(progress.clone());
+    assert!(body.is_replayable() && body.is_streamed());
+    let answer = t
+        .send(&Request::new(Method::PUT, at(&api, "/moved")).with_body(body))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let bodies: Vec<(String, String)> = log.all().into_iter().map(|s| (s.path, s.body)).collect();
+    let expected = [
+        ("/moved", "abcdef"),
+        ("/flaky", "abcdef"),
+        ("/moved", "abcdef"),
+        ("/flaky", "abcdef"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(p, b)| (p.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(bodies, expected);
+    assert_eq!(made.load(Ordering::SeqCst), 4);
+    let net = progress.sent.load(Ordering::SeqCst) - progress.unsent.load(Ordering::SeqCst);
+    assert_eq!(net, 6);
+
+    // A stream that does not keep to its announced length fails rather than sending it.
+    for (parts, len) in [(&["abc", "def"][..], 4), (&["ab"][..], 4)] {
+        let before = log.all().len();
+        let request = Request::new(Method::PUT, at(&api, "/exact"))
+            .with_body(generated(parts, len))
+            .not_idempotent();
+        assert!(t.send(&request).await.is_err(), "{parts:?} as {len} bytes");
+        assert!(
+            log.all()[before..]
+                .iter()
+                .all(|s| s.body.len() as u64 == len)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_transport_sends_other_credentials_to_its_own_origin_only() {
+    let log = Log::default();
+    let (api, _) = serve("api", &log, |_, _, _| "api".into_response()).await;
+    let (cas, _) = serve("cas", &log, |_, _, _| "cas".into_response()).await;
+    let hub = transport(&api);
+    let cas_token: Arc<dyn AuthHook> =
+        Arc::new(Bearer::new(Token::new("cas_token_secret").unwrap()).unwrap());
+    let rebound = hub.rebind(Endpoint::parse(&cas).unwrap(), Some(cas_token), "cas");
+    assert_eq!(rebound.endpoint().as_str(), cas);
+    assert_eq!(rebound.retry_policy(), hub.retry_policy());
+    assert_eq!(
+        rebound.secret().unwrap().expose_secret(),
+        "cas_token_secret"
+    );
+    rebound
+        .send(&Request::new(Method::GET, at(&cas, "/v1/x")))
+        .await
+        .unwrap();
+    rebound
+        .send(&Request::new(Method::GET, at(&api, "/api/y")))
+        .await
+        .unwrap();
+    hub.send(&Request::new(Method::GET, at(&api, "/api/z")))
+        .await
+        .unwrap();
+    let seen: Vec<(&str, bool)> = log.all().into_iter().map(|s| (s.server, s.auth)).collect();
+    assert_eq!(seen, [("cas", true), ("api", false), ("api", true)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_upload_is_abandoned_and_sent_again() {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&hits);

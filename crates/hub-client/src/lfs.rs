@@ -234,37 +234,40 @@ struct RawPreuploadFile {
 }
 
 #[derive(Deserialize)]
-struct RawBatchAnswer {
-    objects: Vec<RawBatchObject>,
+pub(crate) struct RawBatchAnswer {
+    /// The transfer the server chose (`basic` when absent).
+    #[serde(default)]
+    pub(crate) transfer: Option<String>,
+    pub(crate) objects: Vec<RawBatchObject>,
 }
 
 #[derive(Deserialize)]
-struct RawBatchObject {
+pub(crate) struct RawBatchObject {
     oid: String,
-    size: u64,
+    pub(crate) size: u64,
     #[serde(default)]
-    actions: Option<RawActions>,
+    pub(crate) actions: Option<RawActions>,
     #[serde(default)]
-    error: Option<RawObjectError>,
+    pub(crate) error: Option<RawObjectError>,
 }
 
 #[derive(Deserialize)]
-struct RawActions {
+pub(crate) struct RawActions {
     #[serde(default)]
-    upload: Option<RawAction>,
+    pub(crate) upload: Option<RawAction>,
     #[serde(default)]
     verify: Option<RawAction>,
 }
 
 #[derive(Deserialize)]
-struct RawAction {
-    href: String,
+pub(crate) struct RawAction {
+    pub(crate) href: String,
     #[serde(default)]
-    header: BTreeMap<String, serde_json::Value>,
+    pub(crate) header: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
-struct RawObjectError {
+pub(crate) struct RawObjectError {
     #[serde(default)]
     code: Option<i64>,
     #[serde(default)]
@@ -338,6 +341,27 @@ impl HubClient {
         revision: &str,
         objects: &[LfsObject],
     ) -> Result<Vec<BatchObject>, HubError> {
+        let mut out = Vec::with_capacity(objects.len());
+        for batch in objects.chunks(LFS_BATCH) {
+            let (raw, request) = self
+                .lfs_batch_call(repo, revision, batch, &["basic", "multipart"])
+                .await?;
+            for (object, raw) in batch.iter().zip(raw.objects) {
+                out.push(self.parse_batch_object(object, raw, &request)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One LFS batch call offering `transfers`: the answer with its objects put in the order
+    /// of `batch` (each one listed), and the request for errors.
+    pub(crate) async fn lfs_batch_call(
+        &self,
+        repo: &RepoId,
+        revision: &str,
+        batch: &[LfsObject],
+        transfers: &[&str],
+    ) -> Result<(RawBatchAnswer, String), HubError> {
         self.require_token("an LFS upload")?;
         validate_revision(revision)?;
         let url = self.url(&format!(
@@ -345,45 +369,61 @@ impl HubClient {
             repo.repo_type().url_prefix(),
             repo.as_path()
         ))?;
-        let mut out = Vec::with_capacity(objects.len());
-        for batch in objects.chunks(LFS_BATCH) {
-            let listed: Vec<_> = batch
-                .iter()
-                .map(|o| json!({ "oid": o.oid.to_hex(), "size": o.size }))
-                .collect();
-            let body = json!({
-                "operation": "upload",
-                "transfers": ["basic", "multipart"],
-                "objects": listed,
-                "hash_algo": "sha256",
-                "ref": { "name": revision },
-            });
-            let call = Request::new(Method::POST, url.clone())
-                .body(body.to_string(), LFS_CONTENT_TYPE)
-                .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
-            let answer = self.send_ok(&call).await?;
-            let raw: RawBatchAnswer =
-                self.parse_json(&answer, "a JSON object with `objects` (LFS batch)")?;
-            let mut by_oid: BTreeMap<String, RawBatchObject> = raw
-                .objects
-                .into_iter()
-                .map(|o| (o.oid.to_ascii_lowercase(), o))
-                .collect();
-            for object in batch {
-                let hex = object.oid.to_hex();
-                let raw = by_oid
-                    .remove(&hex)
-                    .ok_or_else(|| HubError::InvalidResponse {
-                        request: answer.request.clone(),
-                        detail: format!("expected the LFS batch answer to list object {hex}"),
-                    })?;
-                out.push(self.parse_batch_object(object, raw, &answer.request)?);
-            }
+        let listed: Vec<_> = batch
+            .iter()
+            .map(|o| json!({ "oid": o.oid.to_hex(), "size": o.size }))
+            .collect();
+        let body = json!({
+            "operation": "upload",
+            "transfers": transfers,
+            "objects": listed,
+            "hash_algo": "sha256",
+            "ref": { "name": revision },
+        });
+        let call = Request::new(Method::POST, url)
+            .body(body.to_string(), LFS_CONTENT_TYPE)
+            .header(header::ACCEPT, HeaderValue::from_static(LFS_CONTENT_TYPE));
+        let answer = self.send_ok(&call).await?;
+        let mut raw: RawBatchAnswer =
+            self.parse_json(&answer, "a JSON object with `objects` (LFS batch)")?;
+        let mut by_oid: BTreeMap<String, RawBatchObject> = std::mem::take(&mut raw.objects)
+            .into_iter()
+            .map(|o| (o.oid.to_ascii_lowercase(), o))
+            .collect();
+        for object in batch {
+            let hex = object.oid.to_hex();
+            let listed = by_oid
+                .remove(&hex)
+                .ok_or_else(|| HubError::InvalidResponse {
+                    request: answer.request.clone(),
+                    detail: format!("expected the LFS batch answer to list object {hex}"),
+                })?;
+            raw.objects.push(listed);
         }
-        Ok(out)
+        Ok((raw, answer.request))
     }
 
-    fn parse_batch_object(
+    /// The error for an object the LFS batch answer refused.
+    pub(crate) fn object_error(
+        &self,
+        object: &LfsObject,
+        error: &RawObjectError,
+        request: &str,
+    ) -> HubError {
+        let message = self
+            .transport()
+            .sanitize(error.message.as_deref().unwrap_or("no message"));
+        HubError::Http {
+            request: request.to_owned(),
+            status: error
+                .code
+                .and_then(|c| u16::try_from(c).ok())
+                .unwrap_or(422),
+            message: format!("the LFS server refused object {}: {message}", object.oid),
+        }
+    }
+
+    pub(crate) fn parse_batch_object(
         &self,
         object: &LfsObject,
         raw: RawBatchObject,
@@ -394,17 +434,7 @@ impl HubClient {
             detail,
         };
         if let Some(error) = raw.error {
-            let message = self
-                .transport()
-                .sanitize(error.message.as_deref().unwrap_or("no message"));
-            return Err(HubError::Http {
-                request: request.to_owned(),
-                status: error
-                    .code
-                    .and_then(|c| u16::try_from(c).ok())
-                    .unwrap_or(422),
-                message: format!("the LFS server refused object {}: {message}", object.oid),
-            });
+            return Err(self.object_error(object, &error, request));
         }
         if raw.size != object.size {
             return Err(invalid(format!(

@@ -4,7 +4,7 @@
 //! repositories, repository info, paginated trees, paths-info, preupload, the LFS batch API
 //! with basic and multipart transfers, NDJSON commits with `parentCommit`, refs, tags,
 //! branches, commit history, `/resolve/` metadata and ranged downloads, and model-card YAML
-//! validation.
+//! validation, and Xet: CAS tokens kept fresh ([`xet`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hub_client::HubError> {
@@ -41,6 +41,7 @@ mod repo;
 mod sha;
 mod token;
 mod types;
+pub mod xet;
 
 pub use api::PATHS_INFO_BATCH;
 pub use client::{DEFAULT_USER_AGENT, HubClient, HubClientBuilder, Limits};

@@ -11,6 +11,7 @@ use ruvltra_gguf::{Summary, read_header};
 use ruvltra_registry::Quant;
 use ruvltra_registry::naming::parse_file_name;
 use sha2::Digest as _;
+use xet_format::{ChunkInfo, XetHash};
 
 use crate::error::{CheckProblem, UploadError};
 use crate::event::{Event, Observer};
@@ -109,25 +110,75 @@ pub struct CheckedFile {
     pub sha256: Sha256,
     /// Header facts (GGUF model files only).
     pub gguf: Option<GgufFacts>,
+    /// Its Xet chunks, when the check pass chunked it (a publish that may go through Xet).
+    pub chunks: Option<Arc<FileChunks>>,
 }
 
-/// Buffers in flight between the reading and the hashing thread.
-const HASH_BUFFERS: usize = 3;
+/// Buffers in flight between the reading thread and the hashing (and chunking) threads.
+const HASH_BUFFERS: usize = 4;
+
+/// The Xet chunks of a file, found by the check pass: what a Xet upload deduplicates and
+/// sends, known before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChunks {
+    /// The Xet file hash (the Merkle root of the chunks, keyed).
+    pub file_hash: XetHash,
+    /// Every chunk in order: offset, length, hash.
+    pub chunks: Vec<ChunkInfo>,
+}
+
+impl FileChunks {
+    /// The chunks of `data` held in memory (tests and small files).
+    pub fn of_bytes(data: &[u8]) -> FileChunks {
+        FileChunks::from_chunks(xet_format::chunk_file(data))
+    }
+
+    fn from_chunks(chunks: Vec<ChunkInfo>) -> FileChunks {
+        let leaves: Vec<(XetHash, u64)> = chunks.iter().map(|c| (c.hash, c.len.into())).collect();
+        FileChunks {
+            file_hash: xet_format::file_hash(&leaves),
+            chunks,
+        }
+    }
+}
 
 /// Hashes a file in one streaming pass with [`HASH_BUFFER`]-sized reads (blocking; run it on
 /// its own thread). A second thread reads while this one hashes, so the pass runs at the
 /// speed of the slower of the two rather than their sum; memory stays at [`HASH_BUFFERS`]
 /// buffers. `progress` gets the bytes hashed so far after every buffer.
 pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> std::io::Result<(Sha256, u64)> {
+    let (sha256, len, _) = scan_file(path, false, progress)?;
+    Ok((sha256, len))
+}
+
+/// [`hash_file`], and with `chunk` the file's Xet chunks too, found by a third thread that
+/// reads the same buffers ([`xet_format::ChunkStream`]: content-defined cuts and a keyed
+/// BLAKE3 per chunk), so every byte is still read once and the pass runs at the speed of the
+/// slowest of the three.
+pub fn scan_file(
+    path: &Path,
+    chunk: bool,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<(Sha256, u64, Option<FileChunks>)> {
     use std::sync::mpsc::sync_channel;
 
+    type Filled = std::io::Result<(Arc<Vec<u8>>, usize)>;
     let mut file = std::fs::File::open(path)?;
-    let (full_tx, full_rx) = sync_channel::<std::io::Result<(Vec<u8>, usize)>>(HASH_BUFFERS);
+    let (full_tx, full_rx) = sync_channel::<Filled>(HASH_BUFFERS);
+    let (chunk_tx, chunk_rx) = sync_channel::<(Arc<Vec<u8>>, usize)>(HASH_BUFFERS);
     let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(HASH_BUFFERS);
     for _ in 0..HASH_BUFFERS {
         // The channel has room for every buffer, so this cannot block or fail.
         let _ = empty_tx.send(vec![0u8; HASH_BUFFER]);
     }
+    // The last of the hashing and chunking threads to finish with a buffer hands it back
+    // (`Arc::into_inner` gives it to exactly one of them).
+    let give_back = |empty_tx: &std::sync::mpsc::SyncSender<Vec<u8>>, buffer: Arc<Vec<u8>>| {
+        if let Some(buffer) = Arc::into_inner(buffer) {
+            // The reader may have stopped already; then the buffer is simply dropped.
+            let _ = empty_tx.send(buffer);
+        }
+    };
     std::thread::scope(|scope| {
         scope.spawn(move || {
             while let Ok(mut buffer) = empty_rx.recv() {
@@ -146,6 +197,11 @@ pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> std::io::Result<
                     }
                 };
                 let done = filled == 0;
+                let buffer = Arc::new(buffer);
+                if chunk && outcome.is_ok() && !done {
+                    // The chunker may have stopped (the scope is ending): the hash decides.
+                    let _ = chunk_tx.send((Arc::clone(&buffer), filled));
+                }
                 let message = outcome.map(|()| (buffer, filled));
                 let failed = message.is_err();
                 if full_tx.send(message).is_err() || done || failed {
@@ -153,20 +209,51 @@ pub fn hash_file(path: &Path, progress: &mut dyn FnMut(u64)) -> std::io::Result<
                 }
             }
         });
+        let chunk_empty_tx = empty_tx.clone();
+        let chunker = chunk.then(|| {
+            scope.spawn(move || {
+                let mut stream = xet_format::ChunkStream::new();
+                let mut chunks = Vec::new();
+                while let Ok((buffer, filled)) = chunk_rx.recv() {
+                    stream.feed_into(&buffer[..filled], &mut chunks);
+                    give_back(&chunk_empty_tx, buffer);
+                }
+                chunks.extend(stream.finish());
+                FileChunks::from_chunks(chunks)
+            })
+        });
         let mut hasher = sha2::Sha256::new();
         let mut total = 0u64;
+        let mut failure = None;
         while let Ok(message) = full_rx.recv() {
-            let (buffer, filled) = message?;
+            let (buffer, filled) = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
             if filled == 0 {
                 break;
             }
             hasher.update(&buffer[..filled]);
             total += filled as u64;
             progress(total);
-            // The reader may have stopped already; then the buffer is simply dropped.
-            let _ = empty_tx.send(buffer);
+            give_back(&empty_tx, buffer);
         }
-        Ok((Sha256(hasher.finalize().into()), total))
+        // Dropping the receiver ends the reader if it is still running.
+        drop(full_rx);
+        let chunks = match chunker.map(|c| c.join()) {
+            Some(Ok(chunks)) => Some(chunks),
+            Some(Err(_)) => {
+                return Err(std::io::Error::other("the chunking thread failed"));
+            }
+            None => None,
+        };
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok((Sha256(hasher.finalize().into()), total, chunks))
     })
 }
 
@@ -291,10 +378,12 @@ pub fn check_gguf(
     Some(facts)
 }
 
-/// Checks and hashes every file, at most two at a time, each hash on a blocking thread.
+/// Checks and hashes every file, at most two at a time, each hash on a blocking thread; with
+/// `chunk`, also cuts and hashes each file's Xet chunks in the same pass ([`scan_file`]).
 /// Returns the checked files in input order and the warnings, or every problem at once.
 pub async fn check_files(
     files: Vec<Expected>,
+    chunk: bool,
     observer: &Observer,
 ) -> Result<(Vec<CheckedFile>, Vec<CheckProblem>), UploadError> {
     use futures_util::StreamExt as _;
@@ -303,7 +392,7 @@ pub async fn check_files(
     let adapter_errors = check_adapter_sets(&files);
     let results: Vec<_> = futures_util::stream::iter(files.into_iter().map(|expected| {
         let observer = observer.clone();
-        async move { check_one(expected, observer).await }
+        async move { check_one(expected, chunk, observer).await }
     }))
     .buffered(2)
     .collect()
@@ -481,7 +570,11 @@ pub fn check_adapter_sets(files: &[Expected]) -> Vec<CheckProblem> {
 
 type CheckOutcome = (Option<CheckedFile>, Vec<CheckProblem>, Vec<CheckProblem>);
 
-async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcome, UploadError> {
+async fn check_one(
+    expected: Expected,
+    chunk: bool,
+    observer: Observer,
+) -> Result<CheckOutcome, UploadError> {
     let problem = |message: String| CheckProblem {
         path: expected.repo_path.clone(),
         message,
@@ -543,7 +636,7 @@ async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcom
     let hash_observer = Arc::clone(&observer);
     let hashed = tokio::task::spawn_blocking(move || {
         let mut last = 0u64;
-        hash_file(&path, &mut |done| {
+        scan_file(&path, chunk, &mut |done| {
             // Report about every 32 MiB and at the end, so events stay cheap.
             if done - last >= 32 * 1024 * 1024 || done == len {
                 last = done;
@@ -557,7 +650,7 @@ async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcom
     .await
     .map_err(|e| UploadError::Setup(format!("the hashing thread failed: {e}")))?
     .map_err(io_error)?;
-    let (sha256, hashed_len) = hashed;
+    let (sha256, hashed_len, chunks) = hashed;
     observer(Event::HashDone {
         path: expected.repo_path.clone(),
         sha256: sha256.to_hex(),
@@ -586,6 +679,7 @@ async fn check_one(expected: Expected, observer: Observer) -> Result<CheckOutcom
         bytes: len,
         sha256,
         gguf,
+        chunks: chunks.map(Arc::new),
     });
     Ok((file, errs, warns))
 }
@@ -614,5 +708,30 @@ mod tests {
             assert_eq!((size, last), (len as u64, len as u64));
         }
         assert!(hash_file(&dir.path().join("absent"), &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_scan_chunks_like_the_one_shot_chunker_at_buffer_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for len in [0, 1, 8191, HASH_BUFFER + 1, 3 * HASH_BUFFER + 77_777] {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let (sha, size, chunks) = scan_file(&path, true, &mut |_| {}).unwrap();
+            assert_eq!((sha, size), (Sha256::digest(&bytes), len as u64));
+            let chunks = chunks.unwrap();
+            assert_eq!(chunks, FileChunks::of_bytes(&bytes), "{len}");
+            let total: u64 = chunks.chunks.iter().map(|c| u64::from(c.len)).sum();
+            assert_eq!(total, len as u64);
+            assert_eq!(scan_file(&path, false, &mut |_| {}).unwrap().2, None);
+        }
     }
 }

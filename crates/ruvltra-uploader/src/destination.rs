@@ -27,6 +27,11 @@ pub trait Destination {
     /// Whether a token is configured (every write needs one).
     fn can_write(&self) -> bool;
 
+    /// Whether large files may go through Xet here (the Hub); others use Git LFS only.
+    fn speaks_xet(&self) -> bool {
+        false
+    }
+
     /// The error when a write is attempted without a token.
     fn missing_token(&self) -> UploadError;
 
@@ -85,6 +90,10 @@ impl Destination for HubClient {
 
     fn can_write(&self) -> bool {
         self.has_token()
+    }
+
+    fn speaks_xet(&self) -> bool {
+        true
     }
 
     fn missing_token(&self) -> UploadError {

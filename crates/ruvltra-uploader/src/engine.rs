@@ -47,6 +47,7 @@ use crate::error::UploadError;
 use crate::event::{Event, Observer};
 use crate::plan::{Action, Content, PlanEntry, Wanted, make_plan};
 use crate::verify::{ManifestEntry, VerifyReport, compare_tree, verify_repo};
+use crate::xet::{SourceFile, Transfer, XetFileReport, XetSettings, XetSummary};
 
 /// Files uploaded at the same time (each may itself send parts in parallel).
 const PARALLEL_FILES: usize = 2;
@@ -84,6 +85,8 @@ pub struct Job {
     /// the repository only on a 404, instead of creating first. Either way is correct; this
     /// only decides which case costs the extra request.
     pub expect_existing: bool,
+    /// How large files are sent (Xet or Git LFS) and where the local Xet index is.
+    pub xet: XetSettings,
 }
 
 /// What happened to the tag.
@@ -119,12 +122,19 @@ pub struct RepoReport {
     pub replanned: bool,
     /// Every path: add, update, unchanged, extra on the Hub, with sizes, sha256s and results.
     pub plan: Vec<PlanEntry>,
-    /// LFS payload bytes sent (0 when the Hub already had everything).
+    /// Payload bytes sent (0 when the Hub already had everything): whole LFS objects, or
+    /// through Xet the bytes of the new chunks (the xorb and shard bytes on the wire are in
+    /// `xet`).
     pub bytes_sent: u64,
     /// LFS objects sent.
     pub objects_sent: u64,
-    /// LFS objects the Hub already had (not sent again).
+    /// LFS objects the Hub already had (not sent again); through Xet, the files whose every
+    /// chunk was already there.
     pub objects_already_present: u64,
+    /// How the large files went: `xet` or `lfs` (absent when nothing was sent).
+    pub transfer: Option<Transfer>,
+    /// The Xet upload, when the files went through Xet (the per-file figures are in `plan`).
+    pub xet: Option<XetSummary>,
     /// The tag, when `--tag` was given.
     pub tag: Option<TagReport>,
     /// The verification after the commit (absent in a dry run).
@@ -148,6 +158,8 @@ impl RepoReport {
             bytes_sent: 0,
             objects_sent: 0,
             objects_already_present: 0,
+            transfer: None,
+            xet: None,
             tag: None,
             verify: None,
         }
@@ -176,6 +188,8 @@ pub(crate) async fn run_job(
         job.wanted.iter().map(|w| (w.path.as_str(), w)).collect();
     // Per LFS object handled so far: true when its bytes were sent, false when the Hub had it.
     let mut handled: BTreeMap<hub_client::Sha256, bool> = BTreeMap::new();
+    // Per object sent through Xet: where its chunks came from.
+    let mut xet_files: BTreeMap<hub_client::Sha256, XetFileReport> = BTreeMap::new();
 
     // The listing the plan was made on, kept to verify a publish that changes nothing.
     let mut planned_on: Vec<Sibling> = Vec::new();
@@ -234,7 +248,40 @@ pub(crate) async fn run_job(
                 ));
             }
         }
-        if !objects.is_empty() {
+        let xet = match objects.is_empty() {
+            true => None,
+            false => match xet_sources(job, &objects)? {
+                Some(files) => crate::xet::open_session(
+                    client,
+                    &job.repo,
+                    &job.branch,
+                    job.xet.transfer,
+                    observer,
+                )
+                .await?
+                .map(|session| (session, files)),
+                None => None,
+            },
+        };
+        if let Some((session, files)) = xet {
+            report.transfer = Some(Transfer::Xet);
+            let outcome =
+                crate::xet::send_files(&session, &files, job.xet.cache.as_deref(), observer)
+                    .await?;
+            for (file, r) in files.iter().zip(outcome.files) {
+                let sent = r.new_chunks > 0;
+                handled.insert(file.sha256, sent);
+                if sent {
+                    report.objects_sent += 1;
+                } else {
+                    report.objects_already_present += 1;
+                }
+                report.bytes_sent += r.new_bytes;
+                xet_files.insert(file.sha256, r);
+            }
+            report.xet = Some(outcome.summary);
+        } else if !objects.is_empty() {
+            report.transfer = Some(Transfer::Lfs);
             let list: Vec<LfsObject> = objects.iter().map(|(o, _)| *o).collect();
             let answers = client.lfs_batch(&job.repo, &job.branch, &list).await?;
             let outcomes =
@@ -316,6 +363,12 @@ pub(crate) async fn run_job(
 
     // What happened to each path.
     for entry in &mut report.plan {
+        entry.xet = entry
+            .sha256
+            .as_deref()
+            .and_then(|s| s.parse::<hub_client::Sha256>().ok())
+            .filter(|_| matches!(entry.action, Action::Add | Action::Update))
+            .and_then(|s| xet_files.get(&s).cloned());
         entry.result = match (entry.action, entry.transfer) {
             (Action::Unchanged, _) => Some("unchanged"),
             (Action::Add | Action::Update, Some("inline")) => Some("inline"),
@@ -549,6 +602,41 @@ async fn open_branch(
         head: info.sha,
         siblings: info.siblings,
     })
+}
+
+/// The objects to send as the Xet upload reads them; `None` for the Git LFS path
+/// ([`Transfer::Lfs`], or under [`Transfer::Auto`] a file the check pass did not chunk).
+fn xet_sources(
+    job: &Job,
+    objects: &[(LfsObject, &Wanted)],
+) -> Result<Option<Vec<SourceFile>>, UploadError> {
+    if job.xet.transfer == Transfer::Lfs {
+        return Ok(None);
+    }
+    let mut files = Vec::with_capacity(objects.len());
+    for (object, wanted) in objects {
+        let Content::Lfs {
+            local,
+            chunks: Some(chunks),
+            ..
+        } = &wanted.content
+        else {
+            if job.xet.transfer == Transfer::Xet {
+                return Err(UploadError::InvalidInput(format!(
+                    "{} was not cut into Xet chunks when it was checked; publish with --transfer auto or lfs",
+                    wanted.path
+                )));
+            }
+            return Ok(None);
+        };
+        files.push(SourceFile {
+            repo_path: wanted.path.clone(),
+            local: local.clone(),
+            sha256: object.oid,
+            chunks: Arc::clone(chunks),
+        });
+    }
+    Ok(Some(files))
 }
 
 /// True for the answers a presigned upload URL gives once it has expired or been revoked.

@@ -35,6 +35,7 @@ mod event;
 mod modelscope;
 mod plan;
 mod verify;
+pub mod xet;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -47,8 +48,8 @@ use ruvltra_registry::{ArtifactKind, Model, Registry, Status};
 use serde::Serialize;
 
 pub use check::{
-    CheckedFile, Expected, FileKind, GgufFacts, HASH_BUFFER, MAX_FILE_BYTES, check_files,
-    check_gguf, hash_file,
+    CheckedFile, Expected, FileChunks, FileKind, GgufFacts, HASH_BUFFER, MAX_FILE_BYTES,
+    check_files, check_gguf, hash_file, scan_file,
 };
 pub use destination::{Destination, modelscope_repo_of};
 pub use engine::{Job, RepoReport, TagReport};
@@ -56,6 +57,7 @@ pub use error::{CheckProblem, UploadError};
 pub use event::{Event, Observer, silent};
 pub use plan::{Action, Content, HUB_OWNED, PlanEntry, Wanted, make_plan};
 pub use verify::{Difference, ManifestEntry, VerifyReport, compare_tree, verify_repo};
+pub use xet::{Transfer, XetFileReport, XetSettings, XetSummary};
 
 /// Path of the model card in the repository.
 pub const CARD_PATH: &str = "README.md";
@@ -171,6 +173,7 @@ pub struct VerifyOptions {
 pub struct ModelUploader {
     client: Result<HubClient, String>,
     observer: Observer,
+    xet: XetSettings,
 }
 
 impl std::fmt::Debug for ModelUploader {
@@ -196,6 +199,7 @@ impl ModelUploader {
         ModelUploader {
             client,
             observer: event::silent(),
+            xet: XetSettings::default(),
         }
     }
 
@@ -204,7 +208,22 @@ impl ModelUploader {
         ModelUploader {
             client: Ok(client),
             observer: event::silent(),
+            xet: XetSettings::default(),
         }
+    }
+
+    /// How large files are sent to the Hub (default [`Transfer::Auto`]: Xet when the Hub
+    /// offers it, Git LFS otherwise).
+    pub fn transfer(mut self, transfer: Transfer) -> Self {
+        self.xet.transfer = transfer;
+        self
+    }
+
+    /// Where the local Xet index lives (default [`xet::default_cache_dir`]); `None` publishes
+    /// without one, relying on the Hub's global dedup alone.
+    pub fn xet_cache(mut self, root: Option<PathBuf>) -> Self {
+        self.xet.cache = root;
+        self
     }
 
     /// Sends progress and notices to `observer`.
@@ -280,7 +299,8 @@ impl ModelUploader {
         expected.architecture = meta.architecture.clone();
         expected.sha256 = meta.sha256.clone();
         self.observer.as_ref()(Event::Step(format!("checking {repo_path}")));
-        let (checked, warnings) = check_files(vec![expected], &self.observer).await?;
+        let chunk = self.xet_transfer_for(dest)? != Transfer::Lfs;
+        let (checked, warnings) = check_files(vec![expected], chunk, &self.observer).await?;
         let mut wanted: Vec<Wanted> = checked.iter().map(wanted_lfs).collect();
         if let Some(card) = &meta.model_card {
             wanted.push(Wanted {
@@ -308,6 +328,7 @@ impl ModelUploader {
             deep_verify: false,
             license: None,
             expect_existing: true,
+            xet: self.xet.clone(),
         };
         let report = dest.run_job(&job, &self.observer).await?;
         Ok(PublishReport {
@@ -435,7 +456,8 @@ impl ModelUploader {
             expected.len(),
             present.len()
         )));
-        let (checked, check_warnings) = check_files(expected, observer).await?;
+        let chunk = !opts.dry_run && self.xet_transfer_for(dest)? != Transfer::Lfs;
+        let (checked, check_warnings) = check_files(expected, chunk, observer).await?;
         let mut warnings: Vec<String> = check_warnings.iter().map(ToString::to_string).collect();
         let facts = card_facts(&checked);
 
@@ -524,6 +546,7 @@ impl ModelUploader {
                 deep_verify: opts.deep_verify,
                 license: reg.catalog.license.clone(),
                 expect_existing: synced_before(reg, dest, &repo_name),
+                xet: self.xet.clone(),
             };
             reports.push(dest.run_job(&job, observer).await?);
         }
@@ -600,6 +623,21 @@ impl ModelUploader {
     }
 }
 
+impl ModelUploader {
+    /// The transfer for `dest`: ModelScope has no Xet, so `auto` is LFS there and `xet` an
+    /// error before any file is read.
+    fn xet_transfer_for<D: Destination>(&self, dest: &D) -> Result<Transfer, UploadError> {
+        match (self.xet.transfer, dest.speaks_xet()) {
+            (transfer, true) => Ok(transfer),
+            (Transfer::Xet, false) => Err(UploadError::InvalidInput(format!(
+                "{} has no Xet storage; publish there with --transfer auto or lfs",
+                dest.name()
+            ))),
+            (_, false) => Ok(Transfer::Lfs),
+        }
+    }
+}
+
 /// Refuses a bad branch or tag name before any file is read or byte sent.
 fn check_ref_names(branch: Option<&str>, tag: Option<&str>) -> Result<(), UploadError> {
     for (what, name) in [("branch", branch), ("tag", tag)] {
@@ -646,6 +684,7 @@ fn wanted_lfs(file: &CheckedFile) -> Wanted {
             local: file.local.clone(),
             sha256: file.sha256,
             size: file.bytes,
+            chunks: file.chunks.clone(),
         },
         model: file.model_id.clone(),
     }

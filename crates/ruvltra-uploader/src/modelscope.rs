@@ -162,6 +162,7 @@ pub(crate) async fn run_job(
                 local,
                 sha256,
                 size,
+                ..
             } = &w.content
             {
                 objects.insert(sha256.to_hex(), (*size, local.as_path()));

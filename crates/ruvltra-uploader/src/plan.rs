@@ -2,9 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hub_client::{Sha256, Sibling, git_blob_sha1};
 use serde::Serialize;
+
+use crate::check::FileChunks;
+use crate::xet::XetFileReport;
 
 /// Paths every repository has that the manifest never lists.
 pub const HUB_OWNED: &[&str] = &[".gitattributes"];
@@ -26,7 +30,7 @@ pub enum Action {
 /// The content of a wanted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
-    /// A large file on disk, sent through LFS.
+    /// A large file on disk, sent through LFS (or Xet).
     Lfs {
         /// Where it is on disk.
         local: PathBuf,
@@ -34,6 +38,8 @@ pub enum Content {
         sha256: Sha256,
         /// Its size.
         size: u64,
+        /// Its Xet chunks, when the check pass cut them (needed to send it through Xet).
+        chunks: Option<Arc<FileChunks>>,
     },
     /// A small generated text (model card, Modelfile), sent inline in the commit.
     Inline(Vec<u8>),
@@ -114,6 +120,10 @@ pub struct PlanEntry {
     /// What the publish did with it: `uploaded`, `already-on-hub`, `inline`, `unchanged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<&'static str>,
+    /// When it went through Xet: how many of its chunks and bytes were new, found by the
+    /// local index, found by the Hub's dedup, and sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xet: Option<XetFileReport>,
 }
 
 /// Compares the manifest with the Hub's files (`siblings` of `model_info` with `blobs`).
@@ -144,6 +154,7 @@ pub fn make_plan(wanted: &[Wanted], siblings: &[Sibling]) -> Vec<PlanEntry> {
                 hub_size: hub.and_then(hub_size),
                 hub_sha256: hub.and_then(|s| s.lfs.as_ref()).map(|l| l.sha256.to_hex()),
                 result: None,
+                xet: None,
             }
         })
         .collect();
@@ -161,6 +172,7 @@ pub fn make_plan(wanted: &[Wanted], siblings: &[Sibling]) -> Vec<PlanEntry> {
                 hub_size: hub_size(s),
                 hub_sha256: s.lfs.as_ref().map(|l| l.sha256.to_hex()),
                 result: None,
+                xet: None,
             });
         }
     }
@@ -184,6 +196,7 @@ mod tests {
                 local: PathBuf::from("/nowhere"),
                 sha256: Sha256::digest(content),
                 size: content.len() as u64,
+                chunks: None,
             },
             model: None,
         }

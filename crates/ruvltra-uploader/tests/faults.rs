@@ -10,7 +10,7 @@ use common::*;
 use hub_client::{Endpoint, HubClient, Token};
 use hub_server::{Action, Fault, Match};
 use ruvltra_registry::Quant;
-use ruvltra_uploader::{ModelUploader, PublishOptions, PublishReport, UploadError};
+use ruvltra_uploader::{ModelUploader, PublishOptions, PublishReport, Transfer, UploadError};
 
 const A: Spec = Spec::new("small", "0.5b", Quant::Q4_K_M);
 const B: Spec = Spec::new("small", "0.5b", Quant::Q8_0);
@@ -135,9 +135,8 @@ async fn a_stalled_answer_times_out_and_is_retried() {
         .api_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let report = publish(&fx, &ModelUploader::with_client(client))
-        .await
-        .unwrap();
+    let uploader = ModelUploader::with_client(client).transfer(Transfer::Lfs);
+    let report = publish(&fx, &uploader).await.unwrap();
     assert!(report.verified());
     assert_eq!(report.bytes_sent(), total);
     assert_eq!(fx.stats().commits, 1);

@@ -2,8 +2,8 @@
 //! the official Python client. This module is the command line and the order the
 //! benchmarks run in; the work is in layers that depend one way:
 //!
-//! * one module per benchmark ([`hash`], [`publish`], [`download`], [`codegen`]): each
-//!   measures its subject and returns rows (`codegen` prints its own table);
+//! * one module per benchmark ([`hash`], [`publish`], [`xet`], [`download`], [`codegen`]):
+//!   each measures its subject and returns rows (`codegen` prints its own table);
 //! * [`harness`]: the scratch folder, the sample file, child processes measured for wall
 //!   time and peak RSS, the local Hub server processes;
 //! * [`report`]: rows and goals, the table, the JSON document and the progress lines.
@@ -18,6 +18,7 @@ mod harness;
 mod hash;
 mod publish;
 mod report;
+mod xet;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -48,9 +49,12 @@ enum What {
     /// `xtask publish` of a generated GGUF into a fresh `hub serve` vs `huggingface_hub`'s
     /// `upload_file` into another, and vs one hash + one transfer.
     Publish(Common),
+    /// `xtask publish --transfer xet` vs `upload_file` with `hf_xet`: a first publish, and a
+    /// re-publish after a metadata edit with and without the local state of the first.
+    Xet(Common),
     /// `ruvllm pull` (verified) vs `curl -o /dev/null` and `hf_hub_download`, same server.
     Download(Common),
-    /// hash, publish, download and codegen, with one table of every figure.
+    /// hash, publish, xet, download and codegen, with one table of every figure.
     All(AllArgs),
     /// Runs a command and reports its wall time and peak RSS (used by the other benchmarks).
     #[command(hide = true)]
@@ -100,8 +104,8 @@ impl Common {
 struct AllArgs {
     #[command(flatten)]
     common: Common,
-    /// Benchmarks to leave out (hash, publish, download, codegen), comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = ["hash", "publish", "download", "codegen"])]
+    /// Benchmarks to leave out (hash, publish, xet, download, codegen), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = ["hash", "publish", "xet", "download", "codegen"])]
     skip: Vec<String>,
 }
 
@@ -111,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Codegen(args) => codegen::run(args),
         What::Hash(common) => run_one(hash::run, &common),
         What::Publish(common) => run_one(publish::run, &common),
+        What::Xet(common) => run_one(xet::run, &common),
         What::Download(common) => run_one(download::run, &common),
         What::All(args) => run_all(&args),
         What::Exec(args) => harness::exec::run(args),
@@ -120,7 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// What one benchmark of the suite is: it measures in the context and returns its rows.
 type Bench = fn(&mut Ctx) -> anyhow::Result<Vec<Row>>;
 
-/// Runs one benchmark of the suite (`bench hash`, `bench publish`, `bench download`).
+/// Runs one benchmark of the suite (`bench hash`, `bench publish`, `bench xet`,
+/// `bench download`).
 fn run_one(bench: Bench, common: &Common) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut ctx = Ctx::new(common.settings())?;
@@ -128,16 +134,17 @@ fn run_one(bench: Bench, common: &Common) -> anyhow::Result<ExitCode> {
     finish(&rows, common, Value::Null, started)
 }
 
-/// Runs `bench all`: hash, publish, download, then the codegen benchmark (as a child, its
+/// Runs `bench all`: hash, publish, xet, download, then the codegen benchmark (as a child, its
 /// table shown as it prints it), and one combined table.
 fn run_all(args: &AllArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let skip = |name: &str| args.skip.iter().any(|s| s == name);
     let mut ctx = Ctx::new(args.common.settings())?;
     let mut rows = Vec::new();
-    let suite: [(&str, Bench); 3] = [
+    let suite: [(&str, Bench); 4] = [
         ("hash", hash::run),
         ("publish", publish::run),
+        ("xet", xet::run),
         ("download", download::run),
     ];
     for (name, bench) in suite {

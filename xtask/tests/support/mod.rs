@@ -20,6 +20,9 @@ const HOST_VARIABLES: &[&str] = &[
     "MODELSCOPE_ENDPOINT",
     "MODELSCOPE_DOMAIN",
     "RUST_LOG",
+    // The local Xet index of a publish goes to its default place, under the scratch HOME.
+    "RUVLTRA_XET_CACHE",
+    "XDG_CACHE_HOME",
 ];
 
 /// `xtask` run in `dir`, with none of [`HOST_VARIABLES`] and with `HF_HOME` and `HOME` inside

@@ -10,7 +10,7 @@ use hub_client::{Endpoint, HubClient, RepoId, Token};
 use hub_server::{ServerConfig, Stats};
 use ruvltra_gguf::writer::SampleModel;
 use ruvltra_registry::{Quant, Registry};
-use ruvltra_uploader::{Event, ModelUploader, Observer};
+use ruvltra_uploader::{Event, ModelUploader, Observer, Transfer};
 use test_support::{LocalHub, catalog};
 
 pub use test_support::TOKEN;
@@ -85,8 +85,10 @@ impl Fixture {
             .unwrap()
     }
 
+    /// An uploader on the Git LFS path: these suites test it (the Xet path has its own,
+    /// `tests/xet.rs`), and the server speaks both.
     pub fn uploader(&self) -> ModelUploader {
-        ModelUploader::with_client(self.client())
+        ModelUploader::with_client(self.client()).transfer(Transfer::Lfs)
     }
 
     pub fn stats(&self) -> Stats {

@@ -53,6 +53,8 @@ pub struct Ctx {
     pub xtask: PathBuf,
     python: Option<PathBuf>,
     sample: Option<Sample>,
+    /// Samples whose header names another model (metadata edits), by name.
+    renamed: Vec<(String, Sample)>,
     next_id: u32,
 }
 
@@ -83,6 +85,7 @@ impl Ctx {
             xtask: std::env::current_exe().context("cannot find the xtask binary")?,
             python: None,
             sample: None,
+            renamed: Vec::new(),
             next_id: 0,
         })
     }
@@ -131,13 +134,26 @@ impl Ctx {
         if let Some(s) = &self.sample {
             return Ok(s.clone());
         }
-        let sample = sample::make_sample(&self.root, &self.work, self.settings.size)?;
+        let sample = sample::make_sample(&self.root, &self.work, self.settings.size, None)?;
         self.sample = Some(sample.clone());
         Ok(sample)
     }
 
+    /// The sample after a metadata edit: the same weights behind a header whose
+    /// `general.name` is `name` (made once per name, in its own folder).
+    pub fn sample_renamed(&mut self, name: &str) -> anyhow::Result<Sample> {
+        if let Some((_, s)) = self.renamed.iter().find(|(n, _)| n == name) {
+            return Ok(s.clone());
+        }
+        let dir = self.fresh_dir("sample")?;
+        let sample = sample::make_sample(&self.root, &dir, self.settings.size, Some(name))?;
+        self.renamed.push((name.to_owned(), sample.clone()));
+        Ok(sample)
+    }
+
     /// Runs `program args` as a measured child (through `bench exec`): wall time, peak RSS
-    /// and stdout. Its stderr goes to a log file shown when it fails.
+    /// and stdout. Its stderr goes to a log file shown when it fails. `envs` are set, those
+    /// with an empty value removed.
     pub fn measure(
         &mut self,
         label: &str,
@@ -162,7 +178,12 @@ impl Ctx {
             .stdout(Stdio::piped())
             .stderr(log_file);
         for (k, v) in envs {
-            cmd.env(k, v);
+            // An empty value removes the variable (a user's HF_HUB_DISABLE_XET, say).
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let out = cmd
             .output()
@@ -224,19 +245,37 @@ impl Ctx {
         })
     }
 
-    /// Runs the project's publish (`xtask publish`) of the sample into `endpoint`, measured.
+    /// Runs the project's publish (`xtask publish --transfer lfs`) of the sample into
+    /// `endpoint`, measured.
     pub fn publish_child(&mut self, endpoint: &str) -> anyhow::Result<Measured> {
         let sample = self.sample()?;
+        self.publish_child_of(&sample, endpoint, "lfs", None)
+    }
+
+    /// Runs `xtask publish --transfer {transfer} --json` of `sample` into `endpoint`,
+    /// measured, with its local Xet index in `xet_cache` (kept by the caller: the same
+    /// folder again is the same machine), else in a throwaway folder.
+    pub fn publish_child_of(
+        &mut self,
+        sample: &Sample,
+        endpoint: &str,
+        transfer: &str,
+        xet_cache: Option<&Path>,
+    ) -> anyhow::Result<Measured> {
         let home = self.fresh_dir("home")?;
         let args: Vec<OsString> = vec![
             "publish".into(),
             "--registry".into(),
-            sample.registry.into_os_string(),
+            sample.registry.clone().into_os_string(),
             "--files".into(),
-            sample.files_dir.into_os_string(),
+            sample.files_dir.clone().into_os_string(),
             "--endpoint".into(),
             endpoint.into(),
+            "--transfer".into(),
+            transfer.into(),
+            "--json".into(),
         ];
+        let cache = xet_cache.map_or_else(|| home.join("xet-cache"), Path::to_path_buf);
         let xtask = self.xtask.clone();
         let measured = self.measure(
             "publish",
@@ -245,6 +284,7 @@ impl Ctx {
             &[
                 ("HF_TOKEN", BENCH_TOKEN.into()),
                 ("HF_HOME", home.clone().into()),
+                ("RUVLTRA_XET_CACHE", cache.into()),
             ],
         );
         let _ = fs::remove_dir_all(&home);
@@ -260,6 +300,20 @@ impl Ctx {
         args: &[OsString],
         endpoint: &str,
     ) -> anyhow::Result<(Measured, f64)> {
+        self.python_child_with(label, script, args, endpoint, None)
+    }
+
+    /// [`python_child`](Self::python_child) with Xet on when `xet_cache` is given
+    /// (`HF_HUB_DISABLE_XET` unset, the client's chunk cache in that folder: the same folder
+    /// again is the same machine), else with `HF_HUB_DISABLE_XET=1`.
+    pub fn python_child_with(
+        &mut self,
+        label: &str,
+        script: &str,
+        args: &[OsString],
+        endpoint: &str,
+        xet_cache: Option<&Path>,
+    ) -> anyhow::Result<(Measured, f64)> {
         let python = self.python()?;
         let home = self.fresh_dir("hf-home")?;
         let script_path = self.work.join(format!("{label}.py"));
@@ -267,19 +321,22 @@ impl Ctx {
             .with_context(|| format!("cannot write {}", script_path.display()))?;
         let mut all: Vec<OsString> = vec![script_path.into_os_string()];
         all.extend(args.iter().cloned());
-        let measured = self.measure(
-            label,
-            python.as_os_str(),
-            &all,
-            &[
-                ("HF_ENDPOINT", endpoint.into()),
-                ("HF_TOKEN", BENCH_TOKEN.into()),
-                ("HF_HOME", home.clone().into()),
-                ("HF_HUB_DISABLE_XET", "1".into()),
-                ("HF_HUB_DISABLE_TELEMETRY", "1".into()),
-                ("HF_HUB_DISABLE_PROGRESS_BARS", "1".into()),
-            ],
-        );
+        let mut envs: Vec<(&str, OsString)> = vec![
+            ("HF_ENDPOINT", endpoint.into()),
+            ("HF_TOKEN", BENCH_TOKEN.into()),
+            ("HF_HOME", home.clone().into()),
+            ("HF_HUB_DISABLE_TELEMETRY", "1".into()),
+            ("HF_HUB_DISABLE_PROGRESS_BARS", "1".into()),
+        ];
+        match xet_cache {
+            Some(cache) => {
+                envs.push(("HF_XET_CACHE", cache.into()));
+                envs.push(("HF_XET_TELEMETRY_ENABLED", "0".into()));
+                envs.push(("HF_HUB_DISABLE_XET", OsString::new()));
+            }
+            None => envs.push(("HF_HUB_DISABLE_XET", "1".into())),
+        }
+        let measured = self.measure(label, python.as_os_str(), &all, &envs);
         let _ = fs::remove_dir_all(&home);
         let measured = measured?;
         let last = measured.stdout.lines().last().unwrap_or_default();

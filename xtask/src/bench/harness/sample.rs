@@ -34,8 +34,14 @@ pub struct Sample {
 
 /// Writes a GGUF file of about `size` bytes (real data, not a sparse hole, so every read
 /// touches real pages) for the registry's first published GGUF model, and a
-/// registry with only that model, its size and its sha256.
-pub fn make_sample(root: &Path, work: &Path, size: u64) -> anyhow::Result<Sample> {
+/// registry with only that model, its size and its sha256. With `name`, the header's
+/// `general.name` is that (a metadata edit: the weights are the same bytes, moved).
+pub fn make_sample(
+    root: &Path,
+    work: &Path,
+    size: u64,
+    name: Option<&str>,
+) -> anyhow::Result<Sample> {
     let mut reg = ruvltra_registry::load(&root.join("registry.json"))?;
     reg.models
         .retain(|m| m.status == Status::Published && m.kind.is_gguf());
@@ -58,6 +64,9 @@ pub fn make_sample(root: &Path, work: &Path, size: u64) -> anyhow::Result<Sample
         );
         if let Some(ctx) = model.context_length.and_then(|c| u32::try_from(c).ok()) {
             s.context_length = ctx;
+        }
+        if let Some(name) = name {
+            s.name = name.to_owned();
         }
         s
     };
@@ -109,14 +118,28 @@ pub fn make_sample(root: &Path, work: &Path, size: u64) -> anyhow::Result<Sample
 /// 1 MiB of xorshift output.
 fn random_block() -> Vec<u8> {
     let mut block = vec![0u8; 1 << 20];
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for chunk in block.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-    }
+    Xorshift::new().fill(&mut block);
     block
+}
+
+/// A xorshift stream: bytes that look like real weights to a chunker (incompressible, no
+/// repeats), the same from one sample to the next.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn new() -> Xorshift {
+        Xorshift(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn fill(&mut self, out: &mut [u8]) {
+        for chunk in out.chunks_mut(8) {
+            let x = &mut self.0;
+            *x ^= *x << 13;
+            *x ^= *x >> 7;
+            *x ^= *x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+    }
 }
 
 /// Seconds to write `bytes` bytes to a new file in `dir` and fsync it: the floor of any
@@ -147,7 +170,10 @@ pub fn durable_write_secs(dir: &Path, bytes: u64) -> anyhow::Result<f64> {
 fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyhow::Result<()> {
     let header = writer.header_bytes()?;
     let len = writer.layout()?.file_len;
-    let block = random_block();
+    // One stream for the whole data section: a repeated block would be deduplicated by Xet
+    // (content-defined chunks of a repeating pattern repeat too), real weights are not.
+    let mut stream = Xorshift::new();
+    let mut block = vec![0u8; 1 << 20];
     let dir = path.parent().context("the sample has no folder")?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
@@ -155,6 +181,7 @@ fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyho
         out.write_all(&header)?;
         let mut left = len.saturating_sub(header.len() as u64);
         while left > 0 {
+            stream.fill(&mut block);
             let n = left.min(block.len() as u64) as usize;
             out.write_all(&block[..n])?;
             left -= n as u64;
