@@ -119,10 +119,10 @@ const CRATES: &[Place] = &[
     // The one transport of both clients: no workspace crate (it knows no API shape).
     Place::library("http-transport", &[]),
     // The Hub client knows nothing of the registry or GGUF; it shares no code with hub-server
-    // (hub-server is only its tests' peer).
+    // (hub-server is only its tests' peer) but the Xet formats.
     Place {
         never: &["ruvltra-registry", "ruvltra-gguf"],
-        ..Place::library("hub-client", &["http-transport"])
+        ..Place::library("hub-client", &["http-transport", "xet-format"])
     },
     // The local server shares no code with hub-client (nor its transport), not even in its
     // tests; of the workspace it uses only the Xet formats (its CAS), which hub-client may
@@ -132,6 +132,8 @@ const CRATES: &[Place] = &[
         ..Place::library("hub-server", &["xet-format"])
     },
     Place::library("modelscope-client", &["http-transport", "hub-client"]),
+    // The uploader plans Xet uploads (xet-format) and keeps its local index of sent xorbs
+    // (atomic-file).
     Place::library(
         "ruvltra-uploader",
         &[
@@ -141,6 +143,8 @@ const CRATES: &[Place] = &[
             "ruvltra-card",
             "hub-client",
             "modelscope-client",
+            "xet-format",
+            "atomic-file",
         ],
     ),
     Place::library(
