@@ -132,6 +132,8 @@ const CRATES: &[Place] = &[
         ..Place::library("hub-server", &["xet-format"])
     },
     Place::library("modelscope-client", &["http-transport", "hub-client"]),
+    // The uploader plans Xet uploads (xet-format) and keeps its local index of sent xorbs
+    // (atomic-file).
     Place::library(
         "ruvltra-uploader",
         &[
