@@ -193,6 +193,7 @@ const CRATES: &[Place] = &[
                 "ruvltra-uploader",
                 "hub-client",
                 "modelscope-client",
+                "ruvllm",
             ],
         )
     },

@@ -28,6 +28,8 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
+/// The demo writes its samples as the benchmarks do (real-looking weights, one stream each).
+pub use harness::write_gguf_sample;
 use harness::{Ctx, Settings};
 use report::{Goal, Output, Row, Setting, note};
 
