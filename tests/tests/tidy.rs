@@ -119,18 +119,21 @@ const CRATES: &[Place] = &[
     // The one transport of both clients: no workspace crate (it knows no API shape).
     Place::library("http-transport", &[]),
     // The Hub client knows nothing of the registry or GGUF; it shares no code with hub-server
-    // (hub-server is only its tests' peer) but the pure Xet formats.
+    // (hub-server is only its tests' peer) but the Xet formats, checked against hf_xet.
     Place {
         never: &["ruvltra-registry", "ruvltra-gguf"],
         ..Place::library("hub-client", &["http-transport", "xet-format"])
     },
     // The local server shares no code with hub-client (nor its transport), not even in its
-    // tests, but the pure Xet formats.
+    // tests; of the workspace it uses only the Xet formats (its CAS), which hub-client may
+    // share.
     Place {
         never: &["hub-client", "http-transport"],
         ..Place::library("hub-server", &["xet-format"])
     },
     Place::library("modelscope-client", &["http-transport", "hub-client"]),
+    // The uploader plans Xet uploads (xet-format) and keeps its local index of sent xorbs
+    // (atomic-file).
     Place::library(
         "ruvltra-uploader",
         &[
@@ -140,6 +143,7 @@ const CRATES: &[Place] = &[
             "ruvltra-card",
             "hub-client",
             "modelscope-client",
+            // The Xet upload: chunks and xorbs (formats), the local index (atomic writes).
             "xet-format",
             "atomic-file",
         ],

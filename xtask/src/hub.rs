@@ -45,6 +45,13 @@ struct ServeArgs {
     /// Answer LFS downloads with a 302 to a second port, like the Hub's CDN.
     #[arg(long)]
     lfs_redirect: bool,
+    /// Do not speak Xet (no token routes, no CAS, no Xet headers), like a server that predates
+    /// it: clients take the LFS path. Files are stored in xorbs either way.
+    #[arg(long)]
+    no_xet: bool,
+    /// How long CAS access tokens stay valid, in seconds (clients refresh them).
+    #[arg(long, default_value_t = 3600)]
+    xet_token_ttl: u64,
 }
 
 /// Runs the subcommand.
@@ -71,6 +78,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.multipart_chunk_size = c;
     }
     config.lfs_redirect = args.lfs_redirect;
+    config.xet = !args.no_xet;
+    if args.xet_token_ttl == 0 {
+        bail!("--xet-token-ttl must be at least 1 second");
+    }
+    config.xet_token_ttl = std::time::Duration::from_secs(args.xet_token_ttl);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

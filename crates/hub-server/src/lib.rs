@@ -4,8 +4,10 @@
 //! It speaks the endpoints the official `huggingface_hub` client uses (see
 //! `docs/HUB-PROTOCOL-NOTES.md#local-server`): whoami, repos, model info, tree, paths-info,
 //! preupload, the LFS batch API with basic and multipart transfers, the NDJSON commit, refs,
-//! tags, branches, commit history and `resolve` downloads with ranges. Tests can inject faults
-//! per instance.
+//! tags, branches, commit history and `resolve` downloads with ranges; and Xet, the official
+//! client's default with `hf_xet` installed: the token routes and the CAS on the same port
+//! (`docs/XET-NOTES.md#the-local-cas`). Large files are stored in deduplicated xorbs whichever
+//! way they arrive. Tests can inject faults per instance, the CAS routes included.
 //!
 //! ```no_run
 //! use hub_server::{Action, Fault, HubServer, Match, ServerConfig};
@@ -31,7 +33,13 @@
 //! * Upload URLs are `/lfs-upload/{48 random hex}` (basic PUT), `.../part/{n}` (multipart, each
 //!   answering an `ETag`) and `.../complete`; they live in memory, so a restart invalidates the
 //!   ones in flight (clients ask the batch endpoint again). Objects are shared by all repos and
-//!   kept when a repo is deleted.
+//!   kept when a repo is deleted. An object sent through LFS is chunked into xorbs (stored
+//!   uncompressed) before it becomes visible; chunks already stored are not written again.
+//! * Xet: CAS tokens are signed with a key in the data directory, name one repository and
+//!   expire (`xet_token_ttl`); a reconstruction needs a token of a repository that references
+//!   the file. Xorb URLs are `/xet-xorb/{hash}?expires=&signature=` and need no token. The
+//!   `v2` routes, xorb grants and telemetry answer 404 (clients fall back). `xet: false`
+//!   turns the protocol off (the LFS path only, as before Xet).
 //! * With `lfs_redirect`, LFS downloads answer 302 to `/lfs-cdn/{sha256}/{name}?expires=&signature=`
 //!   on a second port: another origin, so clients must drop the token there.
 //! * Deleting `main` is 403; commit ids are sha1 of a git-like commit text, tree ids real git

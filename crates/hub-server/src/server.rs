@@ -252,34 +252,13 @@ async fn bind(
         modelscope: ModelScopeSite::default(),
     });
     let _ = state.addr.set(local);
-    migrate_in_background(&state.store);
+    Store::migrate_in_background(&state.store);
     if let Some(cdn) = &cdn
         && let Ok(a) = cdn.local_addr()
     {
         let _ = state.cdn_port.set(a.port());
     }
     Ok((state, KillListener(main), cdn.map(KillListener)))
-}
-
-/// Moves whole LFS objects of an older data directory into xorbs on a thread of its own; they
-/// are served from where they are until then.
-fn migrate_in_background(store: &Arc<Store>) {
-    if !store.has_whole_objects() {
-        return;
-    }
-    let store = store.clone();
-    let spawned = std::thread::Builder::new()
-        .name("hub-server-migrate".to_owned())
-        .spawn(move || match store.migrate_whole_objects() {
-            Ok(n) => tracing::info!("moved {n} whole LFS objects into xorbs"),
-            Err(e) => tracing::error!(
-                "moving whole LFS objects into xorbs stopped: {e}; they are still served, and \
-                 the next start resumes"
-            ),
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start moving whole LFS objects into xorbs: {e}");
-    }
 }
 
 async fn serve(

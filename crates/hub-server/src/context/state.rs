@@ -53,6 +53,7 @@ impl AppState {
         }
         let root = self.config.data_dir.join("modelscope");
         let opened = Arc::new(Store::open(root).map_err(ApiError::internal)?);
+        Store::migrate_in_background(&opened);
         *slot = Some(opened.clone());
         Ok(opened)
     }

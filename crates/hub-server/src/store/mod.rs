@@ -160,6 +160,28 @@ impl Store {
         })
     }
 
+    /// Runs [`Store::migrate_whole_objects`] on a thread of its own when there is anything to
+    /// move; the objects are served from where they are until then, and a failure is logged
+    /// (the next start resumes).
+    pub fn migrate_in_background(store: &std::sync::Arc<Store>) {
+        if !store.has_whole_objects() {
+            return;
+        }
+        let store = store.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hub-server-migrate".to_owned())
+            .spawn(move || match store.migrate_whole_objects() {
+                Ok(n) => tracing::info!("moved {n} whole LFS objects into xorbs"),
+                Err(e) => tracing::error!(
+                    "moving whole LFS objects into xorbs stopped: {e}; they are still served, \
+                     and the next start resumes"
+                ),
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start moving whole LFS objects into xorbs: {e}");
+        }
+    }
+
     /// Moves every whole LFS object an older version stored into xorbs, one at a time: the
     /// object is ingested and linked, then its whole file removed, so an interrupted run
     /// resumes where it stopped and a reader finds the object one way or the other throughout.

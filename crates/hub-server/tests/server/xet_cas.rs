@@ -265,3 +265,63 @@ async fn bad_xorbs_and_shards_are_refused_and_leave_nothing_behind() {
     );
     hub.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_xet_the_server_speaks_lfs_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(tmp.path());
+    config.xet = false;
+    let hub = Hub::start(config).await;
+    let repo = hub.create_repo("no-xet").await;
+    let r = hub
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/models/{repo}/xet-write-token/main"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("HF_HUB_DISABLE_XET"));
+    let data = pseudo_random(300_000, 9);
+    let body = json!({"operation": "upload", "transfers": ["basic", "multipart", "xet"],
+        "objects": [{"oid": sha256_hex(&data), "size": data.len()}]});
+    let v: Value = hub
+        .send(
+            reqwest::Method::POST,
+            &format!("/{repo}.git/info/lfs/objects/batch"),
+            Some(body),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["transfer"], "basic");
+    hub.upload_lfs(&repo, &data).await;
+    let r = hub
+        .commit(
+            &repo,
+            "main",
+            &[header("x", None), lfs_file("f.bin", &data)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = hub
+        .http
+        .get(hub.url(&format!("/{repo}/resolve/main/f.bin")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("x-xet-hash").is_none());
+    assert!(r.headers().get("link").is_none());
+    assert_eq!(r.bytes().await.unwrap(), data);
+    let tree = hub.get_json(&format!("/api/models/{repo}/tree/main")).await;
+    assert!(
+        tree.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e.get("xetHash").is_none())
+    );
+    let r = hub.http.post(hub.url("/v1/shards")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    hub.server.shutdown().await;
+}

@@ -1,5 +1,6 @@
 //! The Xet CAS, on the server's own port (the `casUrl` of its tokens is the base URL the client
-//! used), as `hf_xet` 1.8.0 speaks it (`docs/XET-NOTES.md`):
+//! used), as `hf_xet` 1.8.0 speaks it (`docs/XET-NOTES.md`, whose last section says what this
+//! CAS decides where the Hub is not public):
 //!
 //! * `POST /v1/xorbs/{default|default-merkledb}/{hash}` and `POST /v1/shards` (`upload.rs`);
 //! * `GET /v1/reconstructions/{file}` (with `Range`), answered with signed, expiring xorb URLs
@@ -84,7 +85,7 @@ pub(crate) async fn route(ctx: &Ctx, body: Body) -> ApiResult {
         ["v1", "reconstructions", file] if m == Method::GET => reconstruction(ctx, file),
         ["v1", "chunks", prefix, chunk] if m == Method::GET => {
             check_prefix(prefix)?;
-            dedup(ctx, parse_hash("the chunk hash", chunk)?)
+            dedup(ctx, parse_hash("the chunk hash", chunk)?).await
         }
         _ => Err(not_here()),
     }
@@ -271,11 +272,16 @@ pub(crate) async fn xorb_data(ctx: &Ctx, xorb: &str) -> ApiResult {
 
 /// `GET /v1/chunks/{prefix}/{chunk}`: the shard that introduced the xorb holding the chunk, as
 /// a dedup answer (CAS section only, chunk hashes keyed with a fresh key, footer), or 404.
-fn dedup(ctx: &Ctx, chunk: XetHash) -> ApiResult {
+async fn dedup(ctx: &Ctx, chunk: XetHash) -> ApiResult {
     ctx.xet_grant(XetScope::Read)?;
     let counters = &ctx.state.counters;
     counters.dedup_queries.fetch_add(1, Ordering::Relaxed);
-    let Some(shard) = ctx.state.store.shard_with_chunk(&chunk)? else {
+    // The first query may load the chunk index, and a shard can be large: off the runtime.
+    let store = ctx.state.store.clone();
+    let found = tokio::task::spawn_blocking(move || store.shard_with_chunk(&chunk))
+        .await
+        .map_err(ApiError::internal)??;
+    let Some(shard) = found else {
         return Err(
             ApiError::new(StatusCode::NOT_FOUND, "no stored xorb holds this chunk")
                 .code("EntryNotFound"),
