@@ -197,6 +197,7 @@ const CRATES: &[Place] = &[
                 "ruvltra-uploader",
                 "hub-client",
                 "modelscope-client",
+                "ruvllm",
             ],
         )
     },

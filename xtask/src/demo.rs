@@ -1,8 +1,11 @@
 //! `cargo xtask demo`: the newcomer's first command. Runs the main job end to end on a local
 //! server: sample GGUF files for the registry's published models, publish with the model card
-//! to the server's Hub mode and to its ModelScope mode (one port, like `cargo xtask publish
-//! --to all`), tag v1.0.0, verify both, publish both again (nothing sent, no commit), with
-//! every step printed and a summary per destination.
+//! to the server's Hub mode (through Xet) and to its ModelScope mode (Git LFS; one port, like
+//! `cargo xtask publish --to all`), tag v1.0.0, verify both, publish both again (nothing sent,
+//! no commit); then what Xet is for: a `ruvllm` download, one header edit (`general.name`)
+//! published again to both modes (a few chunks through Xet, the whole file through LFS), and
+//! the download updated (the changed chunks fetched, the rest copied from the cached
+//! revision), with every step printed and a summary per destination.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,12 +15,15 @@ use anyhow::{Context as _, bail, ensure};
 use hub_client::{Endpoint, HubClient, Token};
 use hub_server::{HubServer, ServerConfig, Stats};
 use modelscope_client::ModelScopeClient;
+use ruvllm::hub::download::{DownloadOptions, FetchedFile, fetch};
+use ruvllm::hub::registry::ModelSpec;
 use ruvltra_gguf::writer::SampleModel;
-use ruvltra_registry::{Quant, Registry, Status};
+use ruvltra_registry::{Model, Quant, Registry, Status};
 use ruvltra_uploader::{
     Destination, ModelUploader, PublishOptions, PublishReport, VerifyOptions, VerifyReport,
 };
 
+use crate::bench::write_gguf_sample;
 use crate::publish::{Progress, print_publish_report, print_verify_report, runtime};
 
 /// The demo's throwaway write token (the local server accepts only it).
@@ -238,13 +244,100 @@ async fn run_steps(
         run.check_no_op()?;
     }
 
+    // What Xet is for: a download, one metadata edit, and the update of both.
+    let edited = demo_reg
+        .models
+        .first()
+        .context("the demo registry has no model")?
+        .clone();
+    let cache = tmp.join("ruvllm-cache");
+    step(
+        6,
+        &format!(
+            "downloading {} with ruvllm through Xet into a fresh cache (like `ruvllm pull --repo {} --file {}`)",
+            edited.file, demo_reg.repo, edited.file
+        ),
+    );
+    let cold = pull(&hub, &demo_reg, &edited, &cache).await?;
+    println!(
+        "    {} bytes, sha256 checked; {} bytes fetched through Xet, commit {}",
+        edited.bytes.unwrap_or(0),
+        cold.fetched_bytes,
+        cold.commit.as_deref().unwrap_or("-")
+    );
+
+    let old_name = edited.name.clone().unwrap_or_else(|| edited.id.clone());
+    let new_name = format!("{old_name}, renamed in its GGUF metadata");
+    step(
+        7,
+        &format!(
+            "editing general.name in the header of {} ({old_name:?} -> {new_name:?}: the weights after the header are the same bytes) and publishing both modes again",
+            edited.file
+        ),
+    );
+    let (demo_reg, edit) = edit_name(&demo_reg, &edited, &new_name, &files, &demo_registry_path)?;
+    // The data section keeps its length, so a change of size is how far the weights moved.
+    println!(
+        "    {} is now {} bytes (was {}: every byte after the header moved by {}), sha256 {}",
+        edited.file,
+        edit.bytes,
+        edited.bytes.unwrap_or(0),
+        edit.bytes.abs_diff(edited.bytes.unwrap_or(0)),
+        edit.sha256
+    );
+    let edit_opts = PublishOptions::default();
+    let before = server.stats();
+    let hub_edit = uploader
+        .publish_to(&hub, &demo_reg, &files, &edit_opts)
+        .await
+        .context("publishing the edit to the Hub mode failed")?;
+    progress.finish();
+    let after = server.stats();
+    let hub_out = (after.upload_bytes + after.xorb_upload_bytes)
+        - (before.upload_bytes + before.xorb_upload_bytes);
+    let ms_edit = uploader
+        .publish_to(&modelscope, &demo_reg, &files, &edit_opts)
+        .await
+        .context("publishing the edit to the ModelScope mode failed")?;
+    progress.finish();
+    let point = EditPoint::of(&hub_edit, &ms_edit, &edited.file, hub_out, edit.bytes)?;
+    point.print_publish();
+
+    step(
+        8,
+        &format!(
+            "updating the download of {} with ruvllm: the chunks the cached revision has are copied from it, the others fetched",
+            edited.file
+        ),
+    );
+    let update = pull(&hub, &demo_reg, demo_model(&demo_reg, &edited.id)?, &cache).await?;
+    let copied_from = update.copied_from.clone().context(
+        "the update copied nothing from the cached revision; Xet delta updates are broken",
+    )?;
+    ensure!(
+        update.fetched_bytes * 10 < edit.bytes,
+        "the update fetched {} bytes of a {}-byte file; a header edit should fetch a few chunks",
+        update.fetched_bytes,
+        edit.bytes
+    );
+    println!(
+        "    {} bytes fetched ({}), {} bytes copied from the cached revision {copied_from}; sha256 checked, commit {}",
+        update.fetched_bytes,
+        percent(update.fetched_bytes, edit.bytes),
+        update.copied_bytes,
+        update.commit.as_deref().unwrap_or("-")
+    );
+
     println!("\nsummary:");
     for run in [&hub_run, &ms_run] {
         run.print_summary();
     }
+    point.print_summary(&cold, &update);
     println!(
-        "\ndone: {} model(s) published, verified and tagged v1.0.0 on a local Hub and the ModelScope mode of the same server; the re-publish sent 0 bytes and made no commit.",
-        demo_reg.models.len()
+        "\ndone: {} model(s) published, verified and tagged v1.0.0 on a local Hub and the ModelScope mode of the same server; the re-publish sent 0 bytes and made no commit; after a header edit, Xet sent {} of the file and ruvllm fetched {} of it.",
+        demo_reg.models.len(),
+        percent(point.hub_out, point.file_bytes),
+        percent(update.fetched_bytes, point.file_bytes),
     );
     println!(
         "next: `cargo xtask publish --registry registry.json --files <folder> --dry-run` against the real Hub (HF_TOKEN), `--to all` for ModelScope too (MODELSCOPE_API_TOKEN)."
@@ -429,30 +522,244 @@ fn demo_registry(real: &Registry, files: &Path) -> anyhow::Result<Registry> {
         !reg.models.is_empty(),
         "the registry has no published GGUF model to imitate"
     );
-    for model in &mut reg.models {
-        let quant = Quant::from_label(&model.quant)
-            .with_context(|| format!("model {} has an unknown quant", model.id))?;
-        let mut sample = SampleModel::new(
-            model.architecture.as_deref().unwrap_or("qwen2"),
-            quant.file_type(),
-            SAMPLE_PARAMS,
-        );
-        sample.name = model.name.clone().unwrap_or_else(|| model.id.clone());
-        if let Some(ctx) = model.context_length.and_then(|c| u32::try_from(c).ok()) {
-            sample.context_length = ctx;
-        }
-        let path = files.join(&model.file);
-        sample
-            .build()?
-            .write_file(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        let (sha256, bytes) = ruvltra_uploader::hash_file(&path, &mut |_| {})
-            .with_context(|| format!("cannot hash {}", path.display()))?;
-        model.bytes = Some(bytes);
-        model.sha256 = Some(sha256.to_hex());
+    for (n, model) in reg.models.iter_mut().enumerate() {
+        let name = model.name.clone().unwrap_or_else(|| model.id.clone());
+        write_demo_sample(model, sample_seed(n), &name, files)?;
         model.extra_files.clear();
     }
     ruvltra_registry::validate(&reg)
         .map_err(|p| anyhow::anyhow!("the demo registry is invalid:\n{p}"))?;
     Ok(reg)
+}
+
+/// The weights of the `n`th model of the demo registry: one stream per model (different
+/// models have different weights), the same stream whatever the header says.
+fn sample_seed(n: usize) -> u64 {
+    n as u64 + 1
+}
+
+/// Writes `model`'s sample file with `general.name` = `name` and the weights of `seed`, and
+/// fills in its size and sha256.
+fn write_demo_sample(model: &mut Model, seed: u64, name: &str, files: &Path) -> anyhow::Result<()> {
+    let quant = Quant::from_label(&model.quant)
+        .with_context(|| format!("model {} has an unknown quant", model.id))?;
+    let mut sample = SampleModel::new(
+        model.architecture.as_deref().unwrap_or("qwen2"),
+        quant.file_type(),
+        SAMPLE_PARAMS,
+    );
+    sample.name = name.to_owned();
+    if let Some(ctx) = model.context_length.and_then(|c| u32::try_from(c).ok()) {
+        sample.context_length = ctx;
+    }
+    let path = files.join(&model.file);
+    write_gguf_sample(&sample.build()?, &path, seed)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let (sha256, bytes) = ruvltra_uploader::hash_file(&path, &mut |_| {})
+        .with_context(|| format!("cannot hash {}", path.display()))?;
+    model.bytes = Some(bytes);
+    model.sha256 = Some(sha256.to_hex());
+    Ok(())
+}
+
+/// The edited file's new size and sha256.
+struct Edit {
+    bytes: u64,
+    sha256: String,
+}
+
+/// Rewrites `edited`'s sample with `general.name` = `new_name` (same weights), saves the
+/// demo registry with its new size and sha256 and returns the registry as loaded again.
+fn edit_name(
+    reg: &Registry,
+    edited: &Model,
+    new_name: &str,
+    files: &Path,
+    registry_path: &Path,
+) -> anyhow::Result<(Registry, Edit)> {
+    let mut reg = reg.clone();
+    let n = reg
+        .models
+        .iter()
+        .position(|m| m.id == edited.id)
+        .with_context(|| format!("model {} is not in the demo registry", edited.id))?;
+    write_demo_sample(&mut reg.models[n], sample_seed(n), new_name, files)?;
+    let edit = Edit {
+        bytes: reg.models[n].bytes.unwrap_or(0),
+        sha256: reg.models[n].sha256.clone().unwrap_or_default(),
+    };
+    ruvltra_registry::save(registry_path, &reg)
+        .with_context(|| format!("cannot write {}", registry_path.display()))?;
+    Ok((ruvltra_registry::load(registry_path)?, edit))
+}
+
+/// The model `id` of the demo registry.
+fn demo_model<'r>(reg: &'r Registry, id: &str) -> anyhow::Result<&'r Model> {
+    reg.models
+        .iter()
+        .find(|m| m.id == id)
+        .with_context(|| format!("model {id} is not in the demo registry"))
+}
+
+/// What `ruvllm` did for one download through Xet.
+struct Pulled {
+    commit: Option<String>,
+    fetched_bytes: u64,
+    copied_bytes: u64,
+    copied_from: Option<String>,
+}
+
+/// Downloads `model` from the Hub mode into `cache` as `ruvllm pull --repo --file --sha256
+/// --size` does (the sha256 checked), and insists that the bytes came through Xet.
+async fn pull(
+    hub: &HubClient,
+    reg: &Registry,
+    model: &Model,
+    cache: &Path,
+) -> anyhow::Result<Pulled> {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
+    let sha256 = model
+        .sha256
+        .as_deref()
+        .map(|hex| {
+            ruvltra_registry::parse_sha256(hex)
+                .with_context(|| format!("model {} has a malformed sha256", model.id))
+        })
+        .transpose()?;
+    let spec = ModelSpec {
+        id: leak(&model.id),
+        file: leak(&model.file),
+        quant: Quant::from_label(&model.quant)
+            .with_context(|| format!("model {} has an unknown quant", model.id))?,
+        size: leak(&model.size),
+        repo: leak(model.repo(reg)),
+        revision: "main",
+        bytes: model.bytes,
+        sha256,
+        ..ModelSpec::EMPTY
+    };
+    let opts = DownloadOptions {
+        cache_dir: Some(cache.to_owned()),
+        client: Some(hub.clone()),
+        offline: false,
+        disable_xet: false,
+        ..DownloadOptions::default()
+    };
+    let fetched = fetch(&spec, &opts)
+        .await
+        .with_context(|| format!("ruvllm could not download {}", model.file))?;
+    let file: &FetchedFile = fetched.files.first().context("ruvllm reported no file")?;
+    let xet = file.xet.as_ref().filter(|x| x.used).with_context(|| {
+        format!(
+            "ruvllm did not download {} through Xet ({}); the demo shows Xet, so unset HF_HUB_DISABLE_XET",
+            model.file,
+            file.xet
+                .as_ref()
+                .and_then(|x| x.failure.as_deref())
+                .unwrap_or("it did not try")
+        )
+    })?;
+    Ok(Pulled {
+        commit: file.commit.clone(),
+        fetched_bytes: xet.fetched_bytes,
+        copied_bytes: xet.copied_bytes,
+        copied_from: xet.copied_from.clone(),
+    })
+}
+
+/// `part` as a percentage of `whole`, for the summary lines.
+fn percent(part: u64, whole: u64) -> String {
+    format!("{:.1}%", 100.0 * part as f64 / whole.max(1) as f64)
+}
+
+/// What the edit's publishes sent, to each mode.
+struct EditPoint {
+    file_bytes: u64,
+    /// Bytes the server received through Xet (xorbs) and LFS for the Hub mode's publish.
+    hub_out: u64,
+    /// The edited file's chunks and where they came from.
+    chunks: u64,
+    new_chunks: u64,
+    known_chunks: u64,
+    shard_bytes: u64,
+    /// Bytes the ModelScope mode's publish sent (Git LFS: the whole file).
+    modelscope_out: u64,
+}
+
+impl EditPoint {
+    fn of(
+        hub: &PublishReport,
+        modelscope: &PublishReport,
+        file: &str,
+        hub_out: u64,
+        file_bytes: u64,
+    ) -> anyhow::Result<EditPoint> {
+        for (report, label) in [(hub, "Hub mode"), (modelscope, "ModelScope mode")] {
+            ensure!(
+                report.verified() && report.repos.iter().all(|r| r.commit.is_some()),
+                "the edit's publish to the {label} made no verified commit"
+            );
+        }
+        let repo = hub
+            .repos
+            .first()
+            .context("the Hub mode's report is empty")?;
+        let xet = repo
+            .plan
+            .iter()
+            .find(|e| e.path == file)
+            .and_then(|e| e.xet.as_ref())
+            .with_context(|| format!("the edit of {file} did not go through Xet"))?;
+        let point = EditPoint {
+            file_bytes,
+            hub_out,
+            chunks: xet.chunks,
+            new_chunks: xet.new_chunks,
+            known_chunks: xet.local_chunks + xet.server_chunks + xet.repeated_chunks,
+            shard_bytes: repo.xet.as_ref().map_or(0, |x| x.shard_bytes),
+            modelscope_out: modelscope.repos.iter().map(|r| r.bytes_sent).sum(),
+        };
+        ensure!(
+            point.hub_out * 10 < file_bytes,
+            "the edit's publish sent {} bytes of a {file_bytes}-byte file through Xet; a header edit should send a few chunks",
+            point.hub_out
+        );
+        Ok(point)
+    }
+
+    fn print_publish(&self) {
+        println!(
+            "    hub (Xet):            {} chunk(s), {} new, {} already known; {} bytes of xorbs sent ({} of the file) and a {}-byte shard",
+            self.chunks,
+            self.new_chunks,
+            self.known_chunks,
+            self.hub_out,
+            percent(self.hub_out, self.file_bytes),
+            self.shard_bytes
+        );
+        println!(
+            "    modelscope (Git LFS): the whole file again, {} bytes sent",
+            self.modelscope_out
+        );
+        println!("    both committed and verified against the edited registry");
+    }
+
+    fn print_summary(&self, cold: &Pulled, update: &Pulled) {
+        println!(
+            "  {:<10} header edit of a {}-byte file: Hub mode sent {} bytes through Xet ({}), ModelScope mode {} through Git LFS",
+            "xet",
+            self.file_bytes,
+            self.hub_out,
+            percent(self.hub_out, self.file_bytes),
+            self.modelscope_out
+        );
+        println!(
+            "  {:<10} ruvllm: first download fetched {} bytes, the update fetched {} ({}) and copied {} from the cached revision",
+            "",
+            cold.fetched_bytes,
+            update.fetched_bytes,
+            percent(update.fetched_bytes, self.file_bytes),
+            update.copied_bytes
+        );
+    }
 }

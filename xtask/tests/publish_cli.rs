@@ -238,9 +238,9 @@ fn hash(path: &Path) -> (String, u64) {
     (sha.to_hex(), size)
 }
 
-/// What the demo tells on stdout is a file snapshot (it is long); its stderr is progress
-/// from parallel hashing and uploads, in whatever order the threads finish, so it is checked
-/// apart and left out of the snapshot.
+/// What the demo tells on stdout, the Xet steps included, is a file snapshot (it is long);
+/// its stderr is progress from parallel hashing and uploads, in whatever order the threads
+/// finish, so it is checked apart and left out of the snapshot.
 #[test]
 fn the_demo_runs_end_to_end() {
     let dir = scratch_dir!("demo-cli");
@@ -284,6 +284,18 @@ fn the_demo_runs_end_to_end() {
         2,
         "{summary}"
     );
+    // Then the point of Xet: after one header edit, a few chunks go out and come back, the
+    // rest is copied from the cached revision (the demo itself fails when either is large).
+    assert!(stdout.contains("[7] editing general.name"), "{stdout}");
+    assert!(
+        stdout.contains("modelscope (Git LFS): the whole file again"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("bytes copied from the cached revision"),
+        "{stdout}"
+    );
+    assert!(summary.contains("  xet "), "{summary}");
     // The ModelScope endpoint is printed as `--modelscope-endpoint` takes it (the site, not
     // its `/api/v1` root), so that it can be pasted back.
     let line = stdout

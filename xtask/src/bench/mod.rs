@@ -28,6 +28,8 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::{Value, json};
 
+/// The demo writes its samples as the benchmarks do (real-looking weights, one stream each).
+pub use harness::write_gguf_sample;
 use harness::{Ctx, Settings};
 use report::{Goal, Output, Row, Setting, note};
 
@@ -52,7 +54,8 @@ enum What {
     /// `xtask publish --transfer xet` vs `upload_file` with `hf_xet`: a first publish, and a
     /// re-publish after a metadata edit with and without the local state of the first.
     Xet(Common),
-    /// `ruvllm pull` (verified) vs `curl -o /dev/null` and `hf_hub_download`, same server.
+    /// `ruvllm pull` (verified): plain vs `curl -o FILE && sha256sum FILE`, the disk floor
+    /// and `hf_hub_download`; through Xet, cold and after a metadata edit, vs `hf_xet`.
     Download(Common),
     /// hash, publish, xet, download and codegen, with one table of every figure.
     All(AllArgs),

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 
-pub use sample::{Sample, durable_write_secs};
+pub use sample::{Sample, durable_write_secs, write_gguf_sample};
 
 use crate::bench::report::note;
 use crate::test::{ensure_python_env, workspace_root};

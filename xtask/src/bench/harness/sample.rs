@@ -128,7 +128,13 @@ struct Xorshift(u64);
 
 impl Xorshift {
     fn new() -> Xorshift {
-        Xorshift(0x9e37_79b9_7f4a_7c15)
+        Xorshift::seeded(0)
+    }
+
+    /// The stream of `seed`; seed 0 is [`new`](Self::new)'s. The state is never zero (a zero
+    /// state would stay zero), since the constant is odd and the multiple of `seed` even.
+    fn seeded(seed: u64) -> Xorshift {
+        Xorshift(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xd1b5_4a32_d192_ed02))
     }
 
     fn fill(&mut self, out: &mut [u8]) {
@@ -164,15 +170,27 @@ pub fn durable_write_secs(dir: &Path, bytes: u64) -> anyhow::Result<f64> {
     Ok(secs)
 }
 
-/// Writes the writer's header, then a data section of pseudo-random bytes (a 1 MiB xorshift
-/// block repeated: fast to write, nothing a filesystem or a compressor could shortcut), through
-/// a temporary file, fsync and rename.
+/// Writes the writer's header, then a data section of pseudo-random bytes (one xorshift
+/// stream: nothing a filesystem or a compressor could shortcut), through a temporary file,
+/// fsync and rename.
 fn write_sample(writer: &ruvltra_gguf::writer::GgufWriter, path: &Path) -> anyhow::Result<()> {
+    write_gguf_sample(writer, path, 0)
+}
+
+/// Like the benchmark's sample, with the data section's stream picked by `seed` (0 is the
+/// benchmark's): samples of different models get different weights, and the same `seed`
+/// gives the same weights whatever the header says (a metadata edit moves them only). The
+/// demo's samples are written here too.
+pub fn write_gguf_sample(
+    writer: &ruvltra_gguf::writer::GgufWriter,
+    path: &Path,
+    seed: u64,
+) -> anyhow::Result<()> {
     let header = writer.header_bytes()?;
     let len = writer.layout()?.file_len;
     // One stream for the whole data section: a repeated block would be deduplicated by Xet
     // (content-defined chunks of a repeating pattern repeat too), real weights are not.
-    let mut stream = Xorshift::new();
+    let mut stream = Xorshift::seeded(seed);
     let mut block = vec![0u8; 1 << 20];
     let dir = path.parent().context("the sample has no folder")?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
