@@ -10,8 +10,7 @@ use crate::CardFacts;
 use crate::compat::{self, FileReach};
 use crate::modelfile::modelfile_path;
 use crate::text::{
-    cell, const_name, human_bytes, human_mib, is_license_id, license_name, number, short_sha,
-    yaml_scalar,
+    cell, const_name, human_bytes, human_mib, license_name, number, short_sha, yaml_scalar,
 };
 
 /// Tags every GGUF repository carries (GGUF-AND-ECOSYSTEM.md section 2).
@@ -195,11 +194,12 @@ fn front_matter_of(view: &View<'_>) -> String {
     let mut out = String::from("---\n");
     if let Some(license) = view.license() {
         let extra = |key: &str| view.reg.catalog.extra.get(key).and_then(|v| v.as_str());
-        if is_license_id(&license) && license != "other" {
+        // Only an id on the Hub's list goes in `license`: the Hub refuses any other.
+        if ruvltra_vocab::is_hub_license(&license) && license != "other" {
             let _ = writeln!(out, "license: {}", yaml_scalar(&license));
         } else {
             // The Hub wants `license_name` (a slug) and `license_link` with `other`; the
-            // catalog may give both as extra keys.
+            // catalog may give both as extra keys. An id the Hub does not know becomes the name.
             out.push_str("license: other\n");
             let name = match extra("license_name") {
                 Some(name) => slug(name),
@@ -751,6 +751,11 @@ fn elsewhere(out: &mut String, view: &View<'_>) {
     }
 }
 
+/// The `license_name` among a catalog's or a model's extra keys.
+fn license_name_in(extra: &BTreeMap<String, serde_json::Value>) -> Option<&str> {
+    extra.get("license_name").and_then(|v| v.as_str())
+}
+
 fn licence(out: &mut String, view: &View<'_>) {
     out.push_str("\n## Licence\n\n");
     match view.license() {
@@ -778,19 +783,36 @@ fn licence(out: &mut String, view: &View<'_>) {
         .iter()
         .copied()
         .filter(|m| {
-            m.license
-                .as_ref()
-                .is_some_and(|l| Some(l) != view.reg.catalog.license.as_ref())
+            // Two `other` licences differ by their `license_name`.
+            m.license.as_ref().is_some_and(|l| {
+                Some(l) != view.reg.catalog.license.as_ref()
+                    || (l == "other"
+                        && license_name_in(&m.extra) != license_name_in(&view.reg.catalog.extra))
+            })
         })
         .collect();
     if view.reg.catalog.license.is_some() {
         for model in differing {
-            let _ = writeln!(
-                out,
-                "\n`{}` is under its own licence, `{}`.",
-                model.id,
-                model.license.as_deref().unwrap_or_default()
-            );
+            // A model under `other` names its licence with its own `license_name` and
+            // `license_link`, as the catalog does.
+            let extra = |key: &str| model.extra.get(key).and_then(|v| v.as_str());
+            let license = model.license.as_deref().unwrap_or_default();
+            let name = match extra("license_name") {
+                Some(name) if license == "other" => name,
+                _ => license,
+            };
+            match extra("license_link").filter(|_| license == "other") {
+                Some(link) => {
+                    let _ = writeln!(
+                        out,
+                        "\n`{}` is under its own licence, [`{name}`]({link}).",
+                        model.id
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "\n`{}` is under its own licence, `{name}`.", model.id);
+                }
+            }
         }
     }
     let bases = view.base_models();
