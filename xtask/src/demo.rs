@@ -459,6 +459,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<PublishReport, ruvltra_uploader::UploadError>>,
 {
+    progress.destination(run.name);
     let before = server.stats();
     let report = publish()
         .await
@@ -495,6 +496,7 @@ async fn verify_on<D: Destination>(
     reg: &Registry,
     opts: &VerifyOptions,
 ) -> anyhow::Result<Vec<VerifyReport>> {
+    progress.destination(run.name);
     let reports = uploader
         .verify_registry_on(dest, reg, opts)
         .await
@@ -502,7 +504,7 @@ async fn verify_on<D: Destination>(
     progress.finish();
     println!("== {} ==", run.name);
     for report in &reports {
-        print_verify_report(report);
+        print_verify_report(report, run.name);
     }
     ensure!(
         !reports.is_empty() && reports.iter().all(|r| r.ok() && r.unverified.is_empty()),

@@ -138,6 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         reports.push(("hub", report));
     }
     if let Some(ms) = &ms_client {
+        progress.destination("modelscope");
         let report = rt
             .block_on(uploader.publish_to(ms, &reg, &args.files, &opts))
             .context("publish to ModelScope failed")?;
@@ -182,7 +183,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// How reports name a destination given by its `--to` value (`hub`, `modelscope`).
-fn destination_label(to: &str) -> &'static str {
+pub fn destination_label(to: &str) -> &'static str {
     match to {
         "modelscope" => "ModelScope",
         _ => "the Hub",
@@ -263,7 +264,7 @@ pub fn print_publish_report(report: &PublishReport, to: &str) {
             );
         }
         if let Some(verify) = &repo.verify {
-            print_verify_report(verify);
+            print_verify_report(verify, to);
         }
     }
     if !report.warnings.is_empty() {
@@ -314,10 +315,19 @@ fn print_xet(repo: &RepoReport) {
     }
 }
 
-/// Prints a verification for people.
-pub fn print_verify_report(report: &VerifyReport) {
+/// Prints a verification for people; `to` is the destination's `--to` value (`hub`,
+/// `modelscope`), which names where the extra paths are.
+pub fn print_verify_report(report: &VerifyReport, to: &str) {
+    for line in verify_lines(report, destination_label(to)) {
+        println!("{line}");
+    }
+}
+
+/// The lines of a verification for people; `destination` is how they name the site.
+fn verify_lines(report: &VerifyReport, destination: &str) -> Vec<String> {
+    let mut lines = Vec::new();
     if report.ok() {
-        println!(
+        lines.push(format!(
             "  verified: {} path(s) of {} at {} match the manifest{}",
             report.checked,
             report.repo,
@@ -327,32 +337,37 @@ pub fn print_verify_report(report: &VerifyReport) {
             } else {
                 ""
             }
-        );
+        ));
     } else {
-        println!(
+        lines.push(format!(
             "  verification FAILED: {} difference(s) in {} at {}",
             report.problems.len(),
             report.repo,
             report.revision
-        );
+        ));
         for problem in &report.problems {
-            println!("    error: {problem}");
+            lines.push(format!("    error: {}", problem.describe(destination)));
         }
     }
     for extra in &report.extras {
-        println!("    warning: {extra} is on the Hub but in no manifest");
+        lines.push(format!(
+            "    warning: {extra} is on {destination} but in no manifest"
+        ));
     }
     for path in &report.unverified {
-        println!(
+        lines.push(format!(
             "    warning: {path} was only checked for presence: the registry has no sha256 for it (run `cargo xtask sync`)"
-        );
+        ));
     }
+    lines
 }
 
 /// Shows uploader events: progress bars when stderr is a terminal, plain log lines otherwise.
 pub struct Progress {
     bars: Option<MultiProgress>,
     state: Arc<Mutex<HashMap<String, ProgressBar>>>,
+    /// How the lines name the site the events come from (`destination_label`).
+    destination: Arc<Mutex<&'static str>>,
 }
 
 impl Default for Progress {
@@ -367,6 +382,15 @@ impl Progress {
         Progress {
             bars: std::io::stderr().is_terminal().then(MultiProgress::new),
             state: Arc::new(Mutex::new(HashMap::new())),
+            destination: Arc::new(Mutex::new(destination_label("hub"))),
+        }
+    }
+
+    /// Names the destination of the events that follow by its `--to` value (`hub`,
+    /// `modelscope`); the Hub until this is called.
+    pub fn destination(&self, to: &str) {
+        if let Ok(mut destination) = self.destination.lock() {
+            *destination = destination_label(to);
         }
     }
 
@@ -374,9 +398,17 @@ impl Progress {
     pub fn observer(&self) -> Observer {
         let bars = self.bars.clone();
         let state = self.state.clone();
-        Arc::new(move |event| match &bars {
-            Some(multi) => show_bar(multi, &state, event),
-            None => show_line(event),
+        let destination = self.destination.clone();
+        Arc::new(move |event| {
+            let destination = destination.lock().map(|d| *d).unwrap_or("the Hub");
+            match &bars {
+                Some(multi) => show_bar(multi, &state, event, destination),
+                None => {
+                    if let Some(line) = event_line(&event, destination) {
+                        eprintln!("{line}");
+                    }
+                }
+            }
         })
     }
 
@@ -390,24 +422,31 @@ impl Progress {
     }
 }
 
-fn show_line(event: Event) {
-    match event {
-        Event::Step(s) => eprintln!("==> {s}"),
-        Event::Notice(s) => eprintln!("    {s}"),
-        Event::Warning(s) => eprintln!("warning: {s}"),
-        Event::HashStart { path, bytes } => eprintln!("    hashing {path} ({bytes} bytes)"),
-        Event::HashDone { path, sha256 } => eprintln!("    {path}: sha256 {sha256}"),
-        Event::UploadStart { path, bytes } => eprintln!("    uploading {path} ({bytes} bytes)"),
-        Event::UploadDone { path, sent: true } => eprintln!("    uploaded {path}"),
+/// The log line of an event, `None` for the progress events that only move bars;
+/// `destination` names the site that already had an object.
+fn event_line(event: &Event, destination: &str) -> Option<String> {
+    Some(match event {
+        Event::Step(s) => format!("==> {s}"),
+        Event::Notice(s) => format!("    {s}"),
+        Event::Warning(s) => format!("warning: {s}"),
+        Event::HashStart { path, bytes } => format!("    hashing {path} ({bytes} bytes)"),
+        Event::HashDone { path, sha256 } => format!("    {path}: sha256 {sha256}"),
+        Event::UploadStart { path, bytes } => format!("    uploading {path} ({bytes} bytes)"),
+        Event::UploadDone { path, sent: true } => format!("    uploaded {path}"),
         Event::UploadDone { path, sent: false } => {
-            eprintln!("    {path}: the Hub already has this object, nothing sent")
+            format!("    {path}: {destination} already has this object, nothing sent")
         }
-        Event::Committing { repo, branch, .. } => eprintln!("==> committing to {repo}@{branch}"),
-        Event::HashProgress { .. } | Event::UploadProgress { .. } => {}
-    }
+        Event::Committing { repo, branch, .. } => format!("==> committing to {repo}@{branch}"),
+        Event::HashProgress { .. } | Event::UploadProgress { .. } => return None,
+    })
 }
 
-fn show_bar(multi: &MultiProgress, state: &Mutex<HashMap<String, ProgressBar>>, event: Event) {
+fn show_bar(
+    multi: &MultiProgress,
+    state: &Mutex<HashMap<String, ProgressBar>>,
+    event: Event,
+    destination: &str,
+) {
     let style = ProgressStyle::with_template(
         "{prefix:>9} {wide_msg} {bytes:>10}/{total_bytes:<10} {binary_bytes_per_sec:>12}",
     )
@@ -435,33 +474,91 @@ fn show_bar(multi: &MultiProgress, state: &Mutex<HashMap<String, ProgressBar>>, 
                 bar.set_position(done);
             }
         }
-        Event::HashDone { path, sha256 } => {
+        Event::HashDone { ref path, .. } => {
             if let Some(bar) = bars.remove(&format!("h:{path}")) {
                 bar.finish_and_clear();
             }
-            let _ = multi.println(format!("    {path}: sha256 {sha256}"));
+            print_above(multi, &event, destination);
         }
-        Event::UploadDone { path, sent } => {
+        Event::UploadDone { ref path, .. } => {
             if let Some(bar) = bars.remove(&format!("u:{path}")) {
                 bar.finish_and_clear();
             }
-            let _ = multi.println(if sent {
-                format!("    uploaded {path}")
-            } else {
-                format!("    {path}: already on the Hub, nothing sent")
-            });
+            print_above(multi, &event, destination);
         }
-        Event::Step(s) => {
-            let _ = multi.println(format!("==> {s}"));
+        Event::Step(_) | Event::Notice(_) | Event::Warning(_) | Event::Committing { .. } => {
+            print_above(multi, &event, destination);
         }
-        Event::Notice(s) => {
-            let _ = multi.println(format!("    {s}"));
-        }
-        Event::Warning(s) => {
-            let _ = multi.println(format!("warning: {s}"));
-        }
-        Event::Committing { repo, branch, .. } => {
-            let _ = multi.println(format!("==> committing to {repo}@{branch}"));
-        }
+    }
+}
+
+/// Prints an event's log line above the bars.
+fn print_above(multi: &MultiProgress, event: &Event, destination: &str) {
+    if let Some(line) = event_line(event, destination) {
+        let _ = multi.println(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ruvltra_uploader::Difference;
+
+    #[test]
+    fn an_object_already_there_is_named_by_its_destination() {
+        let event = Event::UploadDone {
+            path: "model.gguf".to_owned(),
+            sent: false,
+        };
+        assert_eq!(
+            event_line(&event, destination_label("modelscope")).as_deref(),
+            Some("    model.gguf: ModelScope already has this object, nothing sent")
+        );
+        assert_eq!(
+            event_line(&event, destination_label("hub")).as_deref(),
+            Some("    model.gguf: the Hub already has this object, nothing sent")
+        );
+    }
+
+    #[test]
+    fn the_progress_names_the_destination_it_is_told() {
+        let progress = Progress::new();
+        assert_eq!(*progress.destination.lock().unwrap(), "the Hub");
+        progress.destination("modelscope");
+        assert_eq!(*progress.destination.lock().unwrap(), "ModelScope");
+    }
+
+    #[test]
+    fn extra_paths_are_named_on_their_destination() {
+        let report = VerifyReport {
+            repo: "ruvnet/ruvltra".to_owned(),
+            revision: "master".to_owned(),
+            checked: 1,
+            deep: false,
+            problems: vec![Difference {
+                path: "model.gguf".to_owned(),
+                problem: "missing",
+                expected: String::new(),
+                actual: String::new(),
+            }],
+            extras: vec!["notes.txt".to_owned()],
+            unverified: Vec::new(),
+        };
+        let lines = verify_lines(&report, destination_label("modelscope"));
+        assert!(
+            lines.contains(&"    error: model.gguf: missing on ModelScope".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .contains(&"    warning: notes.txt is on ModelScope but in no manifest".to_owned()),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("the Hub")), "{lines:?}");
+        let lines = verify_lines(&report, destination_label("hub"));
+        assert!(
+            lines.contains(&"    warning: notes.txt is on the Hub but in no manifest".to_owned()),
+            "{lines:?}"
+        );
     }
 }

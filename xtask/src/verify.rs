@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use hub_client::HubClient;
-use ruvltra_uploader::{ModelUploader, VerifyOptions};
+use ruvltra_uploader::{ModelUploader, VerifyOptions, VerifyReport};
 
 use modelscope_client::ModelScopeClient;
 
@@ -52,30 +52,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         deep: args.deep,
     };
     let rt = runtime()?;
-    let mut reports = Vec::new();
+    // Each report with the `--to` value of the site it was read from.
+    let mut reports: Vec<(&str, VerifyReport)> = Vec::new();
     if matches!(args.to, To::Hub | To::All) {
-        reports.extend(
-            rt.block_on(uploader.verify_registry(&reg, &opts))
-                .context("verify on the Hub failed")?,
-        );
+        let found = rt
+            .block_on(uploader.verify_registry(&reg, &opts))
+            .context("verify on the Hub failed")?;
+        reports.extend(found.into_iter().map(|r| ("hub", r)));
     }
     if matches!(args.to, To::Modelscope | To::All) {
         let ms = ModelScopeClient::from_env(args.modelscope_endpoint.as_deref())?;
-        reports.extend(
-            rt.block_on(uploader.verify_registry_on(&ms, &reg, &opts))
-                .context("verify on ModelScope failed")?,
-        );
+        progress.destination("modelscope");
+        let found = rt
+            .block_on(uploader.verify_registry_on(&ms, &reg, &opts))
+            .context("verify on ModelScope failed")?;
+        reports.extend(found.into_iter().map(|r| ("modelscope", r)));
     }
     progress.finish();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        let plain: Vec<&VerifyReport> = reports.iter().map(|(_, r)| r).collect();
+        println!("{}", serde_json::to_string_pretty(&plain)?);
     } else {
-        for report in &reports {
+        for (to, report) in &reports {
             println!("{}@{}", report.repo, report.revision);
-            print_verify_report(report);
+            print_verify_report(report, to);
         }
     }
-    Ok(if reports.iter().all(|r| r.ok()) {
+    Ok(if reports.iter().all(|(_, r)| r.ok()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

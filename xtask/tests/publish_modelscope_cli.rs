@@ -292,6 +292,38 @@ fn publish_to_hub_and_modelscope_in_one_run() {
         "{ms_part}"
     );
 
+    // A registry that names the medium model's file differently finds it missing, and the
+    // published one reported as extra on ModelScope, not on the Hub.
+    let mut renamed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(registry).unwrap()).unwrap();
+    renamed["models"][1]["file"] = "ruvltra-medium-1.1b-q5_k_m.gguf".into();
+    renamed["models"][1]["quant"] = "q5_k_m".into();
+    renamed["models"][1]["id"] = "ruvltra-medium-1.1b-q5_k_m".into();
+    let renamed = serde_json::to_string_pretty(&renamed).unwrap();
+    let renamed_path = dir.join("renamed-registry.json");
+    std::fs::write(&renamed_path, renamed).unwrap();
+    let run = CliRun::of(xtask(&dir).args([
+        "verify",
+        "--registry",
+        renamed_path.to_str().unwrap(),
+        "--to",
+        "modelscope",
+        "--modelscope-endpoint",
+        &url,
+    ]));
+    assert!(
+        run.stdout.contains(&format!(
+            "warning: {MEDIUM} is on ModelScope but in no manifest"
+        )) && !run.stdout.contains("the Hub"),
+        "{}",
+        run.render()
+    );
+    cli_snapshot!(
+        "verify_extra_on_modelscope",
+        support::filters(&dir).regex(r"\b[0-9a-f]{40}\b", "[COMMIT]"),
+        run
+    );
+
     // Without a ModelScope token, `--to modelscope` stops before anything is sent.
     cli_snapshot!(
         support::filters(&dir),

@@ -41,6 +41,27 @@ fn problems_are_all_listed_with_exit_code_1() {
     ");
 }
 
+/// A licence the Hub would refuse in the card is a problem, with what to write instead.
+#[test]
+fn a_licence_the_hub_does_not_know_is_a_problem() {
+    let dir = scratch_dir!("xtask-validate/licence");
+    fs::write(
+        dir.join("registry.json"),
+        r#"{"schema_version": 1, "repo": "ruv/ruvltra", "revision": "main",
+            "catalog": {"license": "qwen-research"}, "models": []}"#,
+    )
+    .unwrap();
+    cli_snapshot!(filters(&dir), xtask(&dir).arg("validate"), @r"
+    success: false
+    exit_code: 1
+    ----- stdout -----
+
+    ----- stderr -----
+    /catalog/license: license `qwen-research` is not one of the Hub's licence ids (such as `apache-2.0`, `mit`, `llama3.1`) and the Hub would refuse the card; set `license` to `other` and give the catalog `license_name` (a lowercase slug) and `license_link` (the licence's URL), which the card writes
+    registry.json: 1 problem; fix them and run `cargo xtask validate` again
+    ");
+}
+
 /// A value of the wrong type is a problem of its model, listed with the id and JSON path next to
 /// the other problems (exit 1), not a malformed file (exit 2).
 #[test]

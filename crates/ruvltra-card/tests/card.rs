@@ -341,6 +341,19 @@ fn yaml_to_json(front: &str) -> serde_json::Value {
 }
 
 #[test]
+fn a_licence_the_hub_does_not_know_is_written_as_other() {
+    // Validation refuses such a registry; a card made from one anyway must not be refused.
+    let mut reg = fixture("catalog.json");
+    reg.catalog.license = Some("ruvltra-community-1.0".to_owned());
+    let yaml = yaml_to_json(&front_matter(&reg));
+    assert_eq!(yaml["license"], "other");
+    assert_eq!(yaml["license_name"], "ruvltra-community-1-0");
+    reg.catalog.license = Some("llama3.1".to_owned());
+    let yaml = yaml_to_json(&front_matter(&reg));
+    assert_eq!(yaml["license"], "llama3.1");
+}
+
+#[test]
 fn front_matter_is_valid_yaml_with_hub_keys() {
     let reg = fixture("catalog.json");
     let yaml = yaml_to_json(&front_matter(&reg));

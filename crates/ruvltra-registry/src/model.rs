@@ -314,6 +314,49 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 impl Model {
+    /// A model with its identity fields set and every other field at the default of
+    /// `registry.json` (kind `gguf`, status `published`, nothing optional set, not awaiting
+    /// review); callers set what else they know on the value returned.
+    pub fn new(
+        id: impl Into<String>,
+        file: impl Into<String>,
+        quant: impl Into<String>,
+        size: impl Into<String>,
+    ) -> Model {
+        Model {
+            id: id.into(),
+            file: file.into(),
+            quant: quant.into(),
+            size: size.into(),
+            variant: None,
+            kind: ArtifactKind::default(),
+            status: Status::default(),
+            name: None,
+            description: None,
+            architecture: None,
+            parameters: None,
+            context_length: None,
+            base_model: None,
+            base: None,
+            license: None,
+            languages: Vec::new(),
+            hardware: None,
+            tags: Vec::new(),
+            benchmarks: Vec::new(),
+            fallback_urls: Vec::new(),
+            repo: None,
+            revision: None,
+            bytes: None,
+            sha256: None,
+            extra_files: Vec::new(),
+            modelscope_repo: None,
+            hub: None,
+            modelscope: None,
+            needs_review: false,
+            extra: BTreeMap::new(),
+        }
+    }
+
     /// The repository this model lives in: its override, else the catalog's.
     pub fn repo<'a>(&'a self, registry: &'a Registry) -> &'a str {
         self.repo.as_deref().unwrap_or(&registry.repo)
@@ -356,5 +399,37 @@ impl Model {
                 .iter()
                 .map(|f| (f.file.as_str(), f.bytes, f.sha256.as_deref())),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_model_is_what_registry_json_reads_from_the_identity_fields_alone() {
+        let read: Model = serde_json::from_value(serde_json::json!({
+            "id": "ruvltra-small-0.5b-q4_k_m",
+            "file": "ruvltra-small-0.5b-q4_k_m.gguf",
+            "quant": "q4_k_m",
+            "size": "0.5b"
+        }))
+        .unwrap();
+        let new = Model::new(
+            "ruvltra-small-0.5b-q4_k_m",
+            "ruvltra-small-0.5b-q4_k_m.gguf",
+            "q4_k_m",
+            "0.5b",
+        );
+        assert_eq!(new, read);
+        assert_eq!(
+            serde_json::to_value(&new).unwrap(),
+            serde_json::json!({
+                "id": "ruvltra-small-0.5b-q4_k_m",
+                "file": "ruvltra-small-0.5b-q4_k_m.gguf",
+                "quant": "q4_k_m",
+                "size": "0.5b"
+            })
+        );
     }
 }

@@ -687,3 +687,22 @@ fn a_huge_registry_validates() {
     let Problems(problems) = validate(&registry).unwrap_err();
     assert_eq!(problems.len(), 2 * (COUNT - 1));
 }
+
+#[test]
+fn licences_the_hub_would_refuse_are_problems() {
+    let refused = patched(small(), json!({"license": "qwen-research"}));
+    let other = patched(
+        small(),
+        json!({"id": "ruvltra-medium-1.1b-q4_k_m", "file": "ruvltra-medium-1.1b-q4_k_m.gguf",
+               "size": "1.1b", "variant": "medium", "license": "other",
+               "license_name": "qwen-research",
+               "license_link": "https://huggingface.co/Qwen/Qwen2.5-3B-Instruct/blob/main/LICENSE"}),
+    );
+    let top = json!({"catalog": {"license": "ruvltra-community"}});
+    assert_snapshot!(check(&registry(vec![refused, other], top)), @r"
+        /catalog/license: license `ruvltra-community` is not one of the Hub's licence ids (such as `apache-2.0`, `mit`, `llama3.1`) and the Hub would refuse the card; set `license` to `other` and give the catalog `license_name` (a lowercase slug) and `license_link` (the licence's URL), which the card writes
+        /models/0/license (ruvltra-small-0.5b-q4_k_m): license `qwen-research` is not one of the Hub's licence ids (such as `apache-2.0`, `mit`, `llama3.1`) and the Hub would refuse the card; set `license` to `other` and give the model `license_name` (a lowercase slug) and `license_link` (the licence's URL), which the card writes
+        ");
+    let fine = json!({"catalog": {"license": "llama3.1"}});
+    assert_eq!(check(&registry(vec![small()], fine)), "valid");
+}

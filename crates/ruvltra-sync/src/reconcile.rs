@@ -498,58 +498,42 @@ fn new_model(
     let mut tags = snap.tags.clone();
     tags.sort();
     tags.dedup();
-    Model {
-        id: stem.to_owned(),
-        file: files[0].clone(),
-        quant: parsed.quant.label().to_owned(),
-        size: parsed.size.clone(),
-        variant: parsed.variant.clone(),
-        kind: if parsed.quant.is_full_precision() {
-            ArtifactKind::GgufFullPrecision
-        } else {
-            ArtifactKind::Gguf
-        },
-        status: Status::Published,
-        name: None,
-        description: None,
-        architecture: None,
-        parameters: None,
-        context_length: None,
-        base_model: None,
-        base: None,
-        license: None,
-        languages: Vec::new(),
-        hardware: None,
-        tags: Vec::new(),
-        benchmarks: Vec::new(),
-        fallback_urls: Vec::new(),
-        repo: (place.repo != registry.repo).then(|| place.repo.to_owned()),
-        revision: (place.revision != registry.revision).then(|| place.revision.to_owned()),
-        bytes,
-        sha256,
-        extra_files: files[1..]
-            .iter()
-            .map(|path| {
-                let (bytes, sha256) = facts(path);
-                ExtraFile {
-                    file: path.clone(),
-                    bytes,
-                    sha256,
-                    extra: BTreeMap::new(),
-                }
-            })
-            .collect(),
-        modelscope_repo: None,
-        hub: Some(HubState {
-            commit: snap.commit.clone(),
-            synced_at: opts.now.clone(),
-            tags,
-            extra: BTreeMap::new(),
-        }),
-        modelscope: None,
-        needs_review: true,
+    let mut model = Model::new(
+        stem,
+        files[0].clone(),
+        parsed.quant.label(),
+        parsed.size.clone(),
+    );
+    model.variant = parsed.variant.clone();
+    model.kind = if parsed.quant.is_full_precision() {
+        ArtifactKind::GgufFullPrecision
+    } else {
+        ArtifactKind::Gguf
+    };
+    model.repo = (place.repo != registry.repo).then(|| place.repo.to_owned());
+    model.revision = (place.revision != registry.revision).then(|| place.revision.to_owned());
+    model.bytes = bytes;
+    model.sha256 = sha256;
+    model.extra_files = files[1..]
+        .iter()
+        .map(|path| {
+            let (bytes, sha256) = facts(path);
+            ExtraFile {
+                file: path.clone(),
+                bytes,
+                sha256,
+                extra: BTreeMap::new(),
+            }
+        })
+        .collect();
+    model.hub = Some(HubState {
+        commit: snap.commit.clone(),
+        synced_at: opts.now.clone(),
+        tags,
         extra: BTreeMap::new(),
-    }
+    });
+    model.needs_review = true;
+    model
 }
 
 #[cfg(test)]

@@ -53,16 +53,24 @@ pub struct Difference {
     pub actual: String,
 }
 
-impl std::fmt::Display for Difference {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Difference {
+    /// The difference for people, naming the site read as `destination` (`the Hub`,
+    /// `ModelScope`).
+    pub fn describe(&self, destination: &str) -> String {
         match self.problem {
-            "missing" => write!(f, "{}: missing on the Hub", self.path),
-            problem => write!(
-                f,
-                "{}: {problem} differs: expected {}, the Hub has {}",
+            "missing" => format!("{}: missing on {destination}", self.path),
+            problem => format!(
+                "{}: {problem} differs: expected {}, {destination} has {}",
                 self.path, self.expected, self.actual
             ),
         }
+    }
+}
+
+/// The difference as read on the Hub; [`Difference::describe`] names another site.
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe("the Hub"))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The RuvLTRA vocabulary, defined once: the quantisation schemes with their GGUF file types
 //! ([`Quant`]), the kinds and statuses of catalog entries ([`ArtifactKind`], [`Status`]), the
-//! file naming convention ([`naming`]) and the rule that turns ids into Rust names
-//! ([`ident`]).
+//! file naming convention ([`naming`]), the rule that turns ids into Rust names ([`ident`])
+//! and the licence ids the Hub accepts ([`HUB_LICENSES`]).
 //!
 //! The registry (`ruvltra-registry`, which adds serde and the JSON Schema), the code generator,
 //! the model card, `ruvllm`'s runtime and the GGUF reader all read these tables, so a quant or a
@@ -16,8 +16,10 @@
 
 pub mod ident;
 mod labels;
+mod license;
 pub mod naming;
 mod quant;
 
 pub use labels::{ArtifactKind, Status};
+pub use license::{HUB_LICENSES, is_hub_license};
 pub use quant::{Quant, UnknownQuant};

@@ -208,7 +208,7 @@ fn synthetic_registry(count: usize) -> Registry {
             "{:064x}",
             (combo as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         );
-        let mut model = blank_model(&id, &format!("{id}.gguf"), quant.label(), size);
+        let mut model = Model::new(&id, format!("{id}.gguf"), quant.label(), size);
         model.variant = Some(variant);
         model.name = Some(format!("RuvLTRA bench {id}"));
         model.description = Some("A synthetic model of the codegen benchmark.".to_owned());
@@ -227,9 +227,9 @@ fn synthetic_registry(count: usize) -> Registry {
         models.push(model);
         if models.len() % 10 == 9 && models.len() < count {
             let dir = format!("sona/{id}");
-            let mut adapter = blank_model(
-                &format!("sona-{id}"),
-                &format!("{dir}/adapter_model.safetensors"),
+            let mut adapter = Model::new(
+                format!("sona-{id}"),
+                format!("{dir}/adapter_model.safetensors"),
                 "f16",
                 size,
             );
@@ -252,41 +252,6 @@ fn synthetic_registry(count: usize) -> Registry {
         revision: "main".to_owned(),
         catalog: Default::default(),
         models,
-        extra: Default::default(),
-    }
-}
-
-fn blank_model(id: &str, file: &str, quant: &str, size: &str) -> Model {
-    Model {
-        id: id.to_owned(),
-        file: file.to_owned(),
-        quant: quant.to_owned(),
-        size: size.to_owned(),
-        variant: None,
-        kind: ArtifactKind::Gguf,
-        status: Status::Published,
-        name: None,
-        description: None,
-        architecture: None,
-        parameters: None,
-        context_length: None,
-        base_model: None,
-        base: None,
-        license: None,
-        languages: Vec::new(),
-        hardware: None,
-        tags: Vec::new(),
-        benchmarks: Vec::new(),
-        fallback_urls: Vec::new(),
-        repo: None,
-        revision: None,
-        bytes: None,
-        sha256: None,
-        extra_files: Vec::new(),
-        modelscope_repo: None,
-        hub: None,
-        modelscope: None,
-        needs_review: false,
         extra: Default::default(),
     }
 }

@@ -23,7 +23,9 @@ use saphyr::{LoadableYamlNode as _, Scalar, Yaml};
 
 /// The licence ids the Hub accepts in `license` (hub-docs `repositories-licenses.md`, with
 /// the ids added to it since: the Llama 3 family). Assumption: the Hub's list changes now and
-/// then; an id missing here is refused locally only, and this list is the one place to add it.
+/// then; an id missing here is refused locally only. The clients keep a copy
+/// (`ruvltra_vocab::HUB_LICENSES`: the server shares no code with them) and a test of
+/// `ruvltra-vocab` checks that the two are equal, so an id is added to both.
 #[rustfmt::skip]
 pub(crate) const LICENSES: &[&str] = &[
     "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m",

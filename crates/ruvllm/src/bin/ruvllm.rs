@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ruvllm::hub::download::{
     DownloadOptions, Fetched, Progress, ProgressEvent, ProgressFn, Source, fetch_blocking,
 };
-use ruvllm::hub::registry::{self, ArtifactKind, FileSpec, Hardware, ModelSpec, Quant, Status};
+use ruvllm::hub::registry::{self, ArtifactKind, ModelSpec, Quant, Status};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -280,32 +280,18 @@ fn ad_hoc_spec(args: &PullArgs, repo: &str, file: &str) -> Result<ModelSpec, Str
     Ok(ModelSpec {
         id: file,
         file,
-        name: None,
-        description: None,
         kind: if file.ends_with(".gguf") {
             ArtifactKind::Gguf
         } else {
             ArtifactKind::File
         },
-        status: Status::Published,
         quant,
-        size: "",
-        variant: None,
-        architecture: None,
-        parameters: None,
-        context_length: None,
-        base_model: None,
-        base: None,
-        license: None,
-        languages: &[],
-        hardware: Hardware::UNKNOWN,
-        tags: &[],
         repo: leak(repo),
         revision: "main",
         bytes: args.size,
         sha256,
-        extra_files: &[] as &[FileSpec],
         fallback_urls: Box::leak(fallbacks.into_boxed_slice()),
+        ..ModelSpec::EMPTY
     })
 }
 

@@ -6,7 +6,7 @@ use ruvltra_registry::Registry;
 
 use super::view::View;
 use crate::CardFacts;
-use crate::text::{is_license_id, yaml_scalar};
+use crate::text::yaml_scalar;
 
 /// The YAML front matter (between `---` lines, newline-terminated) of the registry's card,
 /// from the registry alone (as `model_card` with `CardFacts::default()`).
@@ -18,11 +18,12 @@ pub(super) fn front_matter_of(view: &View<'_>) -> String {
     let mut out = String::from("---\n");
     if let Some(license) = view.license() {
         let extra = |key: &str| view.reg.catalog.extra.get(key).and_then(|v| v.as_str());
-        if is_license_id(&license) && license != "other" {
+        // Only an id on the Hub's list goes in `license`: the Hub refuses any other.
+        if ruvltra_vocab::is_hub_license(&license) && license != "other" {
             let _ = writeln!(out, "license: {}", yaml_scalar(&license));
         } else {
             // The Hub wants `license_name` (a slug) and `license_link` with `other`; the
-            // catalog may give both as extra keys.
+            // catalog may give both as extra keys. An id the Hub does not know becomes the name.
             out.push_str("license: other\n");
             let name = match extra("license_name") {
                 Some(name) => slug(name),

@@ -34,6 +34,26 @@ impl Checker<'_> {
                     show(license)
                 ),
             );
+        } else if let Some(license) = license
+            && !ruvltra_vocab::is_hub_license(license)
+        {
+            // The card's front matter reads the catalog's `license_name` and `license_link`;
+            // a model's own ones name its licence in the card's licence section.
+            let owner = if self.model_id.is_some() {
+                "the model"
+            } else {
+                "the catalog"
+            };
+            self.report(
+                path,
+                format!(
+                    "license {} is not one of the Hub's licence ids (such as `apache-2.0`, `mit`, \
+                     `llama3.1`) and the Hub would refuse the card; set `license` to `other` and \
+                     give {owner} `license_name` (a lowercase slug) and `license_link` (the \
+                     licence's URL), which the card writes",
+                    show(license)
+                ),
+            );
         }
     }
 
