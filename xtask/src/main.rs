@@ -44,7 +44,7 @@ enum Command {
     Modelfile(modelfile::Args),
     /// Reconcile registry.json with the Hub or ModelScope (`--from hub|modelscope|all`; `--check` for CI: exit 1 listing every difference).
     Sync(sync::Args),
-    /// Benchmarks: `bench hash|publish|download|codegen|all` (figures beside their references).
+    /// Benchmarks: `bench hash|publish|xet|download|codegen|all` (figures beside their references).
     Bench(bench::Args),
     /// Publish the registry's models found in `--files DIR` to the Hub or ModelScope (`--to hub|modelscope|all`), then verify.
     Publish(publish::Args),

@@ -35,7 +35,7 @@ fn the_command_list_names_modelscope_for_sync_publish_and_verify() {
       card       Print the model card (README.md) generated from the registry (`--modelscope` for ModelScope's)
       modelfile  Print the Ollama Modelfile of one GGUF model (`modelfile ID`)
       sync       Reconcile registry.json with the Hub or ModelScope (`--from hub|modelscope|all`; `--check` for CI: exit 1 listing every difference)
-      bench      Benchmarks: `bench hash|publish|download|codegen|all` (figures beside their references)
+      bench      Benchmarks: `bench hash|publish|xet|download|codegen|all` (figures beside their references)
       publish    Publish the registry's models found in `--files DIR` to the Hub or ModelScope (`--to hub|modelscope|all`), then verify
       verify     Verify that the Hub or ModelScope (`--to hub|modelscope|all`) holds every published model with the registry's sizes and sha256s
       demo       Run the main job end to end on a local server's Hub and ModelScope modes: publish samples, tag, verify, re-publish
