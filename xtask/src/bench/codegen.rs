@@ -290,6 +290,13 @@ impl ThrowawayCrate {
              include!(\"generated.rs\");\n",
         )?;
         let empty = synthetic_registry(0);
+        // `compile` builds once before it writes the module it times, so a module must exist
+        // from the start (a fresh scratch folder has none).
+        let empty_module = ruvltra_codegen::render(&empty)?;
+        ruvltra_registry::write_file_atomically(
+            &dir.join("src/generated.rs"),
+            empty_module.as_bytes(),
+        )?;
         let ruvllm_registry = bench_dir.join("empty-registry.json");
         ruvltra_registry::save(&ruvllm_registry, &empty)?;
         let krate = ThrowawayCrate {
@@ -300,7 +307,7 @@ impl ThrowawayCrate {
         // Build ruvllm and the generated module of an empty catalog once, so that the timed
         // builds compile only the generated module.
         eprintln!("building ruvllm for the benchmark crate (once)...");
-        krate.compile(&ruvltra_codegen::render(&empty)?)?;
+        krate.compile(&empty_module)?;
         Ok(krate)
     }
 
