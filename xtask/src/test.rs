@@ -78,11 +78,19 @@ pub fn run_tests(args: Args) -> anyhow::Result<ExitCode> {
         ensure_python_env(&root)?
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // A publish that names no index folder keeps its local Xet index in the user's cache: the
+    // suite gets a fresh one of its own, so it neither reads nor grows the machine's.
+    let xet_index = root.join("target/test-xet-index");
+    if xet_index.exists() {
+        std::fs::remove_dir_all(&xet_index)
+            .with_context(|| format!("cannot clear {}", xet_index.display()))?;
+    }
     let status = Command::new(cargo)
         .current_dir(&root)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args.cargo_args)
         .env("RUVLTRA_PYTHON", &python)
+        .env("RUVLTRA_XET_CACHE", &xet_index)
         .env("INSTA_UPDATE", "no")
         .env("CI", std::env::var("CI").unwrap_or_else(|_| "true".into()))
         .status()

@@ -376,7 +376,10 @@ async fn a_token_that_expires_mid_publish_is_refreshed_not_failed() {
     let report = publish(&xet_uploader(&fx, &cache), &fx, &[A, B]).await;
     assert_eq!(fx.server.faults().pending(), 0);
     let xet = repo_report(&report).xet.clone().unwrap();
-    assert!(xet.token_refreshes >= 3, "{xet:?}");
+    // Each early expiry costs one renewal. Whether the stall also makes a renewal by age
+    // depends on how the concurrent xorb uploads interleave (under load the 401's renewal may
+    // come after the stall), so only the two forced ones are certain.
+    assert!(xet.token_refreshes >= 2, "{xet:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
