@@ -76,9 +76,10 @@ impl IntoCliRun for CliRun {
 /// URLs, tokens; applied first, in the order given), then the defaults for what changes on
 /// every run.
 ///
-/// The defaults replace the workspace's `target/tmp` with `[TARGET_TMP]`, a throwaway folder in
-/// the system's temporary folder (`/tmp/.tmpXXXXXX`, `/tmp/ruvltra-demo-XXXXXX`) with `[TEMP]`,
-/// the workspace root with `[WORKSPACE]`, loopback ports with
+/// The defaults replace the workspace's `target/tmp` with `[TARGET_TMP]`, the workspace root
+/// with `[WORKSPACE]` (also when the checkout sits in the temporary folder), a throwaway folder
+/// in the system's temporary folder (`/tmp/.tmpXXXXXX`, `/tmp/ruvltra-demo-XXXXXX`) with
+/// `[TEMP]`, loopback ports with
 /// `[PORT]` and durations (`12ms`, `1.5 s`, `3µs`) with `[TIME]`.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
@@ -113,35 +114,11 @@ impl Filters {
 
     /// Every rule, the caller's then the defaults, as (regular expression, replacement).
     pub fn rules(&self) -> Vec<(String, String)> {
-        let root = crate::workspace_root();
-        let temp = std::env::temp_dir();
-        let temp = temp.display().to_string();
         let mut rules = self.rules.clone();
-        rules.extend([
-            (
-                escape(&root.join("target/tmp").display().to_string()),
-                "[TARGET_TMP]".to_owned(),
-            ),
-            (
-                format!(
-                    r"(/private)?{}/\.?[A-Za-z0-9_-]+",
-                    escape(temp.trim_end_matches('/'))
-                ),
-                "[TEMP]".to_owned(),
-            ),
-            (
-                escape(&root.display().to_string()),
-                "[WORKSPACE]".to_owned(),
-            ),
-            (
-                r"(127\.0\.0\.1|localhost|\[::1\]):\d+".to_owned(),
-                "$1:[PORT]".to_owned(),
-            ),
-            (
-                r"\b\d+(\.\d+)?\s?(ns|µs|us|ms|s)\b".to_owned(),
-                "[TIME]".to_owned(),
-            ),
-        ]);
+        rules.extend(default_rules(
+            &crate::workspace_root(),
+            &std::env::temp_dir(),
+        ));
         rules
     }
 
@@ -155,6 +132,39 @@ impl Filters {
         settings.set_omit_expression(true);
         settings
     }
+}
+
+/// The default rules for a workspace at `root` and a temporary folder `temp`, in the order
+/// they apply.
+fn default_rules(root: &Path, temp: &Path) -> Vec<(String, String)> {
+    let temp = temp.display().to_string();
+    vec![
+        (
+            escape(&root.join("target/tmp").display().to_string()),
+            "[TARGET_TMP]".to_owned(),
+        ),
+        // Before the temporary folder: a checkout may itself live there (CI clones into
+        // one), and its paths must still read `[WORKSPACE]`.
+        (
+            escape(&root.display().to_string()),
+            "[WORKSPACE]".to_owned(),
+        ),
+        (
+            format!(
+                r"(/private)?{}/\.?[A-Za-z0-9_-]+",
+                escape(temp.trim_end_matches('/'))
+            ),
+            "[TEMP]".to_owned(),
+        ),
+        (
+            r"(127\.0\.0\.1|localhost|\[::1\]):\d+".to_owned(),
+            "$1:[PORT]".to_owned(),
+        ),
+        (
+            r"\b\d+(\.\d+)?\s?(ns|µs|us|ms|s)\b".to_owned(),
+            "[TIME]".to_owned(),
+        ),
+    ]
 }
 
 /// `text` with the regular-expression syntax characters escaped.
@@ -219,4 +229,27 @@ macro_rules! cli_snapshot {
         });
         run
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::default_rules;
+
+    #[test]
+    fn a_checkout_in_the_temporary_folder_still_reads_workspace() {
+        // CI clones into a folder that may sit in the temporary folder: the workspace rule
+        // must apply before the rule that turns any temporary folder into `[TEMP]`.
+        let rules = default_rules(Path::new("/tmp/ci-clone"), Path::new("/tmp"));
+        let position = |placeholder: &str| {
+            rules
+                .iter()
+                .position(|(_, replacement)| replacement == placeholder)
+                .unwrap_or_else(|| panic!("no {placeholder} rule"))
+        };
+        assert!(position("[TARGET_TMP]") < position("[WORKSPACE]"));
+        assert!(position("[WORKSPACE]") < position("[TEMP]"));
+        assert_eq!(rules[position("[WORKSPACE]")].0, "/tmp/ci\\-clone");
+    }
 }
